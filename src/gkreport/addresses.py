@@ -1,0 +1,64 @@
+"""A1 address arithmetic as small pure functions (no workbook involved)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
+
+_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?([1-9][0-9]*)$")
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    """``"D7"`` -> ``(4, 7)`` (column, row), both 1-based."""
+    m = _REF.match(ref.strip())
+    if not m:
+        raise ValueError(f"不是单元格地址：{ref!r}")
+    return column_index_from_string(m[1].upper()), int(m[2])
+
+
+def make_ref(col: int, row: int) -> str:
+    """``(4, 7)`` -> ``"D7"``."""
+    return f"{get_column_letter(col)}{row}"
+
+
+def range_bounds(rng: str) -> tuple[int, int, int, int]:
+    """``"B7:D7"`` -> ``(2, 7, 4, 7)`` as (min_col, min_row, max_col, max_row)."""
+    first, _, last = rng.partition(":")
+    c1, r1 = split_ref(first)
+    c2, r2 = split_ref(last) if last else (c1, r1)
+    return min(c1, c2), min(r1, r2), max(c1, c2), max(r1, r2)
+
+
+def make_range(c1: int, r1: int, c2: int, r2: int) -> str:
+    a, b = make_ref(c1, r1), make_ref(c2, r2)
+    return a if a == b else f"{a}:{b}"
+
+
+def offset_range(rng: str, rows: int, cols: int) -> str:
+    """Shift a range by ``rows`` down and ``cols`` right."""
+    c1, r1, c2, r2 = range_bounds(rng)
+    return make_range(c1 + cols, r1 + rows, c2 + cols, r2 + rows)
+
+
+def cells_in(rng: str) -> Iterator[tuple[int, int]]:
+    """Every (col, row) inside a range, row by row."""
+    c1, r1, c2, r2 = range_bounds(rng)
+    for r in range(r1, r2 + 1):
+        for c in range(c1, c2 + 1):
+            yield c, r
+
+
+def absolute(ref: str, sheet: str | None = None) -> str:
+    """``"D7"`` -> ``"'表二'!$D$7"`` for formulas and defined names."""
+    c1, r1, c2, r2 = range_bounds(ref)
+    body = f"${get_column_letter(c1)}${r1}"
+    if (c1, r1) != (c2, r2):
+        body += f":${get_column_letter(c2)}${r2}"
+    return f"{quote_sheet(sheet)}!{body}" if sheet else body
+
+
+def quote_sheet(sheet: str) -> str:
+    """Quote a sheet name for a formula (always quoted: ours contain spaces and CJK)."""
+    return "'" + sheet.replace("'", "''") + "'"

@@ -1,0 +1,70 @@
+"""``gkreport check FILE... [--json] [--mark OUTDIR] [--previous FILE]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .checking import FileResult, check_file
+from .forms import SEVERITY_LABEL, available_forms
+from .readers import ReadError, read_any
+
+EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="校验报表：找出合计、勾稽关系、数值格式等问题，可输出标注副本")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="要校验的文件（.xlsx，或已发布报告的 .docx/.html/.txt）")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出全部结果")
+    p.add_argument("--mark", type=Path, metavar="OUTDIR", help="把标注后的副本（<文件名>.checked.xlsx）写到此文件夹；源文件不会被修改")
+    p.add_argument("--previous", type=Path, metavar="FILE", help="上一年度的报告，用于结转、现行有效件数等跨年度校验")
+    p.add_argument("--form", choices=available_forms(), help="指定表式版本（默认自动识别）")
+    p.add_argument("--year", type=int, help="报告年度（文件中没有填写时使用）")
+    p.add_argument("-q", "--quiet", action="store_true", help="只输出每个文件的汇总行")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    previous = None
+    if args.previous is not None:
+        try:
+            previous = read_any(args.previous)
+        except ReadError as e:
+            print(f"错误：上一年度报告 {args.previous} 无法读取：{e}", file=sys.stderr)
+            return EXIT_UNUSABLE
+    results = [check_file(f, previous=previous, form=args.form, year=args.year, mark_dir=args.mark)
+               for f in args.files]
+    if args.json:
+        json.dump([r.to_dict() for r in results], sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        for r in results:
+            print_result(r, quiet=args.quiet)
+    if any(r.error for r in results):
+        return EXIT_UNUSABLE
+    if any(r.counts["error"] for r in results):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def print_result(r: FileResult, *, quiet: bool = False) -> None:
+    if r.error and r.report is None:
+        print(f"✗ {r.file}：无法读取 —— {r.error}")
+        return
+    rep = r.report
+    assert rep is not None
+    c = r.counts
+    state = "✓ 未发现错误" if not c["error"] else f"✗ 错误 {c['error']} 项"
+    print(f"{state}｜{r.file}｜{rep.agency or '（未填单位）'}｜{rep.year or '（未填年度）'}年度｜{rep.form.name}"
+          f"｜错误 {c['error']}，警告 {c['warning']}，提示 {c['info']}")
+    if r.error:
+        print(f"    注意：{r.error}")
+    if r.marked:
+        print(f"    标注副本：{r.marked}")
+    if quiet:
+        return
+    for f in r.findings:
+        where = f"{f.sheet.split(' ')[0]} {(f.suspects or f.cells or ('',))[0]}" if f.sheet else ""
+        print(f"    [{SEVERITY_LABEL[f.severity]}] {where:<10} {f.rule:<18} {f.message}")

@@ -1,0 +1,121 @@
+"""Marks on an openpyxl workbook: used for ``check --mark`` copies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import openpyxl
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.workbook.workbook import Workbook
+
+from ..marking import RESULTS_SHEET, STATE_SHEET, decode_snapshot, encode_snapshot
+from ..safety import set_value
+
+THICK = Side(style="medium", color="C00000")
+WIDTHS = {"A": 6, "B": 9, "C": 16, "D": 8, "E": 18, "F": 90, "G": 9, "H": 18}
+
+
+def _color(c: object) -> str | None:
+    rgb = getattr(c, "rgb", None)
+    return rgb if isinstance(rgb, str) else None
+
+
+class OpenpyxlMarker:
+    """MarkTarget over an in-memory openpyxl workbook."""
+
+    def __init__(self, wb: Workbook) -> None:
+        self.wb = wb
+
+    @classmethod
+    def open(cls, path: Path) -> OpenpyxlMarker:
+        keep_vba = Path(path).suffix.lower() == ".xlsm"
+        return cls(openpyxl.load_workbook(path, keep_vba=keep_vba, keep_links=True))
+
+    def has_sheet(self, name: str) -> bool:
+        return name in self.wb.sheetnames
+
+    def _cell(self, sheet: str, ref: str):
+        return self.wb[sheet][ref]
+
+    def snapshot(self, sheet: str, ref: str) -> str:
+        c = self._cell(sheet, ref)
+        fill = c.fill
+        border = c.border
+        return encode_snapshot({
+            "fill": [fill.fill_type, _color(fill.fgColor), _color(fill.bgColor)] if fill is not None else None,
+            "border": {side: [getattr(border, side).style, _color(getattr(border, side).color)]
+                       for side in ("left", "right", "top", "bottom")},
+            "comment": [c.comment.text, c.comment.author] if c.comment is not None else None,
+        })
+
+    def restore(self, sheet: str, ref: str, snap: str) -> None:
+        data = decode_snapshot(snap)
+        c = self._cell(sheet, ref)
+        fill = data.get("fill")
+        if isinstance(fill, list) and len(fill) == 3:
+            c.fill = PatternFill(fill_type=fill[0], fgColor=fill[1] or "00000000", bgColor=fill[2] or "00000000")
+        else:
+            c.fill = PatternFill(fill_type=None)
+        border = data.get("border")
+        if isinstance(border, dict):
+            sides = {k: Side(style=v[0], color=v[1]) if v and v[0] else Side() for k, v in border.items()}
+            c.border = Border(**sides)
+        comment = data.get("comment")
+        c.comment = Comment(comment[0], comment[1] or "") if isinstance(comment, list) and comment[0] else None
+
+    def mark(self, sheet: str, ref: str, fill: str, thick: bool, note: str) -> None:
+        c = self._cell(sheet, ref)
+        c.fill = PatternFill("solid", fgColor="FF" + fill)
+        if thick:
+            c.border = Border(left=THICK, right=THICK, top=THICK, bottom=THICK)
+        text = note if c.comment is None else f"{c.comment.text}\n\n{note}"
+        comment = Comment(text, "gkreport")
+        comment.width = 420
+        comment.height = 160
+        c.comment = comment
+
+    def read_state(self) -> list[tuple[str, str, str]]:
+        ws = self.wb[STATE_SHEET]
+        out = []
+        for row in ws.iter_rows(min_row=2, values_only=True):
+            if row and row[0] and row[1]:
+                out.append((str(row[0]), str(row[1]), str(row[2] or "")))
+        return out
+
+    def write_state(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        ws = self.wb.create_sheet(STATE_SHEET)
+        ws.sheet_state = "veryHidden"
+        ws.append(["sheet", "cell", "snapshot"])
+        for sheet, ref, snap in rows:
+            r = ws.max_row + 1
+            for col, v in enumerate((sheet, ref, snap), 1):
+                set_value(ws.cell(row=r, column=col), v)
+
+    def delete_sheet(self, name: str) -> None:
+        del self.wb[name]
+
+    def write_results(self, rows: Sequence[Sequence[object]], links: Sequence[tuple[str, str] | None]) -> None:
+        ws = self.wb.create_sheet(RESULTS_SHEET)
+        for r, (row, link) in enumerate(zip(rows, links, strict=True), 1):
+            for col, v in enumerate(row, 1):
+                cell = ws.cell(row=r, column=col)
+                set_value(cell, v)
+                cell.alignment = Alignment(vertical="top", wrap_text=col == 6)
+                if r == 1:
+                    cell.font = Font(bold=True)
+                    cell.fill = PatternFill("solid", fgColor="FFD9E1F2")
+            if link is not None:
+                sheet, ref = link
+                target = ws.cell(row=r, column=4)
+                target.hyperlink = f"#'{sheet}'!{ref}"
+                target.font = Font(color="FF0563C1", underline="single")
+        for col, width in WIDTHS.items():
+            ws.column_dimensions[col].width = width
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = f"A1:H{max(1, len(rows))}"
+        # Show the results first when the copy is opened.
+        self.wb.active = self.wb.sheetnames.index(RESULTS_SHEET)
+        for other in self.wb.worksheets:
+            other.sheet_view.tabSelected = other.title == RESULTS_SHEET

@@ -1,0 +1,57 @@
+"""Readers turn one kind of input into a Report (adapters; the core never opens files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..report import Report
+from .files import ReadError, is_lock_file, sniff
+
+__all__ = ["ReadError", "is_lock_file", "read_any"]
+
+
+def read_any(path: Path, form: str | None = None, year: int | None = None, *, mode: str = "full") -> Report:
+    """Read a report from a template workbook, or import a published report in memory.
+
+    Template workbooks are read by name/position; anything else (a workbook laid out
+    like the official tables, .docx, .html, text) goes through the published-report
+    importer, so ``check`` accepts every input ``import`` does.
+    """
+    from .workbook import read_workbook
+
+    kind = sniff(Path(path)).kind
+    if kind == "xlsx":
+        try:
+            report = read_workbook(path, form, mode=mode)
+        except ReadError as template_error:
+            try:
+                return _read_published(path, form, year)
+            except ReadError:
+                raise template_error from None
+    else:
+        report = _read_published(path, form, year)
+    if year is not None and report.year is None:
+        report.header["hdr.year"] = year
+    return report
+
+
+def _read_published(path: Path, form: str | None, year: int | None) -> Report:
+    try:
+        from .published import read_published
+    except ImportError:  # pragma: no cover - the importer module is part of the package
+        raise ReadError("无法读取此类文件") from None
+    from ..forms import load_form
+    from ..report import report_from_raw
+
+    try:
+        imported = read_published(Path(path), form or "auto", year)
+    except ReadError:
+        raise
+    except Exception as e:  # the importer's own error type, normalised to ReadError
+        if type(e).__name__ == "ReportReadError":
+            raise ReadError(str(e)) from None
+        raise
+    header = {"hdr.agency": imported.agency, "hdr.year": imported.year, "hdr.date": imported.date}
+    report = report_from_raw(load_form(imported.form), imported.values, header, source=str(path),
+                             text=imported.text)
+    return report

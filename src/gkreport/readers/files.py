@@ -1,0 +1,116 @@
+"""Looking at a file before trusting it: what it really is, and whether it is safe to open.
+
+Every reader calls :func:`sniff` first, so a renamed CSV, a legacy ``.xls``, an
+encrypted workbook, a truncated download, an Office lock file or a zip bomb gets a
+clear Chinese message instead of a library traceback.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+MAX_FILE_BYTES = 100 * 1024 * 1024
+MAX_INFLATED_BYTES = 300 * 1024 * 1024  # what a workbook may expand to in memory
+MAX_RATIO = 200  # compression ratio beyond which a member is treated as a bomb
+
+
+class ReadError(Exception):
+    """A file cannot be used; the message says why in Chinese (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    kind: str  # xlsx | xls | docx | text | html
+    path: Path
+
+
+def is_lock_file(path: Path) -> bool:
+    """Office's ``~$name.xlsx`` owner files appear while a workbook is open."""
+    return path.name.startswith("~$")
+
+
+def sniff(path: Path) -> Sniffed:
+    path = Path(path)
+    if is_lock_file(path):
+        raise ReadError("这是 Excel 打开文件时生成的临时锁文件（~$ 开头），不是报表，已跳过")
+    if not path.exists():
+        raise ReadError("文件不存在")
+    if path.is_dir():
+        raise ReadError("这是文件夹，不是文件")
+    size = path.stat().st_size
+    if size == 0:
+        raise ReadError("文件是空的（0 字节）")
+    if size > MAX_FILE_BYTES:
+        raise ReadError(f"文件过大（{size // 1024 // 1024} MB），不像是年度报告统计表")
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(OLE_MAGIC):
+        return Sniffed(_ole_kind(path), path)
+    if head.startswith(ZIP_MAGIC):
+        return Sniffed(_zip_kind(path), path)
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+        sample = path.read_bytes()[:2048]
+        if _looks_like_text(sample):
+            raise ReadError("扩展名是 Excel，但内容是文本（可能是改了扩展名的 CSV 文件），请在 Excel 中打开后另存为 .xlsx")
+        raise ReadError("文件已损坏或不是 Excel 工作簿，无法打开")
+    if path.suffix.lower() in (".html", ".htm"):
+        return Sniffed("html", path)
+    return Sniffed("text", path)
+
+
+def _looks_like_text(sample: bytes) -> bool:
+    for enc in ("utf-8", "gb18030"):
+        try:
+            sample.decode(enc)
+            return b"\x00" not in sample
+        except UnicodeDecodeError:
+            continue
+    return False
+
+
+def _ole_kind(path: Path) -> str:
+    import olefile
+
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            if ole.exists("EncryptionInfo") or ole.exists("EncryptedPackage"):
+                raise ReadError("文件设置了打开密码（已加密），请在 Excel 中去掉密码后另存，再试")
+            if ole.exists("Workbook") or ole.exists("Book"):
+                raise ReadError("这是旧版 Excel 97-2003 格式（.xls），请在 Excel 或 WPS 中另存为 .xlsx 后再试")
+            if ole.exists("WordDocument"):
+                raise ReadError("这是旧版 Word 97-2003 格式（.doc），请另存为 .docx 后再试")
+    except ReadError:
+        raise
+    except Exception as e:  # olefile raises several types on damaged headers
+        raise ReadError(f"文件已损坏，无法读取（{type(e).__name__}）") from None
+    raise ReadError("无法识别的 Office 旧格式文件")
+
+
+def _zip_kind(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            names = {i.filename for i in infos}
+            total = 0
+            for info in infos:
+                total += info.file_size
+                if info.compress_size and info.file_size / info.compress_size > MAX_RATIO and info.file_size > 10 ** 7:
+                    raise ReadError("文件内容异常（解压后体积异常巨大，疑似“压缩炸弹”），已拒绝读取")
+            if total > MAX_INFLATED_BYTES:
+                raise ReadError("文件解压后过大，已拒绝读取")
+            bad = zf.testzip()
+            if bad is not None:
+                raise ReadError(f"文件已损坏（{bad} 校验失败），请重新保存或重新获取")
+    except ReadError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError):
+        raise ReadError("文件已损坏或不完整（可能下载/复制中断），无法打开") from None
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if "word/document.xml" in names:
+        return "docx"
+    raise ReadError("压缩文件不是 Excel 工作簿（缺少 xl/workbook.xml）")

@@ -1,0 +1,277 @@
+"""Read a workbook made from our template into a Report.
+
+Cells are found by their defined names (the name is the cell id), so a clerk who
+inserted a row or moved a table does not break reading; a workbook without the
+names is matched against the official layout of each form. Two speeds:
+
+- ``full`` (``check``): openpyxl for names and formulas, python-calamine for the
+  values Excel cached. Formulas are recomputed (see :mod:`gkreport.formula`).
+- ``fast`` (``consolidate``): python-calamine only, positions from the form, the
+  layout verified by its printed labels. About 10× faster than openpyxl; formulas are
+  taken at their cached values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import python_calamine as pc
+
+from .. import addresses as addr
+from ..forms import Form, available_forms, load_form
+from ..formula import FormulaError, evaluate
+from ..labels import canonical
+from ..report import Report
+from ..values import Value, format_number, parse_value
+from .files import ReadError, sniff
+
+Grid = Mapping[str, list[list[Any]]]  # sheet name -> rows of cached values (A1 at [0][0])
+MIN_LAYOUT_SCORE = 0.9
+
+
+def read_workbook(path: Path, form: str | None = None, *, mode: str = "full") -> Report:
+    """Read ``path`` (an .xlsx/.xlsm made from the template); raise ReadError if unusable."""
+    path = Path(path)
+    kind = sniff(path).kind
+    if kind != "xlsx":
+        raise ReadError("不是 Excel 工作簿（.xlsx）")
+    grid = _calamine_grid(path)
+    if mode == "fast":
+        f = _detect_by_layout(grid, form)
+        if f is None:
+            raise ReadError(_no_layout_message(grid))
+        return _report_from_positions(f, grid, path)
+    return _read_full(path, grid, form)
+
+
+def _calamine_grid(path: Path) -> dict[str, list[list[Any]]]:
+    try:
+        wb = pc.CalamineWorkbook.from_path(str(path))
+    except pc.PasswordError:
+        raise ReadError("文件设置了打开密码（已加密），请在 Excel 中去掉密码后另存，再试") from None
+    except Exception as e:  # calamine raises several error types on damaged files
+        raise ReadError(f"文件已损坏，无法读取（{type(e).__name__}）") from None
+    grid: dict[str, list[list[Any]]] = {}
+    try:
+        for name in wb.sheet_names:
+            try:
+                sheet = wb.get_sheet_by_name(name)
+            except Exception:  # chart sheets and the like have no cells
+                continue
+            # nrows bounds the read: a sheet with a million empty rows below the table
+            # is not inflated into memory.
+            grid[name] = sheet.to_python(skip_empty_area=False, nrows=400)
+    finally:
+        wb.close()
+    if not grid:
+        raise ReadError("工作簿中没有工作表")
+    return grid
+
+
+def _cached(grid: Grid, sheet: str, col: int, row: int) -> Any:
+    rows = grid.get(sheet)
+    if rows is None or row - 1 >= len(rows) or col - 1 >= len(rows[row - 1]):
+        return None
+    v = rows[row - 1][col - 1]
+    return None if v == "" else v
+
+
+def layout_score(form: Form, grid: Grid) -> float:
+    """Share of the form's printed labels found at their places (1.0 = our layout)."""
+    total = hit = 0
+    for table in form.tables:
+        for lab in table.labels:
+            total += 1
+            col, row = addr.split_ref(lab.range.split(":")[0])
+            got = _cached(grid, table.sheet, col, row)
+            if got is not None and canonical(str(got), form.synonyms) == canonical(lab.text, form.synonyms):
+                hit += 1
+    return hit / total if total else 0.0
+
+
+def _detect_by_layout(grid: Grid, form: str | None) -> Form | None:
+    candidates = [load_form(form)] if form else [load_form(v) for v in available_forms()]
+    scored = sorted(((layout_score(f, grid), f.version, f) for f in candidates), reverse=True)
+    best = scored[0]
+    return best[2] if best[0] >= MIN_LAYOUT_SCORE else None
+
+
+def _no_layout_message(grid: Grid) -> str:
+    expected = {t.sheet for v in available_forms() for t in load_form(v).tables}
+    missing = sorted(expected - set(grid))
+    if len(missing) < len(expected) and missing:
+        return "工作簿缺少工作表：" + "、".join(missing) + "（可能被删除或改名）"
+    return "工作簿不是本工具的填报模板，也没有找到按官方表式排列的表格"
+
+
+# ---------------------------------------------------------------------------- fast path
+
+
+def _report_from_positions(form: Form, grid: Grid, path: Path) -> Report:
+    values: dict[str, Value] = {}
+    for cid, cell in form.cells.items():
+        col, row = addr.split_ref(cell.ref)
+        values[cid] = _value(_cached(grid, cell.sheet, col, row), cell.type, cell.unit)
+    header = {}
+    for h in form.header:
+        col, row = addr.split_ref(h.cell)
+        header[h.id] = _cached(grid, h.sheet, col, row)
+    return Report(form=form, values=values, header=header, source=str(path))
+
+
+def _value(raw: Any, ctype: str, unit: str | None) -> Value:
+    if isinstance(raw, dt.datetime | dt.date | dt.time | dt.timedelta):
+        return Value(raw, "invalid", why="是日期或时间格式，不是数字")
+    return parse_value(raw, ctype, unit)
+
+
+# ---------------------------------------------------------------------------- full path
+
+
+def _read_full(path: Path, grid: Grid, form: str | None) -> Report:
+    try:
+        wb = openpyxl.load_workbook(path, data_only=False, keep_links=False)
+    except Exception as e:  # openpyxl raises many types on malformed parts
+        raise ReadError(f"文件已损坏，无法读取（{type(e).__name__}: {str(e)[:80]}）") from None
+    try:
+        names = _names(wb)
+        f = _detect_by_names(names, form)
+        if f is None:
+            f = _detect_by_layout(grid, form)
+            if f is None:
+                raise ReadError(_no_layout_message(grid))
+            names = {**{cid: (c.sheet, c.ref) for cid, c in f.cells.items()},
+                     **{h.id: (h.sheet, h.cell) for h in f.header}}
+        missing_sheets = sorted({s for s, _ in names.values() if s not in wb.sheetnames})
+        if missing_sheets:
+            raise ReadError("工作簿缺少工作表：" + "、".join(missing_sheets))
+        lost = [cid for cid in f.cells if cid not in names]
+        if len(lost) == len(f.cells):
+            raise ReadError("找不到任何数据单元格（表格可能被删除）")
+        formulas = _FormulaCells(wb, grid)
+        values: dict[str, Value] = {}
+        for cid, cell in f.cells.items():
+            if cid not in names:
+                values[cid] = Value(None, "unreadable", why="所在位置已被删除（名称失效），无法读取")
+                continue
+            sheet, ref = names[cid]
+            values[cid] = formulas.value(sheet, ref, cell.type, cell.unit)
+        header: dict[str, object] = {}
+        for h in f.header:
+            loc = names.get(h.id, (h.sheet, h.cell))
+            header[h.id] = formulas.plain(*loc)
+        return Report(form=f, values=values, header=header, source=str(path))
+    finally:
+        wb.close()
+
+
+def _names(wb: openpyxl.Workbook) -> dict[str, tuple[str, str]]:
+    """Workbook-level names that point at exactly one cell: id -> (sheet, ref)."""
+    out: dict[str, tuple[str, str]] = {}
+    for name, dn in wb.defined_names.items():
+        try:
+            dests = list(dn.destinations)
+        except Exception:  # "#REF!" after a deleted sheet, external references
+            continue
+        if len(dests) != 1:
+            continue
+        sheet, ref = dests[0]
+        ref = ref.replace("$", "")
+        if ":" in ref:
+            ref = ref.split(":")[0]
+        out[name] = (sheet, ref)
+    return out
+
+
+def _detect_by_names(names: Mapping[str, tuple[str, str]], form: str | None) -> Form | None:
+    best: tuple[float, Form] | None = None
+    for v in [form] if form else available_forms():
+        f = load_form(v)
+        ids = set(f.cells)
+        share = len(ids & set(names)) / len(ids)
+        # Names present in the workbook but foreign to this form count against it.
+        foreign = sum(1 for n in names if n.startswith(("t1.", "t2.", "t3.")) and n not in ids)
+        score = share - foreign / len(ids)
+        if best is None or score > best[0]:
+            best = (score, f)
+    return best[1] if best and best[0] >= 0.5 else None
+
+
+class _FormulaCells:
+    """Values of cells, recomputing formulas instead of trusting their cached results."""
+
+    def __init__(self, wb: openpyxl.Workbook, grid: Grid) -> None:
+        self.wb = wb
+        self.grid = grid
+        self.stack: set[tuple[str, int, int]] = set()
+
+    def _raw(self, sheet: str, col: int, row: int) -> Any:
+        try:
+            ws = self.wb[sheet]
+        except KeyError:
+            raise FormulaError(f"引用了不存在的工作表“{sheet}”") from None
+        return ws.cell(row=row, column=col).value
+
+    def plain(self, sheet: str, ref: str) -> Any:
+        col, row = addr.split_ref(ref)
+        raw = self._raw(sheet, col, row)
+        if _is_formula(raw):
+            return _cached(self.grid, sheet, col, row)
+        return raw
+
+    def _number(self, home: str) -> Callable[[str | None, int, int], float]:
+        def lookup(sheet: str | None, col: int, row: int) -> float:
+            key = (sheet or home, col, row)
+            if key in self.stack:
+                raise FormulaError("公式存在循环引用")
+            raw = self._raw(key[0], col, row)
+            if _is_formula(raw):
+                self.stack.add(key)
+                try:
+                    return evaluate(_formula_text(raw), self._number(key[0]))
+                finally:
+                    self.stack.discard(key)
+            v = _value(raw, "amount", None)
+            return float(v.arith) if v.state in ("number", "converted") else 0.0
+        return lookup
+
+    def value(self, sheet: str, ref: str, ctype: str, unit: str | None) -> Value:
+        col, row = addr.split_ref(ref)
+        raw = self._raw(sheet, col, row)
+        if not _is_formula(raw):
+            return _value(raw, ctype, unit)
+        text = _formula_text(raw)
+        cached = _cached(self.grid, sheet, col, row)
+        try:
+            result = evaluate(text, self._number(sheet))
+        except FormulaError as e:
+            if isinstance(cached, int | float) and not isinstance(cached, bool):
+                v = _value(cached, ctype, unit)
+                why = f"无法重新计算（{e}），按文件中保存的结果 {format_number(cached)} 读取"
+                return Value(v.raw, v.state, v.number, why if v.state == "number" else v.why, formula=text)
+            return Value(text, "unreadable",
+                         why=f"是公式，文件中没有保存计算结果，且无法重新计算（{e}），无法读取")
+        v = _value(result, ctype, unit)
+        if v.state == "invalid":
+            return Value(text, "invalid", why=f"是公式，计算结果 {format_number(result)} {v.why}")
+        if cached is None:
+            why = f"文件中未保存计算结果，已按公式计算为 {format_number(result)}"
+        elif isinstance(cached, int | float) and abs(float(cached) - result) > 1e-9:
+            why = f"已按公式重新计算为 {format_number(result)}（文件中保存的结果 {format_number(cached)} 已过期）"
+        else:
+            why = f"按公式计算为 {format_number(result)}（建议填写数值）"
+        return Value(text, v.state, v.number, why, formula=text)
+
+
+def _is_formula(raw: Any) -> bool:
+    if isinstance(raw, str):
+        return raw.startswith("=") and len(raw) > 1
+    return type(raw).__name__ in ("ArrayFormula", "DataTableFormula")
+
+
+def _formula_text(raw: Any) -> str:
+    return raw if isinstance(raw, str) else str(getattr(raw, "text", "") or "")

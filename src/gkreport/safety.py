@@ -1,0 +1,40 @@
+"""Keep text inert when it is written to a workbook (no formula injection).
+
+openpyxl stores any string starting with ``=`` as a formula, and Excel (through
+xlwings/COM) also parses ``+``, ``-`` and ``@`` as the start of a formula. Text that
+comes from reports (agency names, raw cell text, messages) must stay text:
+
+- openpyxl: assign, then force the cell's data type to string (the stored text is
+  byte-for-byte what was read; no visible prefix);
+- a live Excel range: prefix the apostrophe Excel itself uses for "this is text";
+  Excel shows the text without it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def looks_like_formula(text: str) -> bool:
+    return text.startswith(FORMULA_STARTS)
+
+
+def set_text(cell: Any, text: str) -> None:
+    """Write ``text`` into an openpyxl cell as a string, never as a formula."""
+    cell.value = text
+    cell.data_type = "s"
+
+
+def excel_text(text: str) -> str:
+    """Text for a live Excel range (xlwings): prefixed with ``'`` when Excel would parse it."""
+    return "'" + text if looks_like_formula(text) else text
+
+
+def set_value(cell: Any, value: Any) -> None:
+    """Write a number as a number and any string as inert text (openpyxl)."""
+    if isinstance(value, str):
+        set_text(cell, value)
+    else:
+        cell.value = value

@@ -1,0 +1,148 @@
+"""Shared fixtures: real reports as cell values, filled workbooks, LibreOffice."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gkreport.fill import write_filled
+from gkreport.forms import Form, load_form
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REAL = FIXTURES / "real"
+
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+
+
+def _t2_rows(form: Form) -> list[str]:
+    return list(form.sets["t2_rows"])
+
+
+def _pingtan() -> tuple[str, dict, dict]:
+    """Parse the transcription of 平潭 2023 (format in real-reports/README.md)."""
+    form = load_form("2021")
+    values: dict[str, object] = {}
+    section = None
+    by_path = {}
+    for cell in form.cells.values():
+        by_path[(cell.table, "/".join(cell.row_path), "/".join(cell.col_path))] = cell.id
+    meta = {}
+    for line in (REAL / "pingtan-2023.tsv").read_text(encoding="utf-8").splitlines():
+        if line.startswith("# "):
+            k, _, v = line[2:].partition(": ")
+            meta[k] = v
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+            continue
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if section == "table1":
+            block, row, col, val = parts
+            cid = by_path[("t1", f"{block}/{row}", col)]
+            values[cid] = _num(val)
+        elif section == "table2":
+            if parts[0] == "row":
+                continue
+            cols = [c for c in form.cells.values() if c.table == "t2" and c.row_label.replace(" / ", "/") == parts[0]]
+            assert len(cols) == 7, parts[0]
+            for cell, val in zip(cols, parts[1:], strict=True):
+                values[cell.id] = _num(val)
+        elif section == "table3":
+            group, col, val = parts
+            cid = by_path[("t3", "", f"{group}/{col}")]
+            values[cid] = _num(val)
+    assert len(values) == len(form.cells)
+    return "2021", {"hdr.agency": "平潭综合实验区", "hdr.year": int(meta["year"])}, values
+
+
+def _num(text: str) -> object:
+    text = text.strip()
+    if not text:
+        return None
+    f = float(text)
+    return int(f) if f.is_integer() else f
+
+
+def _zeros(agency: str) -> tuple[str, dict, dict]:
+    form = load_form("2019")
+    return "2019", {"hdr.agency": agency, "hdr.year": 2020}, {c: 0 for c in form.cells}
+
+
+def _xiuzhou() -> tuple[str, dict, dict]:
+    """嘉兴市秀洲区洪合镇 2020: blanks stay blank (None), as published."""
+    form = load_form("2019")
+    v: dict[str, object] = {c: None for c in form.cells if c.startswith("t2.") or c.startswith("t3.")}
+    t1 = {
+        "rules": (0, 0, 0), "normative": (0, 0, 6),
+    }
+    for row, (a, b, c) in t1.items():
+        v[f"t1.{row}.made"], v[f"t1.{row}.published"], v[f"t1.{row}.total_public"] = a, b, c
+    for row, (a, b, c) in {"license": (4633, -233, 4400), "other_mgmt": (0, 0, 0), "penalty": (730, -139, 591),
+                           "coercion": (2511, -1657, 854)}.items():
+        v[f"t1.{row}.prev_items"], v[f"t1.{row}.change"], v[f"t1.{row}.decisions"] = a, b, c
+    v["t1.fee.prev_items"], v["t1.fee.change"] = 0, 0
+    v["t1.procurement.count"], v["t1.procurement.amount"] = 3518, 49966945.1
+    for row in ("new", "granted", "total"):
+        v[f"t2.{row}.person"] = 5
+        v[f"t2.{row}.total"] = 5
+    v["t3.review.corrected"] = 1
+    v["t3.review.total"] = 1
+    v["t3.suit_direct.total"] = 0
+    v["t3.suit_after.total"] = 0
+    assert set(v) == set(form.cells)
+    return "2019", {"hdr.agency": "嘉兴市秀洲区洪合镇人民政府", "hdr.year": 2020}, v
+
+
+REAL_REPORTS = {
+    "pingtan-2023": _pingtan,
+    "helan-hongguang-2020": lambda: _zeros("贺兰县洪广镇人民政府"),
+    "pingluo-tongfu-2020": lambda: _zeros("平罗县通伏乡人民政府"),
+    "xiuzhou-honghe-2020": _xiuzhou,
+}
+
+
+@pytest.fixture(params=sorted(REAL_REPORTS))
+def real_report(request: pytest.FixtureRequest) -> tuple[str, str, dict, dict]:
+    form, header, values = REAL_REPORTS[request.param]()
+    return request.param, form, header, values
+
+
+def make_filled(tmp_path: Path, name: str, form: str, values: dict, header: dict | None = None) -> Path:
+    return write_filled(load_form(form), tmp_path / name, values, header or {})
+
+
+def soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def lo_convert(src: Path, fmt: str, outdir: Path) -> Path:
+    """Convert with LibreOffice headless (recalculates formulas on load)."""
+    exe = soffice()
+    if exe is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    outdir.mkdir(parents=True, exist_ok=True)
+    profile = outdir / "lo-profile"
+    user = profile / "user"
+    user.mkdir(parents=True, exist_ok=True)
+    # Always recalculate OOXML files on load (LibreOffice's default may keep caches).
+    (user / "registrymodifications.xcu").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+        'xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        '<item oor:path="/org.openoffice.Office.Calc/Formula/Load">'
+        '<prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>'
+        '</oor:items>\n', encoding="utf-8")
+    subprocess.run(
+        [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--calc", "--convert-to", fmt,
+         "--outdir", str(outdir), str(src)],
+        check=True, capture_output=True, timeout=180,
+    )
+    out = outdir / (src.stem + "." + fmt.split(":")[0])
+    assert out.exists(), f"LibreOffice did not write {out}"
+    return out
