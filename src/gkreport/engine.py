@@ -198,7 +198,9 @@ class _Context:
         for idx, inst, left, right, blank_total in pending:
             blame = blames.get(idx) if idx >= 0 else None
             rule = inst.rule
-            if blank_total and blank_rule is not None:
+            # A blank total is the finding unless the other identities blame a part.
+            blamed_elsewhere = blame is not None and blame.determined and inst.target not in blame.suspects
+            if blank_total and blank_rule is not None and not blamed_elsewhere:
                 rule = blank_rule
             yield self._identity_finding(rule, inst, left, right, blame)
 

@@ -51,22 +51,44 @@ def locate(evaluated: Sequence[tuple[RuleInstance, float]], tol: float = 1e-6) -
     plausible = {cell for cell, idx in member.items() if all(i in failing for i in idx)}
     residual = {i: evaluated[i][1] for i in failing}
     errors: dict[str, float] = {}
+
+    def consistent(cell: str) -> float | None:
+        """The error ``e`` when every identity of ``cell`` is off by ``a·e`` for one e."""
+        es = [residual.get(j, 0.0) / coefs[j][cell] for j in member[cell]]
+        if len(es) < 2 or any(abs(e) <= tol for e in es):
+            return None
+        return es[0] if all(abs(e - es[0]) <= tol for e in es) else None
+
+    def settle(cell: str, e: float) -> None:
+        errors[cell] = e
+        for j in member[cell]:
+            if j in residual:
+                residual[j] -= coefs[j][cell] * e
+
     progress = True
     while progress:
         progress = False
+        # 1) A cell whose identities all agree on one error: strong evidence.
+        for i in sorted(failing):
+            if abs(residual[i]) <= tol:
+                continue
+            found = [(c, e) for c in coefs[i] if c in plausible and c not in errors
+                     and (e := consistent(c)) is not None]
+            if len(found) == 1:
+                settle(*found[0])
+                progress = True
+        if progress:
+            continue
+        # 2) Otherwise, the only plausible cell of a failing identity (errors sharing a
+        #    column make the column disagree; the rows still single the cells out).
         for i in sorted(failing):
             if abs(residual[i]) <= tol:
                 continue
             cands = [c for c in coefs[i] if c in plausible and c not in errors]
-            if len(cands) != 1 or len(member[cands[0]]) < 2:
-                continue
-            cell = cands[0]
-            e = residual[i] / coefs[i][cell]
-            errors[cell] = e
-            for j in member[cell]:
-                if j in residual:
-                    residual[j] -= coefs[j][cell] * e
-            progress = True
+            if len(cands) == 1 and len(member[cands[0]]) >= 2:
+                settle(cands[0], residual[i] / coefs[i][cands[0]])
+                progress = True
+                break
     out: dict[int, Blame] = {}
     for i in failing:
         mine = {c: errors[c] for c in coefs[i] if c in errors}

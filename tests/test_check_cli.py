@@ -1,0 +1,175 @@
+"""``gkreport check`` end to end: exit codes, JSON, marked copies, bad files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from conftest import REAL_REPORTS, lo_convert, make_filled
+from gkreport.marking import RESULTS_SHEET, STATE_SHEET
+
+
+def run(*args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gkreport.cli", "check", *map(str, args)],
+                          capture_output=True, text=True, encoding="utf-8", timeout=120)
+
+
+@pytest.fixture
+def good(tmp_path: Path) -> Path:
+    _, header, values = REAL_REPORTS["pingtan-2023"]()
+    return make_filled(tmp_path, "good.xlsx", "2021", values, header)
+
+
+@pytest.fixture
+def bad(tmp_path: Path) -> Path:
+    _, header, values = REAL_REPORTS["pingtan-2023"]()
+    values = {**values, "t2.unable_none.person": 13, "t2.new.legal": "2件"}
+    path = make_filled(tmp_path, "bad.xlsx", "2021", values, header)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["表二 依申请公开"]
+    ws["D19"].fill = openpyxl.styles.PatternFill("solid", fgColor="FF00B050")  # the clerk's own colour
+    wb.save(path)
+    return path
+
+
+def _sha(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_exit_codes_and_summary(good: Path, bad: Path, tmp_path: Path) -> None:
+    assert run(good).returncode == 0
+    r = run(bad)
+    assert r.returncode == 1
+    assert "表二 D19" in r.stdout and "应为 31" in r.stdout
+    csv = tmp_path / "renamed.xlsx"
+    csv.write_text("单位,件数\n某局,5\n", encoding="utf-8")
+    r = run(good, csv)
+    assert r.returncode == 2
+    assert "改了扩展名的 CSV" in r.stdout
+
+
+def test_json_output(bad: Path) -> None:
+    out = json.loads(run(bad, "--json").stdout)
+    assert len(out) == 1
+    rec = out[0]
+    assert rec["form"] == "2021" and rec["year"] == 2023 and rec["agency"] == "平潭综合实验区"
+    f = next(f for f in rec["findings"] if f["rule"] == "T2-row-total" and f["suspects"] == ["D19"])
+    assert set(f) >= {"rule", "severity", "message", "sheet", "cells", "suspects", "expected", "actual", "suggested", "id"}
+    assert f["suggested"] == 31 and f["sheet"] == "表二 依申请公开"
+
+
+def test_mark_writes_a_marked_copy_and_never_touches_the_source(bad: Path, tmp_path: Path) -> None:
+    before = _sha(bad)
+    outdir = tmp_path / "marked"
+    assert run(bad, "--mark", outdir).returncode == 1
+    assert _sha(bad) == before
+    marked = outdir / "bad.checked.xlsx"
+    wb = openpyxl.load_workbook(marked)
+    ws = wb["表二 依申请公开"]
+    suspect = ws["D19"]
+    assert suspect.fill.fgColor.rgb == "FFFFC7CE"
+    assert suspect.border.left.style == "medium"
+    assert "应为 31" in suspect.comment.text
+    assert ws["H7"].fill.fgColor.rgb in ("FFFFC7CE", "FFFFEB9C")
+    assert ws["D19"].value == 13 and ws["H7"].value == "2件", "values are never changed"
+    results = wb[RESULTS_SHEET]
+    rows = list(results.iter_rows(values_only=True))
+    assert rows[0][:4] == ("序号", "严重程度", "工作表", "单元格")
+    links = [c.hyperlink.location or c.hyperlink.target for c in results["D"][1:] if c.hyperlink]
+    assert "#'表二 依申请公开'!D19" in links or "'表二 依申请公开'!D19" in links
+    # Everything else kept: names, protection, validation.
+    assert "t2.new.total" in wb.defined_names
+    assert ws.protection.sheet is True
+    assert ws.data_validations.dataValidation
+    assert wb[STATE_SHEET].sheet_state == "veryHidden"
+
+
+def test_rechecking_a_marked_copy_does_not_pile_up(bad: Path, tmp_path: Path) -> None:
+    first = tmp_path / "m1"
+    second = tmp_path / "m2"
+    run(bad, "--mark", first)
+    run(first / "bad.checked.xlsx", "--mark", second)
+    a = openpyxl.load_workbook(first / "bad.checked.xlsx")
+    b = openpyxl.load_workbook(second / "bad.checked.xlsx")
+    assert a.sheetnames == b.sheetnames
+    assert a[STATE_SHEET].max_row == b[STATE_SHEET].max_row
+    assert b["表二 依申请公开"]["D19"].comment.text.count("【gkreport 校验】") == 1
+    # The state remembers the clerk's own green fill, not our red one.
+    state = {(r[0], r[1]): r[2] for r in b[STATE_SHEET].iter_rows(min_row=2, values_only=True)}
+    assert "00B050" in state[("表二 依申请公开", "D19")]
+
+
+def test_clear_restores_original_look(bad: Path, tmp_path: Path) -> None:
+    from gkreport.markers.openpyxl_marker import OpenpyxlMarker
+    from gkreport.marking import clear_marks
+
+    run(bad, "--mark", tmp_path / "m")
+    marker = OpenpyxlMarker.open(tmp_path / "m" / "bad.checked.xlsx")
+    assert clear_marks(marker) > 0
+    ws = marker.wb["表二 依申请公开"]
+    assert ws["D19"].fill.fgColor.rgb == "FF00B050"
+    assert ws["D19"].comment is None
+    assert RESULTS_SHEET not in marker.wb.sheetnames and STATE_SHEET not in marker.wb.sheetnames
+
+
+def test_marked_copy_opens_in_libreoffice_with_marks(bad: Path, tmp_path: Path) -> None:
+    run(bad, "--mark", tmp_path / "m")
+    out = lo_convert(tmp_path / "m" / "bad.checked.xlsx", "xlsx", tmp_path / "lo")
+    wb = openpyxl.load_workbook(out)
+    assert RESULTS_SHEET in wb.sheetnames
+    assert wb["表二 依申请公开"]["D19"].fill.fgColor.rgb.endswith("FFC7CE")
+
+
+def test_formula_cells_are_recomputed(good: Path, tmp_path: Path) -> None:
+    wb = openpyxl.load_workbook(good)
+    ws = wb["表二 依申请公开"]
+    ws["J7"] = "=SUM(D7:I7)"  # no cached value: openpyxl does not calculate
+    ws["J8"] = "=D8+"  # broken
+    wb.save(tmp_path / "formulas.xlsx")
+    out = json.loads(run(tmp_path / "formulas.xlsx", "--json").stdout)[0]["findings"]
+    by_cell = {(f["rule"], tuple(f["cells"])) for f in out}
+    assert ("formula", ("J7",)) in by_cell
+    assert ("value-type", ("J8",)) in by_cell
+    assert not any(f["rule"] == "T2-row-total" and "J7" in f["cells"] for f in out)
+
+
+def test_stale_cached_formula_value_is_not_trusted(good: Path, tmp_path: Path) -> None:
+    wb = openpyxl.load_workbook(good)
+    wb["表二 依申请公开"]["J7"] = "=SUM(D7:I7)"
+    wb.save(tmp_path / "stale.xlsx")
+    # Forge a stale cache: the formula's saved result says 99.
+    src = zipfile.ZipFile(tmp_path / "stale.xlsx")
+    dst = zipfile.ZipFile(tmp_path / "stale2.xlsx", "w", zipfile.ZIP_DEFLATED)
+    for item in src.infolist():
+        data = src.read(item.filename)
+        if item.filename.endswith("sheet3.xml"):
+            data = data.replace(b"<f>SUM(D7:I7)</f><v></v>", b"<f>SUM(D7:I7)</f><v>99</v>")
+            data = data.replace(b"<f>SUM(D7:I7)</f></c>", b"<f>SUM(D7:I7)</f><v>99</v></c>")
+        dst.writestr(item, data)
+    dst.close()
+    out = json.loads(run(tmp_path / "stale2.xlsx", "--json").stdout)[0]["findings"]
+    formula = next(f for f in out if f["rule"] == "formula")
+    assert "已过期" in formula["message"] and "99" in formula["message"]
+    assert not [f for f in out if f["severity"] == "error"]
+
+
+def test_bad_inputs_get_chinese_messages(tmp_path: Path, good: Path) -> None:
+    corrupt = tmp_path / "corrupt.xlsx"
+    corrupt.write_bytes(good.read_bytes()[:3000])
+    lock = tmp_path / "~$good.xlsx"
+    lock.write_bytes(b"\x00" * 165)
+    empty = tmp_path / "empty.xlsx"
+    empty.write_bytes(b"")
+    r = run(corrupt, lock, empty, good)
+    assert r.returncode == 2
+    assert "损坏或不完整" in r.stdout
+    assert "临时锁文件" in r.stdout
+    assert "空的" in r.stdout
+    assert "✓ 未发现错误" in r.stdout  # the good file is still checked
