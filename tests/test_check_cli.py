@@ -173,3 +173,16 @@ def test_bad_inputs_get_chinese_messages(tmp_path: Path, good: Path) -> None:
     assert "临时锁文件" in r.stdout
     assert "空的" in r.stdout
     assert "✓ 未发现错误" in r.stdout  # the good file is still checked
+
+
+def test_check_accepts_published_reports_and_reports_unplaced_values() -> None:
+    from conftest import REAL
+
+    r = run(*sorted(REAL.glob("*.txt")), REAL / "pingtan-2023.tsv", "--json")
+    assert r.returncode == 0, r.stdout
+    out = {Path(x["file"]).name: x for x in json.loads(r.stdout)}
+    assert {k: (v["form"], v["year"]) for k, v in out.items()} == {
+        "helan-hongguang-2020.txt": ("2019", 2020), "pingluo-tongfu-2020.txt": ("2019", 2020),
+        "xiuzhou-honghe-2020.txt": ("2019", 2020), "pingtan-2023.tsv": ("2021", 2023)}
+    unplaced = [f for f in out["pingluo-tongfu-2020.txt"]["findings"] if f["rule"] == "import-unplaced"]
+    assert len(unplaced) == 1 and "表三" in unplaced[0]["message"]

@@ -40,6 +40,7 @@ def _read_published(path: Path, form: str | None, year: int | None) -> Report:
         from .published import read_published
     except ImportError:  # pragma: no cover - the importer module is part of the package
         raise ReadError("无法读取此类文件") from None
+    from ..findings import Finding, fingerprint
     from ..forms import load_form
     from ..report import report_from_raw
 
@@ -52,6 +53,15 @@ def _read_published(path: Path, form: str | None, year: int | None) -> Report:
             raise ReadError(str(e)) from None
         raise
     header = {"hdr.agency": imported.agency, "hdr.year": imported.year, "hdr.date": imported.date}
-    report = report_from_raw(load_form(imported.form), imported.values, header, source=str(path),
-                             text=imported.text)
+    form_def = load_form(imported.form)
+    report = report_from_raw(form_def, imported.values, header, source=str(path), text=imported.text)
+    try:
+        rule = form_def.rule("import-unplaced")
+    except KeyError:
+        return report
+    for what in [*imported.unplaced, *imported.notes]:
+        report.read_findings.append(Finding(
+            rule=rule.id, severity=rule.severity, message=rule.message.format(what=what),
+            id=fingerprint(rule.id, [], report.key, what),
+        ))
     return report

@@ -1,0 +1,77 @@
+"""``gkreport import``: turn a published report into a filled template workbook.
+
+The published report (text extraction, Word, web page or spreadsheet) is read with
+:func:`gkreport.readers.published.read_published`; the values go into a fresh official
+template so that the same checks, annotation and consolidation run on it as on a
+report typed into the template. Nothing is fixed here: values stay as published and
+what could not be placed is printed, so a person can decide.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .fill import write_filled
+from .forms import available_forms, load_form
+from .readers.published import ReportReadError, read_published
+
+EXIT_OK, EXIT_UNUSABLE = 0, 2
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``import FILE -o OUT.xlsx [--form auto|…] [--year Y] [--force]``."""
+    p = sub.add_parser(
+        "import",
+        help="读取已发布的年度报告（.txt/.tsv/.docx/.html/.xlsx），生成已填好的模板",
+        description="读取已发布的政府信息公开工作年度报告，把表格中的数值填入官方模板。"
+                    "数值按原样保留（空白仍为空白），无法对应的内容会列出。",
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="已发布的报告文件")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.xlsx",
+                   help="输出的模板文件（.xlsx）")
+    p.add_argument("--form", choices=["auto", *available_forms()], default="auto",
+                   help="表式版本（默认 auto：根据表格标签判断）")
+    p.add_argument("--year", type=int, help="报告年度（默认从报告标题识别）")
+    p.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
+    p.set_defaults(func=cmd_import)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Read, fill, summarise; 2 with a Chinese message when the input or output is unusable."""
+    out: Path = args.output
+    if out.suffix.lower() != ".xlsx":
+        print(f"错误：输出文件必须是 .xlsx：{out}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    if out.exists() and not args.force:
+        print(f"错误：文件已存在：{out}（如需覆盖请加 --force）", file=sys.stderr)
+        return EXIT_UNUSABLE
+    try:
+        rep = read_published(args.file, form=args.form, year=args.year)
+    except ReportReadError as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    form = load_form(rep.form)
+    header = {"hdr.agency": rep.agency, "hdr.year": rep.year, "hdr.date": rep.date}
+    try:
+        write_filled(form, out, rep.values, header)
+    except OSError as e:
+        print(f"错误：无法写入 {out}：{e}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    filled = sum(v is not None for v in rep.values.values())
+    print(f"已读取：{args.file}")
+    print(f"表式：{form.name}（{form.defined_by}）")
+    print(f"年度：{rep.year if rep.year is not None else '未识别'}")
+    print(f"单位：{rep.agency or '未识别'}")
+    if rep.date:
+        print(f"日期：{rep.date}")
+    print(f"已填入 {filled} 个单元格（共 {len(rep.values)} 个，其余在报告中为空白）")
+    for note in rep.notes:
+        print(f"说明：{note}")
+    if rep.unplaced:
+        print(f"无法对应到单元格的内容 {len(rep.unplaced)} 项：")
+        for item in rep.unplaced:
+            print(f"  - {item}")
+    print(f"已生成：{out}")
+    return EXIT_OK
