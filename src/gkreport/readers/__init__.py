@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..report import Report
-from .files import ReadError, is_lock_file, sniff
+from .files import NotATemplate, ReadError, is_lock_file, sniff
 
 __all__ = ["ReadError", "is_lock_file", "read_any"]
 
@@ -23,7 +23,7 @@ def read_any(path: Path, form: str | None = None, year: int | None = None, *, mo
     if kind == "xlsx":
         try:
             report = read_workbook(path, form, mode=mode)
-        except ReadError as template_error:
+        except NotATemplate as template_error:
             try:
                 return _read_published(path, form, year)
             except ReadError:

@@ -22,6 +22,10 @@ class ReadError(Exception):
     """A file cannot be used; the message says why in Chinese (exit code 2)."""
 
 
+class NotATemplate(ReadError):
+    """A workbook that is not laid out as our template (other readers may still read it)."""
+
+
 @dataclass(frozen=True)
 class Sniffed:
     kind: str  # xlsx | xls | docx | text | html

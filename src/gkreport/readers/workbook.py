@@ -27,7 +27,7 @@ from ..formula import FormulaError, evaluate
 from ..labels import canonical
 from ..report import Report
 from ..values import Value, format_number, parse_value
-from .files import ReadError, sniff
+from .files import NotATemplate, ReadError, sniff
 
 Grid = Mapping[str, list[list[Any]]]  # sheet name -> rows of cached values (A1 at [0][0])
 MIN_LAYOUT_SCORE = 0.9
@@ -43,7 +43,7 @@ def read_workbook(path: Path, form: str | None = None, *, mode: str = "full") ->
     if mode == "fast":
         f = _detect_by_layout(grid, form)
         if f is None:
-            raise ReadError(_no_layout_message(grid))
+            raise _no_layout_message(grid)
         return _report_from_positions(f, grid, path)
     return _read_full(path, grid, form)
 
@@ -100,12 +100,12 @@ def _detect_by_layout(grid: Grid, form: str | None) -> Form | None:
     return best[2] if best[0] >= MIN_LAYOUT_SCORE else None
 
 
-def _no_layout_message(grid: Grid) -> str:
+def _no_layout_message(grid: Grid) -> ReadError:
     expected = {t.sheet for v in available_forms() for t in load_form(v).tables}
     missing = sorted(expected - set(grid))
     if len(missing) < len(expected) and missing:
-        return "工作簿缺少工作表：" + "、".join(missing) + "（可能被删除或改名）"
-    return "工作簿不是本工具的填报模板，也没有找到按官方表式排列的表格"
+        return ReadError("工作簿缺少工作表：" + "、".join(missing) + "（可能被删除或改名）")
+    return NotATemplate("工作簿不是本工具的填报模板，也没有找到按官方表式排列的表格")
 
 
 # ---------------------------------------------------------------------------- fast path
@@ -143,7 +143,7 @@ def _read_full(path: Path, grid: Grid, form: str | None) -> Report:
         if f is None:
             f = _detect_by_layout(grid, form)
             if f is None:
-                raise ReadError(_no_layout_message(grid))
+                raise _no_layout_message(grid)
             names = {**{cid: (c.sheet, c.ref) for cid, c in f.cells.items()},
                      **{h.id: (h.sheet, h.cell) for h in f.header}}
         missing_sheets = sorted({s for s, _ in names.values() if s not in wb.sheetnames})

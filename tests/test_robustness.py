@@ -1,0 +1,158 @@
+"""Bad inputs: each gets a clear Chinese message, nothing is lost, nothing becomes a formula."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import REAL_REPORTS, make_filled
+from gkreport.checking import check_file
+from gkreport.engine import check
+from gkreport.forms import load_form
+from gkreport.markers.openpyxl_marker import OpenpyxlMarker
+from gkreport.marking import apply_marks
+from gkreport.readers import ReadError, read_any
+from gkreport.report import report_from_raw
+from gkreport.xlam.cfb import Storage, Stream, write_cfb
+
+
+def _pingtan(tmp_path: Path, name: str = "p.xlsx", **changes: object) -> Path:
+    _, header, values = REAL_REPORTS["pingtan-2023"]()
+    return make_filled(tmp_path, name, "2021", {**values, **changes}, header)
+
+
+def _expect(path: Path, text: str) -> None:
+    with pytest.raises(ReadError, match=text):
+        read_any(path)
+    result = check_file(path)
+    assert result.error and text in result.error or __import__("re").search(text, result.error or "")
+
+
+def test_encrypted_workbook(tmp_path: Path) -> None:
+    p = tmp_path / "secret.xlsx"
+    p.write_bytes(write_cfb(Storage("Root Entry", [Stream("EncryptionInfo", b"\x04\x00" * 40),
+                                                   Stream("EncryptedPackage", b"\x00" * 5000)])))
+    _expect(p, "加密")
+
+
+def test_legacy_xls_is_refused_clearly(tmp_path: Path) -> None:
+    p = tmp_path / "old.xls"
+    p.write_bytes(write_cfb(Storage("Root Entry", [Stream("Workbook", b"\x09\x08" * 600)])))
+    _expect(p, r"\.xls")
+
+
+def test_zip_bomb_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        z.writestr("xl/worksheets/sheet1.xml", b"\x00" * (60 * 1024 * 1024))
+    _expect(p, "压缩炸弹")
+
+
+def test_truncated_and_not_a_workbook(tmp_path: Path) -> None:
+    good = _pingtan(tmp_path)
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    _expect(cut, "损坏或不完整")
+    other = tmp_path / "other.xlsx"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("hello.txt", "hi")
+    other.write_bytes(buf.getvalue())
+    _expect(other, "不是 Excel 工作簿")
+
+
+def test_empty_workbook_and_deleted_sheet(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.xlsx"
+    openpyxl.Workbook().save(empty)
+    _expect(empty, "没有找到")
+    p = _pingtan(tmp_path)
+    wb = openpyxl.load_workbook(p)
+    del wb["表二 依申请公开"]
+    wb.save(tmp_path / "nosheet.xlsx")
+    _expect(tmp_path / "nosheet.xlsx", "表二")
+
+
+def test_inserted_rows_are_followed_by_names(tmp_path: Path) -> None:
+    p = _pingtan(tmp_path)
+    wb = openpyxl.load_workbook(p)
+    ws = wb["表二 依申请公开"]
+    # Simulate Excel's row insertion: move the body down and shift the names with it.
+    ws.move_range("A4:K40", rows=2)
+    for name, dn in list(wb.defined_names.items()):
+        (sheet, ref), = list(dn.destinations)
+        if sheet == "表二 依申请公开":
+            col, row = ref.replace("$", "")[0], int(ref.replace("$", "")[1:])
+            dn.attr_text = f"'{sheet}'!${col}${row + 2}"
+    wb.save(tmp_path / "moved.xlsx")
+    report = read_any(tmp_path / "moved.xlsx")
+    assert report.number("t2.new.person") == 80
+    assert [f for f in check(report) if f.severity == "error"] == []
+
+
+def test_million_blank_rows_below_the_table(tmp_path: Path) -> None:
+    p = _pingtan(tmp_path)
+    wb = openpyxl.load_workbook(p)
+    wb["表二 依申请公开"]["A1000000"] = " "
+    wb.save(tmp_path / "tall.xlsx")
+    report = read_any(tmp_path / "tall.xlsx", mode="fast")
+    assert report.number("t2.new.total") == 81
+
+
+def test_huge_and_negative_numbers_are_errors_at_the_cell() -> None:
+    _, header, values = REAL_REPORTS["pingtan-2023"]()
+    form = load_form("2021")
+    findings = check(report_from_raw(form, {**values, "t2.deny_law.person": 1e20, "t3.review.other": -1}, header))
+    bad = {f.cell_ids[0] for f in findings if f.rule == "value-type"}
+    assert bad == {"t2.deny_law.person", "t3.review.other"}
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "=HYPERLINK(\"http://x\")"])
+def test_text_written_back_stays_text(tmp_path: Path, text: str) -> None:
+    p = _pingtan(tmp_path, "inj.xlsx", **{"t2.deny_law.person": text})
+    wb = openpyxl.load_workbook(p)
+    cell = wb["表二 依申请公开"]["D12"]
+    assert cell.data_type == "s" and cell.value == text
+    out = check_file(p, mark_dir=tmp_path / "m", form="2021")
+    marked = openpyxl.load_workbook(out.marked)
+    assert marked["表二 依申请公开"]["D12"].value == text
+    assert marked["表二 依申请公开"]["D12"].data_type == "s"
+    for row in marked["校验结果"].iter_rows(min_row=2):
+        for c in row:
+            assert c.data_type != "f"
+
+
+CELL_TEXT = st.one_of(
+    st.none(),
+    st.integers(min_value=-10**6, max_value=10**13),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(alphabet=st.sampled_from(list("0123456789０１２３-—/,.件元万 =+@abc不适用")), max_size=12),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.sampled_from(sorted(load_form("2021").cells)), CELL_TEXT, max_size=8))
+def test_fuzz_read_check_mark_never_crashes_or_changes_values(tmp_path: Path, planted: dict) -> None:
+    """Random cell contents through fill -> read -> check -> mark: no crash, values intact."""
+    _, header, values = REAL_REPORTS["pingtan-2023"]()
+    form = load_form("2021")
+    values = {**values, **planted}
+    path = tmp_path / "fuzz.xlsx"
+    make_filled(tmp_path, "fuzz.xlsx", "2021", values, header)
+    report = read_any(path)
+    findings = check(report)
+    marker = OpenpyxlMarker.open(path)
+    apply_marks(marker, findings)
+    buf = io.BytesIO()
+    marker.wb.save(buf)
+    again = openpyxl.load_workbook(io.BytesIO(buf.getvalue()))
+    original = openpyxl.load_workbook(path)
+    for cid in planted:
+        cell = form.cells[cid]
+        assert again[cell.sheet][cell.ref].value == original[cell.sheet][cell.ref].value
