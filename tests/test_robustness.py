@@ -31,7 +31,7 @@ def _expect(path: Path, text: str) -> None:
     with pytest.raises(ReadError, match=text):
         read_any(path)
     result = check_file(path)
-    assert result.error and text in result.error or __import__("re").search(text, result.error or "")
+    assert (result.error and text in result.error) or __import__("re").search(text, result.error or "")
 
 
 def test_encrypted_workbook(tmp_path: Path) -> None:
@@ -85,7 +85,7 @@ def test_inserted_rows_are_followed_by_names(tmp_path: Path) -> None:
     ws = wb["表二 依申请公开"]
     # Simulate Excel's row insertion: move the body down and shift the names with it.
     ws.move_range("A4:K40", rows=2)
-    for name, dn in list(wb.defined_names.items()):
+    for _name, dn in list(wb.defined_names.items()):
         (sheet, ref), = list(dn.destinations)
         if sheet == "表二 依申请公开":
             col, row = ref.replace("$", "")[0], int(ref.replace("$", "")[1:])
