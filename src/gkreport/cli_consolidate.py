@@ -1,0 +1,125 @@
+"""``gkreport consolidate DIR_OR_FILES... -o summary.xlsx [--year Y] [--form V] [--roster FILE] ...``.
+
+Exit codes follow ``check``: 0 = summary written and no error findings; 1 = an
+included agency or the summary itself has error findings (the summary is still
+written, so the person can see where); 2 = the call is wrong, the output exists
+without ``--force``, or there is no usable file at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .consolidate import Consolidation, consolidate, write_summary
+from .findings import count_by_severity
+from .forms import SEVERITY_LABEL, available_forms
+from .readers import ReadError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("consolidate", help="汇总多个单位的报表：生成全县汇总表、报送情况、问题清单和明细")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="DIR_OR_FILE", help="各单位报表所在文件夹（含子文件夹）或文件")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="SUMMARY.xlsx", help="汇总工作簿的保存位置")
+    p.add_argument("--year", type=int, help="汇总的报告年度（默认取多数文件的年度）")
+    p.add_argument("--form", choices=available_forms(), help="汇总的表式版本（默认取多数文件的版本）")
+    p.add_argument("--roster", type=Path, metavar="FILE", help="应报送单位名单（.xlsx 或 .csv，列：单位名称，可选 层级）")
+    p.add_argument("--strict", action="store_true", help="有错误的报表不纳入汇总（默认纳入并标注）")
+    p.add_argument("--long", action="store_true", help="另加“明细（长表）”工作表（每单位每单元格一行）")
+    p.add_argument("--force", action="store_true", help="输出文件已存在时覆盖")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出汇总结果")
+    p.add_argument("--jobs", type=int, metavar="N", help="并行读取的进程数（默认为 CPU 核数）")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out: Path = args.output
+    if out.suffix.lower() not in (".xlsx", ".xlsm"):
+        print(f"错误：输出文件应为 .xlsx：{out}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    if out.exists() and not args.force:
+        print(f"错误：输出文件 {out} 已存在；如需覆盖请加 --force", file=sys.stderr)
+        return EXIT_UNUSABLE
+    if args.jobs is not None and args.jobs < 1:
+        print("错误：--jobs 至少为 1", file=sys.stderr)
+        return EXIT_UNUSABLE
+    if args.roster is not None and not args.roster.is_file():
+        print(f"错误：名单文件 {args.roster} 不存在", file=sys.stderr)
+        return EXIT_UNUSABLE
+    try:
+        result = consolidate(args.inputs, year=args.year, form=args.form, roster=args.roster,
+                             strict=args.strict, jobs=args.jobs, progress=sys.stderr.isatty())
+    except ReadError as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    if not result.included:
+        _print(result, None) if not args.json else _json(result, None)
+        print("错误：没有可以汇总的报表", file=sys.stderr)
+        return EXIT_UNUSABLE
+    try:
+        written = write_summary(result, out, force=args.force, long=args.long)
+    except FileExistsError as e:
+        print(f"错误：{e}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except OSError as e:
+        print(f"错误：无法写入 {out}（{e.strerror or e}）", file=sys.stderr)
+        return EXIT_UNUSABLE
+    if args.json:
+        _json(result, written)
+    else:
+        _print(result, written)
+    return EXIT_FINDINGS if result.error_count else EXIT_OK
+
+
+def _print(r: Consolidation, written: Path | None) -> None:
+    included = r.included
+    excluded = [e for e in r.entries if not e.included]
+    print(f"共找到 {len(r.entries)} 个文件，纳入汇总 {len(included)} 个，未纳入 {len(excluded)} 个"
+          + (f"；汇总表式：{r.form.name}，{r.year or '（年度未知）'} 年度" if r.form else ""))
+    flagged = [e for e in included if e.summary.counts.get("error", 0)]
+    if flagged:
+        print(f"有错误但已纳入（{len(flagged)}）：")
+        for e in flagged:
+            print(f"    ✗ {e.file}｜{e.name}｜错误 {e.summary.counts['error']} 项")
+    if excluded:
+        print("未纳入：")
+        for e in excluded:
+            print(f"    - {e.file}：{e.reason}")
+    if r.roster is not None:
+        print(f"名单 {len(r.roster)} 个单位：未报送 {len(r.missing)}，重复报送 {len(r.duplicates)}，名称不符 {len(r.mismatched)}")
+        for m, note in r.missing:
+            print(f"    未报送：{m.name}" + (f"（{note}）" if note else ""))
+        for a, f, k in r.duplicates:
+            print(f"    重复报送：{a}（{f}，已纳入 {k}）")
+        for a, f, h in r.mismatched:
+            print(f"    名称不符：{a}（{f}）" + (f"，建议：{h}" if h else ""))
+    c = count_by_severity(r.summary_findings)
+    print(f"汇总表校验：错误 {c['error']}，警告 {c['warning']}，提示 {c['info']}")
+    for f in r.summary_findings:
+        if f.severity != "info":
+            print(f"    [{SEVERITY_LABEL[f.severity]}] {f.rule}：{f.message}")
+    if written is not None:
+        print(f"汇总工作簿：{written}")
+
+
+def _json(r: Consolidation, written: Path | None) -> None:
+    doc = {
+        "output": str(written) if written else None,
+        "form": r.form.version if r.form else None,
+        "year": r.year,
+        "files": [{"file": e.summary.path, "agency": e.summary.agency, "name": e.name, "year": e.summary.year,
+                   "form": e.summary.form, "readable": e.summary.ok, "counts": e.summary.counts,
+                   "included": e.included, "reason": e.reason, "level": e.level} for e in r.entries],
+        "missing": [{"name": m.name, "level": m.level, "note": n} for m, n in r.missing],
+        "duplicates": [{"agency": a, "file": f, "kept": k} for a, f, k in r.duplicates],
+        "mismatched": [{"agency": a, "file": f, "suggestion": h} for a, f, h in r.mismatched],
+        "summary": r.sums,
+        "levels": r.level_sums,
+        "summary_findings": [f.to_dict() for f in r.summary_findings],
+    }
+    json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")

@@ -1,0 +1,631 @@
+"""Consolidate many agencies' reports into one county summary (全县汇总).
+
+The county summary is the cell-by-cell sum of every agency's report for one year and
+one form version (see design/forms.md, "Consolidation"). Because the identities are
+linear, a summary of valid reports is valid; a summary that fails a rule points to an
+input that failed it — so the summary is checked with the same engine as any report.
+
+Design choices, and why:
+
+- Reading is done in worker processes (``ProcessPoolExecutor``) with the fast reader;
+  each worker sends back a small picklable :class:`FileSummary` (numbers by cell id,
+  blank cells, finding dicts), never the Report or the workbook, so memory stays flat
+  with 1000+ files.
+- One bad file never stops the run: every failure becomes a row in 报送情况.
+- Mixed years or form versions are not silently added: the target is the one asked
+  for, else the most common; other files are reported and left out.
+- With a roster, the summary knows who is expected: a summary cell is *uncertain*
+  while an expected agency is missing or left that cell blank, and says which.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import os
+import re
+import sys
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .engine import check
+from .findings import Finding, count_by_severity
+from .forms import SEVERITY_LABEL, Form, load_form
+from .readers import ReadError, is_lock_file, read_any
+from .report import report_from_raw
+
+READABLE_SUFFIXES = (".xlsx", ".xlsm", ".docx", ".html", ".htm", ".txt")
+LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL = "本级", "乡镇街道", "全县"
+LEVELS = (LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL)
+CHART_CELL = "t2.new.total"
+_BRACKETS = re.compile(r"[\s()（）\[\]【】〔〕{}<>《》「」『』\"'“”‘’·•・.,，、]+")
+
+
+# ------------------------------------------------------------------------------- data
+
+
+@dataclass
+class FileSummary:
+    """What a worker sends back for one file: small, picklable, no file handles."""
+
+    path: str
+    ok: bool
+    error: str = ""
+    agency: str | None = None
+    year: int | None = None
+    form: str | None = None
+    values: dict[str, float | int] = field(default_factory=dict)
+    blanks: list[str] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=lambda: {"error": 0, "warning": 0, "info": 0})
+
+
+@dataclass
+class RosterEntry:
+    """One expected agency from the roster (名单)."""
+
+    name: str
+    level: str | None  # 本级 / 乡镇街道 / None when the roster has no 层级
+
+
+@dataclass
+class FileEntry:
+    """One input file and what became of it in this consolidation."""
+
+    summary: FileSummary
+    included: bool = False
+    reason: str = ""
+    name: str = ""  # the agency as shown (the roster name when matched)
+    roster_name: str | None = None
+    level: str | None = None
+
+    @property
+    def file(self) -> str:
+        return Path(self.summary.path).name
+
+
+@dataclass
+class Consolidation:
+    """The result of :func:`consolidate`: everything the writer and the CLI need."""
+
+    form: Form | None
+    year: int | None
+    entries: list[FileEntry]
+    roster: list[RosterEntry] | None = None
+    missing: list[tuple[RosterEntry, str]] = field(default_factory=list)  # (who, note)
+    duplicates: list[tuple[str, str, str]] = field(default_factory=list)  # (agency, file, kept file)
+    mismatched: list[tuple[str, str, str | None]] = field(default_factory=list)  # (agency, file, suggestion)
+    sums: dict[str, float | int] = field(default_factory=dict)
+    level_sums: dict[str, dict[str, float | int]] = field(default_factory=dict)
+    blanks: dict[str, list[str]] = field(default_factory=dict)  # cell id -> agencies that left it blank
+    summary_findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def included(self) -> list[FileEntry]:
+        return [e for e in self.entries if e.included]
+
+    @property
+    def has_levels(self) -> bool:
+        return bool(self.level_sums)
+
+    def uncertain(self, cell_id: str) -> list[str]:
+        """Agencies that make a summary cell uncertain: missing ones, then those that left it blank."""
+        return [m.name for m, _ in self.missing] + self.blanks.get(cell_id, [])
+
+    @property
+    def error_count(self) -> int:
+        """Error findings of included agencies and of the summary (drives exit code 1)."""
+        return (sum(e.summary.counts.get("error", 0) for e in self.included)
+                + count_by_severity(self.summary_findings)["error"])
+
+
+# ---------------------------------------------------------------------------- collecting
+
+
+def collect_files(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Files to read (folders searched recursively) and files skipped with the reason.
+
+    A file named explicitly is always tried (the reader says what is wrong with it);
+    inside folders only report-like extensions are taken, so stray PDFs are not noise.
+    """
+    files: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    seen: set[Path] = set()
+
+    def add(p: Path, explicit: bool) -> None:
+        key = p.resolve()
+        if key in seen:
+            return
+        seen.add(key)
+        if is_lock_file(p):
+            skipped.append((p, "Excel 打开文件时生成的临时锁文件（~$ 开头），不是报表，已跳过"))
+        elif not explicit and p.suffix.lower() not in READABLE_SUFFIXES:
+            skipped.append((p, f"不是报表文件（{p.suffix or '无扩展名'}），已跳过"))
+        else:
+            files.append(p)
+
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for child in sorted(q for q in p.rglob("*") if q.is_file()):
+                if child.name.startswith(".~gk-"):
+                    continue  # our own temporary files
+                add(child, explicit=False)
+        elif p.exists() or is_lock_file(p):
+            add(p, explicit=True)
+        else:
+            skipped.append((p, "文件不存在"))
+    return files, skipped
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def summarise_file(path: str) -> FileSummary:
+    """Read and check one file (runs in a worker); never raises."""
+    try:
+        report = read_any(Path(path), mode="fast")
+    except ReadError as e:
+        return FileSummary(path=path, ok=False, error=str(e))
+    except Exception as e:  # a reader bug must not stop the other 999 files
+        return FileSummary(path=path, ok=False, error=f"读取时发生内部错误（{type(e).__name__}: {str(e)[:80]}）")
+    y = report.header.get("hdr.year")
+    if isinstance(y, float) and y.is_integer():
+        # The fast (calamine) reader gives numbers as floats; 2023.0 is not read as a year.
+        report.header["hdr.year"] = int(y)
+    try:
+        findings = check(report)
+    except Exception as e:  # pragma: no cover - engine bugs are reported, not fatal
+        findings = [Finding(rule="internal", severity="error", message=f"校验时发生内部错误（{type(e).__name__}）")]
+    values: dict[str, float | int] = {}
+    blanks: list[str] = []
+    for cid, v in report.values.items():
+        if v.is_blank:
+            blanks.append(cid)
+        a = v.arith
+        if a:
+            values[cid] = a
+    return FileSummary(
+        path=path, ok=True, agency=report.agency, year=report.year, form=report.form.version,
+        values=values, blanks=blanks,
+        findings=[_finding_dict(f) for f in findings], counts=count_by_severity(findings),
+    )
+
+
+def _finding_dict(f: Finding) -> dict[str, Any]:
+    where = (f.suspects or f.cells or ("",))[0]
+    return {"rule": f.rule, "severity": f.severity, "message": f.message, "sheet": f.sheet or "", "cell": where}
+
+
+def _chunks(n: int, jobs: int) -> int:
+    """Chunk size: a few chunks per worker keeps the pool busy without per-file IPC."""
+    return max(1, min(64, n // (jobs * 4) or 1))
+
+
+class _Progress:
+    """A one-line progress bar on stderr (only when asked: the CLI asks on a TTY)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled, self.done = total, enabled and total > 0, 0
+
+    def step(self) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        if self.done == self.total or self.done % max(1, self.total // 100) == 0:
+            width = 30
+            filled = width * self.done // self.total
+            sys.stderr.write(f"\r读取 [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}")
+            if self.done == self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False) -> list[FileSummary]:
+    """Summaries of ``files`` in the given order, read in parallel when worthwhile."""
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    bar = _Progress(len(files), progress)
+    names = [str(p) for p in files]
+    out: list[FileSummary] = []
+    if jobs == 1 or len(files) < 4:
+        for n in names:
+            out.append(summarise_file(n))
+            bar.step()
+        return out
+    with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
+        for s in pool.map(summarise_file, names, chunksize=_chunks(len(names), jobs)):
+            out.append(s)
+            bar.step()
+    return out
+
+
+# ---------------------------------------------------------------------------- roster
+
+
+def normalise_name(name: str) -> str:
+    """Agency names as typed differ in spaces, full-width forms and brackets; compare without them."""
+    return _BRACKETS.sub("", unicodedata.normalize("NFKC", name or "")).lower()
+
+
+def _level(text: object) -> str | None:
+    t = str(text or "").strip()
+    if not t:
+        return None
+    return LEVEL_TOWN if any(k in t for k in ("乡", "镇", "街道")) else LEVEL_OWN
+
+
+def load_roster(path: Path) -> list[RosterEntry]:
+    """Read a roster (.csv or .xlsx) with a 单位名称 column and an optional 层级 column."""
+    path = Path(path)
+    rows: list[list[Any]]
+    if path.suffix.lower() == ".csv":
+        data = path.read_bytes()
+        for enc in ("utf-8-sig", "gb18030"):
+            try:
+                text = data.decode(enc)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise ReadError("名单文件的编码无法识别（请另存为 UTF-8 或 GBK 编码的 CSV）")
+        rows = [list(r) for r in csv.reader(text.splitlines())]
+    else:
+        import python_calamine as pc
+
+        try:
+            wb = pc.CalamineWorkbook.from_path(str(path))
+            rows = wb.get_sheet_by_index(0).to_python()
+            wb.close()
+        except Exception as e:
+            raise ReadError(f"名单文件无法读取（{type(e).__name__}）") from None
+    for i, row in enumerate(rows):
+        heads = [str(c or "").strip() for c in row]
+        if "单位名称" in heads:
+            name_col = heads.index("单位名称")
+            level_col = heads.index("层级") if "层级" in heads else None
+            out = []
+            for r in rows[i + 1:]:
+                cell = r[name_col] if name_col < len(r) else None
+                name = str(cell if cell is not None else "").strip()
+                if not name:
+                    continue
+                lv = _level(r[level_col]) if level_col is not None and level_col < len(r) else None
+                out.append(RosterEntry(name, lv))
+            return out
+    raise ReadError("名单文件中没有“单位名称”列")
+
+
+def closest(name: str, candidates: Mapping[str, str]) -> str | None:
+    """The roster name closest to ``name`` (difflib), as a suggestion for the person."""
+    hit = difflib.get_close_matches(normalise_name(name), list(candidates), n=1, cutoff=0.5)
+    return candidates[hit[0]] if hit else None
+
+
+# ---------------------------------------------------------------------------- consolidating
+
+
+def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | None = None,
+                roster: Path | None = None, strict: bool = False, jobs: int | None = None,
+                progress: bool = False) -> Consolidation:
+    """Read every file under ``paths`` and build the summary for one year and form version.
+
+    Files with error findings are included but flagged (``strict`` leaves them out);
+    unreadable files, other years and other form versions are reported, not added.
+    """
+    files, skipped = collect_files(paths)
+    roster_entries = load_roster(roster) if roster is not None else None
+    summaries = read_all(files, jobs, progress)
+    entries = [FileEntry(FileSummary(path=str(p), ok=False, error=why), reason=why) for p, why in skipped]
+    read_entries = [FileEntry(s) for s in summaries]
+
+    ok = [e.summary for e in read_entries if e.summary.ok]
+    target_form = form or _most_common(s.form for s in ok)
+    form_obj = load_form(target_form) if target_form else None
+    target_year = year or _most_common(s.year for s in ok if s.form == target_form and s.year is not None)
+
+    by_norm: dict[str, RosterEntry] = {normalise_name(r.name): r for r in roster_entries or []}
+    roster_norms = {normalise_name(r.name): r.name for r in roster_entries or []}
+    result = Consolidation(form=form_obj, year=target_year, entries=entries, roster=roster_entries)
+    kept: dict[str, FileEntry] = {}
+    for e in read_entries:
+        s = e.summary
+        entries.append(e)
+        e.name = s.agency or f"（未填单位）{e.file}"
+        if not s.ok:
+            e.reason = s.error
+            continue
+        if s.form != target_form:
+            e.reason = f"表式版本不同（{load_form(s.form).name if s.form else '未知'}，本次汇总 {form_obj.name if form_obj else ''}），未纳入"
+            continue
+        if target_year is not None and s.year is not None and s.year != target_year:
+            e.reason = f"报告年度不同（{s.year} 年度，本次汇总 {target_year} 年度），未纳入"
+            continue
+        norm = normalise_name(s.agency or "")
+        match = by_norm.get(norm) if norm else None
+        if match is not None:
+            e.roster_name, e.level, e.name = match.name, match.level, match.name
+            key = "roster:" + normalise_name(match.name)
+        else:
+            key = "name:" + (norm or e.file)
+        if key in kept:
+            e.reason = f"重复报送（与已纳入的 {kept[key].file} 是同一单位），未纳入"
+            result.duplicates.append((e.name, e.file, kept[key].file))
+            continue
+        if strict and s.counts.get("error", 0):
+            e.reason = f"存在 {s.counts['error']} 个错误（--strict），未纳入"
+            kept[key] = e
+            continue
+        kept[key] = e
+        e.included = True
+        notes = []
+        if s.counts.get("error", 0):
+            notes.append(f"纳入，但有 {s.counts['error']} 个错误，请核实")
+        if s.year is None and target_year is not None:
+            notes.append(f"未填报告年度，按 {target_year} 年度纳入")
+        if roster_entries is not None and match is None:
+            hint = closest(s.agency or "", roster_norms) if s.agency else None
+            result.mismatched.append((e.name, e.file, hint))
+            notes.append("单位名称不在名单中" + (f"（建议：{hint}）" if hint else ""))
+        e.reason = "；".join(notes)
+
+    if roster_entries is not None:
+        for r in roster_entries:
+            key = "roster:" + normalise_name(r.name)
+            got = kept.get(key)
+            if got is None:
+                others = [e for e in read_entries if normalise_name(e.summary.agency or "") == normalise_name(r.name)]
+                note = f"有文件但未纳入：{others[0].reason}" if others else ""
+                result.missing.append((r, note))
+            elif not got.included:
+                result.missing.append((r, f"有文件但未纳入：{got.reason}"))
+
+    if form_obj is not None:
+        _sum(result, form_obj)
+    return result
+
+
+def _most_common(items: Iterable[Any]) -> Any:
+    c = Counter(x for x in items if x is not None)
+    if not c:
+        return None
+    best = max(c.values())
+    # Ties go to the newest (largest) value: the current form / the latest year.
+    return max(k for k, n in c.items() if n == best)
+
+
+def _clean(x: float | int) -> float | int:
+    """Sums of amounts accumulate float noise (0.1 + 0.2); keep 6 decimals, ints as ints."""
+    r = round(float(x), 6)
+    return int(r) if r.is_integer() and abs(r) < 2**53 else r
+
+
+def _sum(result: Consolidation, form: Form) -> None:
+    ids = list(form.cells)
+    groups: dict[str, dict[str, float]] = {LEVEL_ALL: dict.fromkeys(ids, 0.0)}
+    levels_known = bool(result.roster) and any(r.level for r in result.roster or [])
+    if levels_known:
+        groups[LEVEL_OWN] = dict.fromkeys(ids, 0.0)
+        groups[LEVEL_TOWN] = dict.fromkeys(ids, 0.0)
+    blanks: dict[str, list[str]] = {}
+    for e in result.included:
+        targets = [groups[LEVEL_ALL]]
+        if levels_known and e.level in groups:
+            targets.append(groups[e.level])
+        for cid, v in e.summary.values.items():
+            if cid in groups[LEVEL_ALL]:
+                for g in targets:
+                    g[cid] += v
+        for cid in e.summary.blanks:
+            blanks.setdefault(cid, []).append(e.name)
+    result.sums = {cid: _clean(v) for cid, v in groups[LEVEL_ALL].items()}
+    if levels_known:
+        result.level_sums = {lv: {cid: _clean(v) for cid, v in groups[lv].items()} for lv in LEVELS}
+    result.blanks = blanks
+    report = report_from_raw(form, result.sums, {"hdr.agency": "汇总", "hdr.year": result.year}, source="汇总")
+    result.summary_findings = check(report)
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+UNCERTAIN_FILL_RGB = "DCE6F1"  # light grey-blue: "this number may still change"
+
+
+def write_summary(result: Consolidation, out: Path, force: bool = False, long: bool = False) -> Path:
+    """Write the summary workbook atomically; refuse to replace ``out`` unless ``force``."""
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    from .fill import fill_workbook
+    from .safety import set_value
+    from .template import build_template, save_workbook_atomic
+
+    out = Path(out)
+    if out.exists() and not force:
+        raise FileExistsError(f"输出文件 {out} 已存在；如需覆盖请加 --force")
+    form = result.form
+    if form is None:
+        raise ValueError("没有可用的报表，无法生成汇总")
+    included = result.included
+    wb = build_template(form)
+    fill_workbook(wb, form, result.sums,
+                  {"hdr.agency": f"汇总（{len(included)} 个单位）", "hdr.year": result.year})
+    fill = PatternFill("solid", fgColor=UNCERTAIN_FILL_RGB)
+    for cid, cell in form.cells.items():
+        who = result.uncertain(cid)
+        if not who:
+            continue
+        c = wb[cell.sheet][cell.ref]
+        c.fill = fill
+        missing = [m.name for m, _ in result.missing]
+        blank = result.blanks.get(cid, [])
+        parts = []
+        if missing:
+            parts.append(f"未报送（{len(missing)}）：" + _listing(missing))
+        if blank:
+            parts.append(f"此格空白（{len(blank)}）：" + _listing(blank))
+        c.comment = Comment("汇总数可能不完整。\n" + "\n".join(parts), "gkreport", width=320, height=160)
+
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="D9D9D9")
+
+    def header(ws: Any, row: int, titles: Sequence[str]) -> None:
+        for i, t in enumerate(titles, start=1):
+            c = ws.cell(row=row, column=i)
+            set_value(c, t)
+            c.font = bold
+            c.fill = head_fill
+            c.alignment = Alignment(wrap_text=True, vertical="center")
+
+    def put(ws: Any, row: int, values: Sequence[Any]) -> None:
+        for i, v in enumerate(values, start=1):
+            if v is not None and v != "":
+                set_value(ws.cell(row=row, column=i), v)
+
+    # 分级汇总
+    if result.has_levels:
+        ws = wb.create_sheet("分级汇总")
+        header(ws, 1, ["单元格编号", "表", "行", "列", LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL])
+        for r, (cid, cell) in enumerate(form.cells.items(), start=2):
+            put(ws, r, [cid, form.table(cell.table).title, cell.row_label, cell.col_label,
+                        *(result.level_sums[lv][cid] for lv in LEVELS)])
+        unmatched = sum(1 for e in included if e.level is None)
+        if unmatched:
+            put(ws, len(form.cells) + 3, [f"注：{unmatched} 个单位未在名单中找到层级，只计入全县。"])
+        ws.freeze_panes = "E2"
+        _widths(ws, [22, 24, 40, 24, 12, 12, 12])
+
+    # 报送情况
+    ws = wb.create_sheet("报送情况")
+    header(ws, 1, ["文件", "填报单位", "年度", "表式", "错误数", "警告数", "是否纳入", "原因"])
+    r = 2
+    for e in result.entries:
+        s = e.summary
+        put(ws, r, [e.file, s.agency or "", s.year, load_form(s.form).name if s.form else "",
+                    s.counts.get("error", 0) if s.ok else None, s.counts.get("warning", 0) if s.ok else None,
+                    "是" if e.included else "否", e.reason])
+        r += 1
+    if result.roster is not None:
+        r += 1
+        for title, rows in (
+            (f"未报送（{len(result.missing)}）", [[m.name, m.level or "", note] for m, note in result.missing]),
+            (f"重复报送（{len(result.duplicates)}）", [[a, f, f"已纳入 {k}"] for a, f, k in result.duplicates]),
+            (f"名称不符（{len(result.mismatched)}）", [[a, f, f"建议：{h}" if h else "名单中没有相近的名称"]
+                                                     for a, f, h in result.mismatched]),
+        ):
+            c = ws.cell(row=r, column=1)
+            set_value(c, title)
+            c.font = bold
+            r += 1
+            for row in rows or [["（无）"]]:
+                put(ws, r, row)
+                r += 1
+            r += 1
+    ws.freeze_panes = "A2"
+    _widths(ws, [30, 28, 8, 22, 8, 8, 9, 60])
+
+    # 问题清单
+    ws = wb.create_sheet("问题清单")
+    header(ws, 1, ["单位", "文件", "工作表", "单元格", "规则", "严重程度", "说明"])
+    r = 2
+    for f in result.summary_findings:
+        put(ws, r, ["汇总", "", f.sheet or "", (f.suspects or f.cells or ("",))[0], f.rule,
+                    SEVERITY_LABEL.get(f.severity, f.severity), f.message])
+        r += 1
+    for e in result.entries:
+        s = e.summary
+        if not s.ok:
+            put(ws, r, [e.name if s.agency else "", e.file, "", "", "读取失败", SEVERITY_LABEL["error"], s.error])
+            r += 1
+            continue
+        for fd in s.findings:
+            put(ws, r, [e.name, e.file, fd["sheet"], fd["cell"], fd["rule"],
+                        SEVERITY_LABEL.get(fd["severity"], fd["severity"]), fd["message"]])
+            r += 1
+    ws.auto_filter.ref = f"A1:G{max(r - 1, 1)}"
+    ws.freeze_panes = "A2"
+    _widths(ws, [28, 30, 16, 8, 18, 9, 80])
+
+    # 明细
+    ids = list(form.cells)
+    ws = wb.create_sheet("明细")
+    labels = [
+        ("表", [form.table(form.cells[c].table).title for c in ids]),
+        ("行", [form.cells[c].row_label for c in ids]),
+        ("列", [form.cells[c].col_label for c in ids]),
+        ("编号", ids),
+    ]
+    for i, (what, row) in enumerate(labels, start=1):
+        header(ws, i, ["单位" if what == "编号" else "", "文件" if what == "编号" else "",
+                       "层级" if what == "编号" else what, *row])
+    for r, e in enumerate(included, start=len(labels) + 1):
+        vals = e.summary.values
+        blank = set(e.summary.blanks)
+        put(ws, r, [e.name, e.file, e.level or ""])
+        for j, cid in enumerate(ids, start=4):
+            if cid not in blank:
+                ws.cell(row=r, column=j, value=vals.get(cid, 0))
+    ws.freeze_panes = ws.cell(row=len(labels) + 1, column=4)
+    _widths(ws, [28, 26, 10])
+
+    if long:
+        ws = wb.create_sheet("明细（长表）")
+        header(ws, 1, ["单位", "文件", "层级", "单元格编号", "表", "行", "列", "数值", "是否空白"])
+        r = 2
+        for e in included:
+            vals = e.summary.values
+            blank = set(e.summary.blanks)
+            for cid in ids:
+                cell = form.cells[cid]
+                put(ws, r, [e.name, e.file, e.level or "", cid, form.table(cell.table).title, cell.row_label,
+                            cell.col_label])
+                if cid in blank:
+                    set_value(ws.cell(row=r, column=9), "是")
+                else:
+                    ws.cell(row=r, column=8, value=vals.get(cid, 0))
+                r += 1
+        ws.auto_filter.ref = f"A1:I{max(r - 1, 1)}"
+        ws.freeze_panes = "A2"
+
+    # 图表
+    if CHART_CELL in form.cells and included:
+        ws = wb.create_sheet("图表")
+        header(ws, 1, ["单位", form.cells[CHART_CELL].label])
+        for r, e in enumerate(included, start=2):
+            put(ws, r, [e.name, e.summary.values.get(CHART_CELL, 0)])
+        chart = BarChart()
+        chart.type = "bar"
+        chart.title = f"各单位{form.cells[CHART_CELL].row_short}（件）"
+        chart.y_axis.title = "件"
+        chart.height = max(8.0, min(400.0, 0.45 * len(included)))
+        chart.width = 18
+        n = len(included)
+        chart.add_data(Reference(ws, min_col=2, min_row=1, max_row=n + 1), titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n + 1))
+        chart.legend = None
+        ws.add_chart(chart, "D2")
+        _widths(ws, [30, 16])
+
+    # Re-check just before replacing: another run may have written it meanwhile.
+    if out.exists() and not force:
+        raise FileExistsError(f"输出文件 {out} 已存在；如需覆盖请加 --force")
+    return save_workbook_atomic(wb, out)
+
+
+def _listing(names: Sequence[str], limit: int = 15) -> str:
+    shown = "、".join(names[:limit])
+    return shown + (f" 等 {len(names)} 个单位" if len(names) > limit else "")
+
+
+def _widths(ws: Any, widths: Sequence[float]) -> None:
+    from openpyxl.utils import get_column_letter
+
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+

@@ -1,0 +1,233 @@
+"""Consolidation: sums, roster matching, bad inputs, CLI exit codes, output safety."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import openpyxl
+import pytest
+
+from gkreport.cli import main as cli_main
+from gkreport.consolidate import Consolidation, consolidate, normalise_name, write_summary
+from gkreport.fill import fill_workbook
+from gkreport.forms import load_form
+from gkreport.template import build_template
+from gkreport.xlam.cfb import Storage, Stream, write_cfb
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "make_agencies.py"
+
+
+def _make_agencies() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("make_agencies", BENCH)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["make_agencies"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+mk = _make_agencies()
+
+
+def _by_name(wb: openpyxl.Workbook, name: str) -> object:
+    ((sheet, ref),) = list(wb.defined_names[name].destinations)
+    return wb[sheet][ref.replace("$", "")].value
+
+
+def _expected_sums(records: list[dict]) -> dict[str, float]:
+    form = load_form("2021")
+    return {cid: sum(float(r["values"].get(cid) or 0) for r in records) for cid in form.cells}
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict], dict[str, Path]]:
+    """8 good agencies (one with a planted error) plus every kind of bad file."""
+    d = tmp_path_factory.mktemp("messy")
+    records = mk.write_agencies(8, d, seed=3, error_share=0.0)
+    planted = mk.plant_error(records[3]["values"], __import__("random").Random(1))
+    form = load_form("2021")
+    fill_workbook(build_template(form), form, records[3]["values"],
+                  {"hdr.agency": records[3]["name"], "hdr.year": 2023}).save(records[3]["path"])
+    records[3]["planted"] = planted
+    bad = mk.write_bad_files(d / "sub", records[0]["path"])
+    enc = d / "sub" / "加密的文件.xlsx"
+    enc.write_bytes(write_cfb(Storage("Root", [Stream("EncryptionInfo", b"\x04\x00\x04\x00" + b"\x00" * 60),
+                                                Stream("EncryptedPackage", b"\x00" * 600)])))
+    bad["encrypted"] = enc
+    return d, records, bad
+
+
+def test_sums_equal_independent_sums_and_bad_files_reported(messy, tmp_path: Path) -> None:
+    d, records, bad = messy
+    result = consolidate([d], year=None, form=None, roster=None, strict=False, jobs=2, progress=False)
+    assert result.form is not None and result.form.version == "2021" and result.year == 2023
+    assert len(result.included) == 8
+    by_file = {e.file: e for e in result.entries}
+    for kind, path in bad.items():
+        e = by_file[path.name]
+        assert not e.included, kind
+        assert e.reason, kind
+    assert "加密" in by_file[bad["encrypted"].name].reason
+    assert "CSV" in by_file[bad["csv"].name].reason
+    assert "锁文件" in by_file[bad["lock"].name].reason
+    assert "表式版本不同" in by_file[bad["old_form"].name].reason
+    # the planted error is flagged but the agency is included
+    flagged = by_file[records[3]["path"].name]
+    assert flagged.included and flagged.summary.counts["error"] > 0
+    assert result.error_count > 0
+
+    out = tmp_path / "summary.xlsx"
+    write_summary(result, out)
+    wb = openpyxl.load_workbook(out)
+    expected = _expected_sums(records)
+    for cid, value in expected.items():
+        got = _by_name(wb, cid)
+        assert got == pytest.approx(value), cid
+    assert _by_name(wb, "hdr.agency") == "汇总（8 个单位）"
+    for name in ("报送情况", "问题清单", "明细", "图表"):
+        assert name in wb.sheetnames
+    assert "明细（长表）" not in wb.sheetnames
+    detail = wb["明细"]
+    assert detail.cell(row=4, column=4).value == next(iter(load_form("2021").cells))
+    assert detail.max_row == 4 + 8
+    issues = wb["问题清单"]
+    assert issues.auto_filter.ref and issues.freeze_panes == "A2"
+    assert any(r[4] == "T2-row-total" for r in issues.iter_rows(min_row=2, values_only=True))
+    assert wb["图表"]._charts
+    # blank cells of some agencies make the summary cell uncertain, with a comment naming them
+    blank_ids = [cid for cid, who in result.blanks.items() if who]
+    if blank_ids:
+        cell = load_form("2021").cells[blank_ids[0]]
+        c = wb[cell.sheet][cell.ref]
+        assert c.comment is not None and result.blanks[blank_ids[0]][0] in c.comment.text
+
+
+def test_roster_missing_duplicate_mismatched(tmp_path: Path) -> None:
+    d = tmp_path / "in"
+    records = mk.write_agencies(6, d, seed=5, error_share=0.0)
+    form = load_form("2021")
+    town = next(r for r in records if str(r["name"]).endswith("人民政府"))
+    typo = str(town["name"]).replace("人民政府", "政府")
+    fill_workbook(build_template(form), form, town["values"], {"hdr.agency": typo, "hdr.year": 2023}).save(town["path"])
+    shutil.copy(records[1]["path"], d / "zz-再次报送.xlsx")
+    # a name written with spaces and full-width brackets still matches
+    spaced = records[0]
+    fill_workbook(build_template(form), form, spaced["values"],
+                  {"hdr.agency": f" {str(spaced['name'])[:3]} {str(spaced['name'])[3:]}（ ）", "hdr.year": 2023}
+                  ).save(spaced["path"])
+    roster = tmp_path / "名单.csv"
+    mk.write_roster(roster, [*records, {"name": "某某县审计局", "level": "部门"}])
+
+    result = consolidate([d], year=2023, form="2021", roster=roster, strict=False, jobs=1, progress=False)
+    missing = {m.name for m, _ in result.missing}
+    assert missing == {"某某县审计局", town["name"]}
+    assert [(a, f) for a, f, _ in result.duplicates] == [(records[1]["name"], "zz-再次报送.xlsx")]
+    assert result.mismatched == [(typo, Path(town["path"]).name, town["name"])]
+    assert len(result.included) == 6  # the 5 matched + the mismatched one (duplicate left out)
+    assert normalise_name(f" {spaced['name']}（ ）") == normalise_name(str(spaced["name"]))
+    assert result.has_levels
+    own, towns, whole = (result.level_sums[k]["t2.new.total"] for k in ("本级", "乡镇街道", "全县"))
+    typo_new = town["values"]["t2.new.total"]
+    assert own + towns + typo_new == whole
+
+    out = tmp_path / "s.xlsx"
+    write_summary(result, out, long=True)
+    wb = openpyxl.load_workbook(out)
+    assert "分级汇总" in wb.sheetnames and "明细（长表）" in wb.sheetnames
+    texts = [v for row in wb["报送情况"].iter_rows(values_only=True) for v in row if isinstance(v, str)]
+    assert any(t.startswith("未报送") for t in texts) and "某某县审计局" in texts
+    assert any(t.startswith("重复报送") for t in texts)
+    assert f"建议：{town['name']}" in texts
+    # every cell is uncertain while an agency is missing: grey-blue fill and a comment naming it
+    cell = form.cells["t2.new.total"]
+    c = wb[cell.sheet][cell.ref]
+    assert "某某县审计局" in c.comment.text
+    assert c.fill.fgColor.rgb.endswith("DCE6F1")
+
+
+def test_formula_like_agency_name_stays_text(tmp_path: Path) -> None:
+    d = tmp_path / "in"
+    records = mk.write_agencies(2, d, seed=2, error_share=0.0)
+    form = load_form("2021")
+    fill_workbook(build_template(form), form, records[0]["values"],
+                  {"hdr.agency": "=HYPERLINK(\"http://x\")", "hdr.year": 2023}).save(records[0]["path"])
+    result = consolidate([d], year=None, form=None, roster=None, strict=False, jobs=1, progress=False)
+    out = tmp_path / "s.xlsx"
+    write_summary(result, out)
+    wb = openpyxl.load_workbook(out)
+    cell = wb["明细"]["A5"]
+    assert cell.value == "=HYPERLINK(\"http://x\")" and cell.data_type == "s"
+
+
+def _run(*argv: str) -> int:
+    return cli_main(["consolidate", *argv])
+
+
+def test_cli_exit_codes_and_no_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    clean = tmp_path / "clean"
+    mk.write_agencies(4, clean, seed=7, error_share=0.0)
+    out = tmp_path / "summary.xlsx"
+    assert _run(str(clean), "-o", str(out), "--jobs", "1") == 0
+    text = capsys.readouterr().out
+    assert "纳入汇总 4 个" in text
+    before = out.read_bytes()
+    assert _run(str(clean), "-o", str(out), "--jobs", "1") == 2
+    assert "已存在" in capsys.readouterr().err
+    assert out.read_bytes() == before
+    assert _run(str(clean), "-o", str(out), "--jobs", "1", "--force", "--json") == 0
+    assert '"included": true' in capsys.readouterr().out
+
+    with_error = tmp_path / "err"
+    recs = mk.write_agencies(3, with_error, seed=8, error_share=1.0)
+    assert all(r["planted"] for r in recs)
+    assert _run(str(with_error), "-o", str(tmp_path / "e.xlsx"), "--jobs", "1") == 1
+    assert _run(str(with_error), "-o", str(tmp_path / "e2.xlsx"), "--jobs", "1", "--strict") == 2  # nothing left
+
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "坏.xlsx").write_bytes(b"PK\x03\x04broken")
+    assert _run(str(junk), "-o", str(tmp_path / "j.xlsx")) == 2
+    assert not (tmp_path / "j.xlsx").exists()
+    assert _run(str(clean), "-o", str(tmp_path / "x.xlsx"), "--form", "1999") == 2
+    assert _run(str(clean)) == 2  # -o is required
+    capsys.readouterr()
+
+
+def test_write_refuses_existing_output(tmp_path: Path) -> None:
+    d = tmp_path / "in"
+    mk.write_agencies(2, d, seed=9, error_share=0.0)
+    result: Consolidation = consolidate([d], year=None, form=None, roster=None, strict=False, jobs=1,
+                                        progress=False)
+    out = tmp_path / "s.xlsx"
+    out.write_bytes(b"keep me")
+    with pytest.raises(FileExistsError):
+        write_summary(result, out)
+    assert out.read_bytes() == b"keep me"
+    write_summary(result, out, force=True)
+    assert out.read_bytes()[:2] == b"PK"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".~gk-")]
+
+
+def test_summary_opens_in_libreoffice(tmp_path: Path) -> None:
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
+    if exe is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    d = tmp_path / "in"
+    records = mk.write_agencies(3, d, seed=4, error_share=0.0)
+    roster = mk.write_roster(tmp_path / "r.csv", [*records[:2], {"name": "某某县审计局", "level": "部门"}])
+    result = consolidate([d], year=None, form=None, roster=roster, strict=False, jobs=1, progress=False)
+    out = tmp_path / "summary.xlsx"
+    write_summary(result, out, long=True)
+    proc = subprocess.run(
+        [exe, "-env:UserInstallation=file:///tmp/lo-consol", "--headless", "--convert-to", "pdf",
+         "--outdir", str(tmp_path / "pdf"), str(out)],
+        capture_output=True, timeout=180, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    pdf = tmp_path / "pdf" / "summary.pdf"
+    assert pdf.is_file() and pdf.stat().st_size > 1000
