@@ -57,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"错误：{e}", file=sys.stderr)
         return EXIT_UNUSABLE
     if not result.included:
-        _print(result, None) if not args.json else _json(result, None)
+        if args.json:
+            _json(result, None)
+        else:
+            _print(result, None)
         print("错误：没有可以汇总的报表", file=sys.stderr)
         return EXIT_UNUSABLE
     try:

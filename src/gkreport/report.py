@@ -24,6 +24,8 @@ class Report:
     @property
     def year(self) -> int | None:
         y = self.header.get("hdr.year")
+        if isinstance(y, float) and y.is_integer():  # calamine returns numbers as floats
+            y = int(y)
         try:
             return int(str(y).strip().removesuffix("年").removesuffix("年度")) if y not in (None, "") else None
         except ValueError:
