@@ -37,6 +37,7 @@ from .engine import check
 from .findings import Finding, count_by_severity
 from .forms import SEVERITY_LABEL, Form, load_form
 from .readers import ReadError, is_lock_file, read_any
+from .readers.files import decode_text
 from .report import report_from_raw
 
 READABLE_SUFFIXES = (".xlsx", ".xlsm", ".docx", ".html", ".htm", ".txt")
@@ -265,14 +266,10 @@ def load_roster(path: Path) -> list[RosterEntry]:
     rows: list[list[Any]]
     if path.suffix.lower() == ".csv":
         data = path.read_bytes()
-        for enc in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(enc)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
+        decoded = decode_text(data)
+        if decoded is None:
             raise ReadError("名单文件的编码无法识别（请另存为 UTF-8 或 GBK 编码的 CSV）")
+        text = decoded
         rows = [list(r) for r in csv.reader(text.splitlines())]
     else:
         import python_calamine as pc

@@ -45,7 +45,7 @@ from .forms import Form, available_forms, load_form
 from .markers.xlwings_marker import CellLook, XlwingsMarker, is_remote, uses_com
 from .marking import RESULTS_SHEET, STATE_SHEET, apply_marks
 from .marking import clear_marks as clear_all_marks
-from .readers.workbook import MIN_LAYOUT_SCORE, layout_score
+from .readers.workbook import MIN_LAYOUT_SCORE, detect_form_by_names, layout_score
 from .report import Report
 from .template import INPUT_FILL, TOTAL_FILL, build_template, save_workbook_atomic, template_filename
 from .values import Value, parse_value
@@ -282,20 +282,6 @@ def _book_names(book: xw.Book) -> dict[str, Location]:
     return out
 
 
-def _form_by_names(names: Mapping[str, Location]) -> Form | None:
-    """The form whose cell ids the names cover best (same rule as the file reader)."""
-    best: tuple[float, Form] | None = None
-    for version in available_forms():
-        form = load_form(version)
-        ids = set(form.cells)
-        share = len(ids & set(names)) / len(ids)
-        foreign = sum(1 for n in names if n.startswith(("t1.", "t2.", "t3.")) and n not in ids)
-        score = share - foreign / len(ids)
-        if best is None or score > best[0]:
-            best = (score, form)
-    return best[1] if best and best[0] >= 0.5 else None
-
-
 def _form_by_layout(grid: Mapping[str, list[list[Any]]]) -> Form | None:
     scored = sorted(((layout_score(f, grid), f.version, f) for f in map(load_form, available_forms())),
                     key=lambda t: (t[0], t[1]), reverse=True)
@@ -316,7 +302,7 @@ def read_live_report(book: xw.Book) -> tuple[Report, dict[str, Location]]:
             continue
         grid[sheet.name] = _sheet_grid(sheet)
     names = _book_names(book)
-    form = _form_by_names(names)
+    form = detect_form_by_names(names)
     if form is not None:
         positions = {cid: (c.sheet, c.ref) for cid, c in form.cells.items()}
         positions |= {h.id: (h.sheet, h.cell) for h in form.header}

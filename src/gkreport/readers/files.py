@@ -66,6 +66,16 @@ def sniff(path: Path) -> Sniffed:
     return Sniffed("text", path)
 
 
+def decode_text(data: bytes) -> str | None:
+    """Text of a Chinese document: UTF-8 (with or without BOM), else GB18030; None if neither."""
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
 def _looks_like_text(sample: bytes) -> bool:
     for enc in ("utf-8", "gb18030"):
         try:

@@ -36,6 +36,7 @@ from typing import Literal
 
 from ..forms import CellDef, Form, FormError, available_forms, form_for_year, load_form
 from ..labels import canonical, normalize
+from .files import decode_text
 
 Value = int | float | str | None
 Mode = Literal["tab", "cells", "grid"]
@@ -147,14 +148,10 @@ def _decode(data: bytes, path: Path) -> str:
     else:
         if b"\x00" in data:
             raise ReportReadError(f"文件不是文本文件（含有二进制内容），无法读取：{path.name}")
-        for enc in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(enc)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
+        decoded = decode_text(data)
+        if decoded is None:
             raise ReportReadError(f"文件编码无法识别（既不是 UTF-8 也不是 GB18030），无法读取：{path.name}")
+        text = decoded
     controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\r\n\f")
     if text and controls / len(text) > 0.01:
         raise ReportReadError(f"文件内容像是二进制数据而不是文本，无法读取：{path.name}")

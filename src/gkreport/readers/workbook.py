@@ -139,7 +139,7 @@ def _read_full(path: Path, grid: Grid, form: str | None) -> Report:
         raise ReadError(f"文件已损坏，无法读取（{type(e).__name__}: {str(e)[:80]}）") from None
     try:
         names = _names(wb)
-        f = _detect_by_names(names, form)
+        f = detect_form_by_names(names, form)
         if f is None:
             f = _detect_by_layout(grid, form)
             if f is None:
@@ -187,7 +187,8 @@ def _names(wb: openpyxl.Workbook) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _detect_by_names(names: Mapping[str, tuple[str, str]], form: str | None) -> Form | None:
+def detect_form_by_names(names: Mapping[str, object], form: str | None = None) -> Form | None:
+    """The form whose cell ids the workbook's names cover best (shared with the live add-in)."""
     best: tuple[float, Form] | None = None
     for v in [form] if form else available_forms():
         f = load_form(v)
