@@ -32,9 +32,18 @@ def excel_text(text: str) -> str:
     return "'" + text if looks_like_formula(text) else text
 
 
+EXCEL_MAX = 9.99999999999999e307  # beyond this Excel has no number; openpyxl would write "inf"
+
+
 def set_value(cell: Any, value: Any) -> None:
-    """Write a number as a number and any string as inert text (openpyxl)."""
-    if isinstance(value, str):
+    """Write a number as a number and any string as inert text (openpyxl).
+
+    A float Excel cannot hold (inf, nan, > 9.99e307) is written as its text, so what
+    was read is kept rather than silently lost on the next save.
+    """
+    if isinstance(value, float) and not (abs(value) <= EXCEL_MAX):
+        set_text(cell, repr(value))
+    elif isinstance(value, str):
         set_text(cell, value)
     else:
         cell.value = value
