@@ -95,6 +95,16 @@ def test_sums_equal_independent_sums_and_bad_files_reported(messy, tmp_path: Pat
     detail = wb["明细"]
     assert detail.cell(row=4, column=4).value == next(iter(load_form("2021").cells))
     assert detail.max_row == 4 + 8
+    # every agency's row holds its own values, cell by cell; a blank input stays blank
+    ids = list(load_form("2021").cells)
+    rows = {r[1]: r for r in detail.iter_rows(min_row=5, values_only=True)}
+    assert len(rows) == 8
+    for rec in records:
+        row = rows[Path(rec["path"]).name]
+        assert row[0] == rec["name"]
+        for j, cid in enumerate(ids, start=3):
+            given = rec["values"].get(cid)
+            assert row[j] == (None if given is None else pytest.approx(float(given))), (rec["name"], cid)
     issues = wb["问题清单"]
     assert issues.auto_filter.ref and issues.freeze_panes == "A2"
     assert any(r[4] == "T2-row-total" for r in issues.iter_rows(min_row=2, values_only=True))
@@ -139,6 +149,15 @@ def test_roster_missing_duplicate_mismatched(tmp_path: Path) -> None:
     write_summary(result, out, long=True)
     wb = openpyxl.load_workbook(out)
     assert "分级汇总" in wb.sheetnames and "明细（长表）" in wb.sheetnames
+    long_rows = list(wb["明细（长表）"].iter_rows(min_row=2, values_only=True))
+    assert len(long_rows) == len(result.included) * len(form.cells)
+    assert wb["明细（长表）"].auto_filter.ref == f"A1:I{len(long_rows) + 1}"
+    rec = records[2]
+    mine = {r[3]: r for r in long_rows if r[1] == Path(rec["path"]).name}
+    for cid, cell in form.cells.items():
+        given = rec["values"].get(cid)
+        assert mine[cid][4:7] == (form.table(cell.table).title, cell.row_label or None, cell.col_label or None)
+        assert mine[cid][7:] == ((None, "是") if given is None else (pytest.approx(float(given)), None)), cid
     texts = [v for row in wb["报送情况"].iter_rows(values_only=True) for v in row if isinstance(v, str)]
     assert any(t.startswith("未报送") for t in texts) and "某某县审计局" in texts
     assert any(t.startswith("重复报送") for t in texts)
@@ -231,3 +250,27 @@ def test_summary_opens_in_libreoffice(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     pdf = tmp_path / "pdf" / "summary.pdf"
     assert pdf.is_file() and pdf.stat().st_size > 1000
+
+
+def test_damaged_part_is_reported_by_the_fast_reader(tmp_path: Path) -> None:
+    """The fast path skips zipfile.testzip; a part with a bad CRC must still be caught."""
+    import zipfile
+
+    d = tmp_path / "in"
+    records = mk.write_agencies(3, d, seed=11, error_share=0.0)
+    victim = Path(records[1]["path"])
+    with zipfile.ZipFile(victim) as zf:
+        parts = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+    sheet = next(n for n in parts if n.startswith("xl/worksheets/sheet") and b"<v>" in parts[n])
+    with zipfile.ZipFile(victim, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    raw = bytearray(victim.read_bytes())
+    at = raw.find(parts[sheet][-400:])
+    assert at > 0
+    raw[at + 100] ^= 0x01  # one flipped bit inside the stored sheet XML: only the CRC shows it
+    victim.write_bytes(bytes(raw))
+    result = consolidate([d], jobs=1)
+    e = next(e for e in result.entries if e.file == victim.name)
+    assert not e.included and "损坏" in e.reason
+    assert len(result.included) == 2

@@ -441,7 +441,8 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
 
     from .fill import fill_workbook
     from .safety import set_value
-    from .template import build_template, save_workbook_atomic
+    from .template import build_template
+    from .xlsx_rows import BulkRows, save_with_rows
 
     out = Path(out)
     if out.exists() and not force:
@@ -527,25 +528,24 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
     ws.freeze_panes = "A2"
     _widths(ws, [30, 28, 8, 22, 8, 8, 9, 60])
 
-    # 问题清单
+    # 问题清单, 明细 and the long table hold one row per finding / agency / agency×cell:
+    # the bulk of the cells, appended as plain rows by xlsx_rows (openpyxl's per-cell
+    # objects cost more than reading all the inputs). Headers and layout stay openpyxl's.
+    bulk: dict[str, BulkRows] = {}
     ws = wb.create_sheet("问题清单")
     header(ws, 1, ["单位", "文件", "工作表", "单元格", "规则", "严重程度", "说明"])
-    r = 2
-    for f in result.summary_findings:
-        put(ws, r, ["汇总", "", f.sheet or "", (f.suspects or f.cells or ("",))[0], f.rule,
-                    SEVERITY_LABEL.get(f.severity, f.severity), f.message])
-        r += 1
+    issues: list[list[Any]] = [
+        ["汇总", "", f.sheet or "", (f.suspects or f.cells or ("",))[0], f.rule,
+         SEVERITY_LABEL.get(f.severity, f.severity), f.message] for f in result.summary_findings]
     for e in result.entries:
         s = e.summary
         if not s.ok:
-            put(ws, r, [e.name if s.agency else "", e.file, "", "", "读取失败", SEVERITY_LABEL["error"], s.error])
-            r += 1
+            issues.append([e.name if s.agency else "", e.file, "", "", "读取失败", SEVERITY_LABEL["error"], s.error])
             continue
-        for fd in s.findings:
-            put(ws, r, [e.name, e.file, fd["sheet"], fd["cell"], fd["rule"],
-                        SEVERITY_LABEL.get(fd["severity"], fd["severity"]), fd["message"]])
-            r += 1
-    ws.auto_filter.ref = f"A1:G{max(r - 1, 1)}"
+        issues.extend([e.name, e.file, fd["sheet"], fd["cell"], fd["rule"],
+                       SEVERITY_LABEL.get(fd["severity"], fd["severity"]), fd["message"]] for fd in s.findings)
+    bulk[ws.title] = BulkRows(2, issues, 7)
+    ws.auto_filter.ref = f"A1:G{len(issues) + 1}"
     ws.freeze_panes = "A2"
     _widths(ws, [28, 30, 16, 8, 18, 9, 80])
 
@@ -561,33 +561,31 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
     for i, (what, row) in enumerate(labels, start=1):
         header(ws, i, ["单位" if what == "编号" else "", "文件" if what == "编号" else "",
                        "层级" if what == "编号" else what, *row])
-    for r, e in enumerate(included, start=len(labels) + 1):
-        vals = e.summary.values
-        blank = set(e.summary.blanks)
-        put(ws, r, [e.name, e.file, e.level or ""])
-        for j, cid in enumerate(ids, start=4):
-            if cid not in blank:
-                ws.cell(row=r, column=j, value=vals.get(cid, 0))
-    ws.freeze_panes = ws.cell(row=len(labels) + 1, column=4)
+
+    def wide_rows() -> Iterable[list[Any]]:
+        for e in included:
+            vals, blank = e.summary.values, set(e.summary.blanks)
+            yield [e.name, e.file, e.level or "",
+                   *(None if cid in blank else vals.get(cid, 0) for cid in ids)]
+
+    bulk[ws.title] = BulkRows(len(labels) + 1, wide_rows(), 3 + len(ids))
+    ws.freeze_panes = f"D{len(labels) + 1}"  # a string: ws.cell() would create a cell there
     _widths(ws, [28, 26, 10])
 
     if long:
         ws = wb.create_sheet("明细（长表）")
         header(ws, 1, ["单位", "文件", "层级", "单元格编号", "表", "行", "列", "数值", "是否空白"])
-        r = 2
-        for e in included:
-            vals = e.summary.values
-            blank = set(e.summary.blanks)
-            for cid in ids:
-                cell = form.cells[cid]
-                put(ws, r, [e.name, e.file, e.level or "", cid, form.table(cell.table).title, cell.row_label,
-                            cell.col_label])
-                if cid in blank:
-                    set_value(ws.cell(row=r, column=9), "是")
-                else:
-                    ws.cell(row=r, column=8, value=vals.get(cid, 0))
-                r += 1
-        ws.auto_filter.ref = f"A1:I{max(r - 1, 1)}"
+        where = {cid: (form.table(c.table).title, c.row_label, c.col_label) for cid, c in form.cells.items()}
+
+        def long_rows() -> Iterable[list[Any]]:
+            for e in included:
+                vals, blank = e.summary.values, set(e.summary.blanks)
+                for cid in ids:
+                    yield [e.name, e.file, e.level or "", cid, *where[cid],
+                           *((None, "是") if cid in blank else (vals.get(cid, 0), None))]
+
+        bulk[ws.title] = BulkRows(2, long_rows(), 9)
+        ws.auto_filter.ref = f"A1:I{len(included) * len(ids) + 1}"
         ws.freeze_panes = "A2"
 
     # 图表
@@ -612,7 +610,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
     # Re-check just before replacing: another run may have written it meanwhile.
     if out.exists() and not force:
         raise FileExistsError(f"输出文件 {out} 已存在；如需覆盖请加 --force")
-    return save_workbook_atomic(wb, out)
+    return save_with_rows(wb, out, bulk)
 
 
 def _listing(names: Sequence[str], limit: int = 15) -> str:

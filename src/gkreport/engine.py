@@ -67,6 +67,17 @@ class _Context:
         self.form: Form = report.form
         self.previous = previous
         self.peers = peers
+        # One pass over the values serves every rule: the number each cell contributes,
+        # and the cells in each state (most rules only look at a few states).
+        self.numbers: dict[str, float | int] = {}
+        self.by_state: dict[str, list[str]] = {}
+        self.with_formula: list[str] = []
+        for cid in self.form.cells:
+            v = report.value(cid)
+            self.numbers[cid] = v.arith
+            self.by_state.setdefault(v.state, []).append(cid)
+            if v.formula:
+                self.with_formula.append(cid)
 
     # ------------------------------------------------------------------ helpers
 
@@ -93,17 +104,19 @@ class _Context:
         if check_kind == "blank":
             yield from self._blanks(rule)
             return
+        if check_kind == "formula":
+            for cid in self.with_formula:
+                cell, v = self.form.cells[cid], self.report.value(cid)
+                yield self._finding(rule, render(rule.message, cell_label=_where(cell), formula=v.formula,
+                                                 why=v.why), [cell])
+            return
         states = {"value-type": ("invalid", "unreadable"), "value-format": ("converted",),
-                  "not-applicable": ("na",)}
-        for cid, cell in self.form.cells.items():
+                  "not-applicable": ("na",)}.get(str(check_kind), ())
+        hits = {cid for st in states for cid in self.by_state.get(st, ())}
+        for cid, cell in self.form.cells.items():  # form order, so findings read top to bottom
+            if cid not in hits:
+                continue
             v = self.report.value(cid)
-            if check_kind == "formula":
-                if v.formula:
-                    yield self._finding(rule, render(rule.message, cell_label=_where(cell), formula=v.formula,
-                                                     why=v.why), [cell])
-                continue
-            if v.state not in states.get(str(check_kind), ()):
-                continue
             if v.formula and v.state == "converted":
                 continue  # a formula's text result is described by the formula finding
             msg = render(rule.message, cell_label=_where(cell), raw=_short(v.raw), why=v.why,
@@ -112,8 +125,11 @@ class _Context:
                                 suggested=v.number if v.state == "converted" else None)
 
     def _blanks(self, rule: RuleDef) -> Iterable[Finding]:
+        blanks = set(self.by_state.get("blank", ()))
+        if not blanks:
+            return
         for table in self.form.tables:
-            blank = [self.form.cells[c] for c in table.cell_ids if self.report.value(c).is_blank]
+            blank = [self.form.cells[c] for c in table.cell_ids if c in blanks]
             if not blank:
                 continue
             if len(blank) == len(table.cell_ids):
@@ -167,7 +183,7 @@ class _Context:
                     return None
                 total += t.coef * self.previous.number(t.cell)
             else:
-                total += t.coef * self.report.number(t.cell)
+                total += t.coef * self.numbers.get(t.cell, 0)
         return total
 
     def linear_rules(self) -> Iterable[Finding]:

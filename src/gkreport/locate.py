@@ -42,6 +42,8 @@ def coefficients(inst: RuleInstance) -> dict[str, float]:
 def locate(evaluated: Sequence[tuple[RuleInstance, float]], tol: float = 1e-6) -> dict[int, Blame]:
     """Blame for each failing identity; ``evaluated`` holds every evaluated identity
     with its imbalance (0 when it holds). Keys of the result are indexes into it."""
+    if all(abs(d) <= tol for _, d in evaluated):
+        return {}  # the usual case: nothing to blame, no work (consolidation checks 1000s)
     coefs = [coefficients(inst) for inst, _ in evaluated]
     failing = {i for i, (_, d) in enumerate(evaluated) if abs(d) > tol}
     member: dict[str, list[int]] = {}

@@ -19,10 +19,10 @@ def read_any(path: Path, form: str | None = None, year: int | None = None, *, mo
     """
     from .workbook import read_workbook
 
-    kind = sniff(Path(path)).kind
+    kind = sniff(Path(path), verify="data" if mode == "fast" else "all").kind
     if kind == "xlsx":
         try:
-            report = read_workbook(path, form, mode=mode)
+            report = read_workbook(path, form, mode=mode, sniffed=True)
         except NotATemplate as template_error:
             try:
                 return _read_published(path, form, year)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,29 +28,34 @@ from ..forms import Form, available_forms, load_form
 from ..formula import FormulaError, evaluate
 from ..labels import canonical
 from ..report import Report
-from ..values import Value, format_number, parse_value
+from ..values import BLANK, MAX_ABS, Value, format_number, parse_value
 from .files import NotATemplate, ReadError, sniff
 
 Grid = Mapping[str, list[list[Any]]]  # sheet name -> rows of cached values (A1 at [0][0])
 MIN_LAYOUT_SCORE = 0.9
 
 
-def read_workbook(path: Path, form: str | None = None, *, mode: str = "full") -> Report:
-    """Read ``path`` (an .xlsx/.xlsm made from the template); raise ReadError if unusable."""
+def read_workbook(path: Path, form: str | None = None, *, mode: str = "full", sniffed: bool = False) -> Report:
+    """Read ``path`` (an .xlsx/.xlsm made from the template); raise ReadError if unusable.
+
+    ``sniffed`` says the caller already ran :func:`sniff` on the file (``read_any``
+    does), so the zip directory is not inspected twice.
+    """
     path = Path(path)
-    kind = sniff(path).kind
-    if kind != "xlsx":
+    if not sniffed and sniff(path, verify="data" if mode == "fast" else "all").kind != "xlsx":
         raise ReadError("不是 Excel 工作簿（.xlsx）")
-    grid = _calamine_grid(path)
     if mode == "fast":
+        grid = _calamine_grid(path, sheets=_form_sheets(), nrows=_max_form_row())
         f = _detect_by_layout(grid, form)
-        if f is None:
-            raise _no_layout_message(grid)
-        return _report_from_positions(f, grid, path)
-    return _read_full(path, grid, form)
+        if f is not None:
+            return _report_from_positions(f, grid, path)
+        # Not at the official positions (rows inserted, tables moved): the defined
+        # names may still find every cell, which the full reader knows how to follow.
+    return _read_full(path, _calamine_grid(path), form)
 
 
-def _calamine_grid(path: Path) -> dict[str, list[list[Any]]]:
+def _calamine_grid(path: Path, sheets: frozenset[str] | None = None, nrows: int = 400) -> dict[str, list[list[Any]]]:
+    """Cached cell values by sheet; only ``sheets`` when given (the fast reader's subset)."""
     try:
         wb = pc.CalamineWorkbook.from_path(str(path))
     except pc.PasswordError:
@@ -57,17 +64,25 @@ def _calamine_grid(path: Path) -> dict[str, list[list[Any]]]:
         raise ReadError(f"文件已损坏，无法读取（{type(e).__name__}）") from None
     grid: dict[str, list[list[Any]]] = {}
     try:
-        for name in wb.sheet_names:
+        names = wb.sheet_names
+        if not names:
+            raise ReadError("工作簿中没有工作表")
+        for name in names:
+            if sheets is not None and name not in sheets:
+                continue
             try:
                 sheet = wb.get_sheet_by_name(name)
             except Exception:  # chart sheets and the like have no cells
                 continue
             # nrows bounds the read: a sheet with a million empty rows below the table
             # is not inflated into memory.
-            grid[name] = sheet.to_python(skip_empty_area=False, nrows=400)
+            try:
+                grid[name] = sheet.to_python(skip_empty_area=False, nrows=nrows)
+            except Exception as e:  # a damaged sheet part (bad CRC, truncated XML)
+                raise ReadError(f"文件已损坏，工作表“{name}”无法读取（{type(e).__name__}）") from None
     finally:
         wb.close()
-    if not grid:
+    if not grid and sheets is None:
         raise ReadError("工作簿中没有工作表")
     return grid
 
@@ -80,17 +95,86 @@ def _cached(grid: Grid, sheet: str, col: int, row: int) -> Any:
     return None if v == "" else v
 
 
-def layout_score(form: Form, grid: Grid) -> float:
-    """Share of the form's printed labels found at their places (1.0 = our layout)."""
-    total = hit = 0
+@dataclass(frozen=True)
+class _Layout:
+    """A form's fixed positions, precomputed once: what the fast reader looks at per file."""
+
+    labels: tuple[tuple[str, int, int, str], ...]  # sheet, row0, col0, canonical label text
+    cells: tuple[tuple[str, str, int, int, str, str | None], ...]  # id, sheet, row0, col0, type, unit
+    header: tuple[tuple[str, str, int, int], ...]  # id, sheet, row0, col0
+    max_row: int
+    canon: Callable[[str], str]
+
+
+_LAYOUTS: dict[int, tuple[Form, _Layout]] = {}
+
+
+def _layout(form: Form) -> _Layout:
+    hit = _LAYOUTS.get(id(form))
+    if hit is not None and hit[0] is form:
+        return hit[1]
+
+    @lru_cache(maxsize=4096)
+    def canon(text: str) -> str:
+        return canonical(text, form.synonyms)
+
+    labels = []
     for table in form.tables:
         for lab in table.labels:
-            total += 1
             col, row = addr.split_ref(lab.range.split(":")[0])
-            got = _cached(grid, table.sheet, col, row)
-            if got is not None and canonical(str(got), form.synonyms) == canonical(lab.text, form.synonyms):
-                hit += 1
-    return hit / total if total else 0.0
+            labels.append((table.sheet, row - 1, col - 1, canon(lab.text)))
+    cells = []
+    for cid, cell in form.cells.items():
+        col, row = addr.split_ref(cell.ref)
+        cells.append((cid, cell.sheet, row - 1, col - 1, cell.type, cell.unit))
+    header = []
+    for h in form.header:
+        col, row = addr.split_ref(h.cell)
+        header.append((h.id, h.sheet, row - 1, col - 1))
+    rows0 = [r for _, r, _, _ in labels] + [r for _, _, r, _, _, _ in cells] + [r for _, _, r, _ in header]
+    max_row = max(rows0, default=0) + 1
+    out = _Layout(tuple(labels), tuple(cells), tuple(header), max_row, canon)
+    _LAYOUTS[id(form)] = (form, out)
+    return out
+
+
+@cache
+def _form_sheets() -> frozenset[str]:
+    """Every sheet any form reads (the fast reader skips the others, e.g. 填报说明)."""
+    return frozenset(s for v in available_forms() for s in _sheets_of(load_form(v)))
+
+
+@cache
+def _max_form_row() -> int:
+    return max(_layout(load_form(v)).max_row for v in available_forms())
+
+
+def _sheets_of(form: Form) -> set[str]:
+    return {form.header_sheet, *(t.sheet for t in form.tables), *(h.sheet for h in form.header)}
+
+
+def _at(grid: Grid, sheet: str, row0: int, col0: int) -> Any:
+    rows = grid.get(sheet)
+    if rows is None or row0 >= len(rows):
+        return None
+    r = rows[row0]
+    if col0 >= len(r):
+        return None
+    v = r[col0]
+    return None if v == "" else v
+
+
+def layout_score(form: Form, grid: Grid) -> float:
+    """Share of the form's printed labels found at their places (1.0 = our layout)."""
+    lay = _layout(form)
+    if not lay.labels:
+        return 0.0
+    hit = 0
+    for sheet, row0, col0, want in lay.labels:
+        got = _at(grid, sheet, row0, col0)
+        if got is not None and lay.canon(str(got)) == want:
+            hit += 1
+    return hit / len(lay.labels)
 
 
 def _detect_by_layout(grid: Grid, form: str | None) -> Form | None:
@@ -112,18 +196,21 @@ def _no_layout_message(grid: Grid) -> ReadError:
 
 
 def _report_from_positions(form: Form, grid: Grid, path: Path) -> Report:
+    lay = _layout(form)
     values: dict[str, Value] = {}
-    for cid, cell in form.cells.items():
-        col, row = addr.split_ref(cell.ref)
-        values[cid] = _value(_cached(grid, cell.sheet, col, row), cell.type, cell.unit)
-    header = {}
-    for h in form.header:
-        col, row = addr.split_ref(h.cell)
-        header[h.id] = _cached(grid, h.sheet, col, row)
+    for cid, sheet, row0, col0, ctype, unit in lay.cells:
+        values[cid] = _value(_at(grid, sheet, row0, col0), ctype, unit)
+    header = {hid: _at(grid, sheet, row0, col0) for hid, sheet, row0, col0 in lay.header}
     return Report(form=form, values=values, header=header, source=str(path))
 
 
 def _value(raw: Any, ctype: str, unit: str | None) -> Value:
+    if raw is None:
+        return BLANK
+    if type(raw) is float and raw.is_integer() and 0 <= raw <= MAX_ABS:
+        # The common case by far (calamine gives every number as a float): skip the
+        # general parser, which would reach the same Value.
+        return Value(raw, "number", int(raw))
     if isinstance(raw, dt.datetime | dt.date | dt.time | dt.timedelta):
         return Value(raw, "invalid", why="是日期或时间格式，不是数字")
     return parse_value(raw, ctype, unit)

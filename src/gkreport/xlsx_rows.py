@@ -1,0 +1,153 @@
+"""Append many plain rows to sheets of a workbook while saving it (fast bulk output).
+
+openpyxl builds a Python object per cell and serialises each through lxml: about
+8 µs a cell, so the 200,000-cell 明细 sheet of a 1,000-agency summary took two
+seconds, longer than reading the thousand files. Plain data rows need none of that
+machinery: this module lets openpyxl write the workbook (styles, merged header rows,
+freeze panes, filters) and then splices the data rows into the saved sheet part as
+SpreadsheetML, which is what openpyxl itself would have written for unstyled cells.
+
+Why it is safe:
+
+- strings are written as inline strings (``t="inlineStr"``), XML-escaped and with
+  the control characters XML cannot hold removed, so text is never a formula,
+  whatever it starts with (no formula injection);
+- numbers Excel cannot hold (inf, nan, > 9.99e307) are written as text, as
+  :func:`gkreport.safety.set_value` does;
+- the sheet must have no rows at or below the first appended row (checked), so row
+  order in the part stays ascending as the format requires;
+- the result is written to a temporary file and renamed, like every output.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import posixpath
+import re
+import tempfile
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from defusedxml import ElementTree
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.workbook import Workbook
+
+from .safety import EXCEL_MAX
+
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_ROW_TAG = re.compile(rb'<row [^>]*\br="(\d+)"')
+_DIMENSION = re.compile(rb'<dimension ref="[^"]*"\s*/>')
+
+
+@dataclass
+class BulkRows:
+    """Rows to append to one sheet, starting at ``first_row`` (1-based), column A onwards.
+
+    ``rows`` may be a generator: it is consumed once, while the part is written.
+    ``None`` leaves a cell empty.
+    """
+
+    first_row: int
+    rows: Iterable[Sequence[Any]]
+    n_cols: int  # widest row, for the sheet's <dimension>
+
+
+def save_with_rows(wb: Workbook, path: Path, bulk: Mapping[str, BulkRows]) -> Path:
+    """Save ``wb`` at ``path`` atomically with ``bulk`` rows appended to the named sheets."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for title in bulk:
+        wb[title]  # KeyError now, before anything is written, for a sheet that does not exist
+    tmp_dir = tempfile.mkdtemp(prefix=".~gk-", dir=path.parent)
+    try:
+        plain = Path(tmp_dir) / "plain.xlsx"
+        done = Path(tmp_dir) / "out.xlsx"
+        wb.save(plain)
+        _splice(plain, done, bulk)
+        os.replace(done, path)
+    finally:
+        for p in Path(tmp_dir).glob("*"):
+            p.unlink(missing_ok=True)
+        os.rmdir(tmp_dir)
+    return path
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet title -> zip member name, resolved through workbook.xml and its rels."""
+    wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{_NS_PKG_REL}Relationship")}
+    out = {}
+    for sheet in wb.iter(f"{_NS_MAIN}sheet"):
+        target = targets.get(sheet.get(f"{_NS_REL}id")) or ""
+        name = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        out[sheet.get("name")] = name
+    return out
+
+
+def _splice(src: Path, dst: Path, bulk: Mapping[str, BulkRows]) -> None:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        parts = _sheet_parts(zin)
+        by_part = {parts[title]: b for title, b in bulk.items()}
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            b = by_part.get(info.filename)
+            if b is not None:
+                data = _with_rows(data, b)
+            out_info = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            out_info.compress_type = zipfile.ZIP_DEFLATED
+            out_info.external_attr = info.external_attr
+            zout.writestr(out_info, data)
+
+
+def _with_rows(xml: bytes, b: BulkRows) -> bytes:
+    existing = [int(m) for m in _ROW_TAG.findall(xml)]
+    if existing and max(existing) >= b.first_row:
+        # Any cell object openpyxl holds (even an empty one, e.g. from ws.cell()) or row
+        # format at or below first_row became a <row> the appended ones would have to follow.
+        raise ValueError(f"sheet already has rows at or below row {b.first_row} (row {max(existing)})")
+    pieces: list[str] = []
+    last = b.first_row - 1
+    letters = [get_column_letter(i) for i in range(1, b.n_cols + 1)]
+    for r, row in enumerate(b.rows, start=b.first_row):
+        cells = []
+        for letter, v in zip(letters, row, strict=False):
+            if v is None or v == "":
+                continue
+            cells.append(_cell(f"{letter}{r}", v))
+        pieces.append(f'<row r="{r}">{"".join(cells)}</row>')
+        last = r
+    body = "".join(pieces).encode("utf-8")
+    if b"<sheetData/>" in xml:
+        xml = xml.replace(b"<sheetData/>", b"<sheetData>" + body + b"</sheetData>", 1)
+    else:
+        head, sep, tail = xml.rpartition(b"</sheetData>")
+        if not sep:
+            raise ValueError("sheet part has no <sheetData>")
+        xml = head + body + sep + tail
+    last_row = max([last, *existing]) if existing or last else 1
+    dim = f'<dimension ref="A1:{letters[-1] if letters else "A"}{max(last_row, 1)}"/>'.encode()
+    return _DIMENSION.sub(dim, xml, count=1)
+
+
+def _cell(ref: str, v: Any) -> str:
+    if isinstance(v, bool):
+        v = "是" if v else "否"
+    if isinstance(v, int):
+        if abs(v) <= EXCEL_MAX:
+            return f'<c r="{ref}"><v>{v}</v></c>'
+        v = str(v)
+    elif isinstance(v, float):
+        if math.isfinite(v) and abs(v) <= EXCEL_MAX:
+            return f'<c r="{ref}"><v>{v!r}</v></c>'
+        v = repr(v)
+    text = escape(ILLEGAL_CHARACTERS_RE.sub("", str(v)))
+    return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'

@@ -1,0 +1,84 @@
+"""Bulk rows spliced into a saved workbook: read back by openpyxl, calamine and LibreOffice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+import python_calamine as pc
+from openpyxl.styles import Font
+
+from conftest import lo_convert
+from gkreport.xlsx_rows import BulkRows, save_with_rows
+
+ROWS = [
+    ["甲单位", 1, 2.5, None, "=SUM(A1:A2)"],
+    ["乙<单位>&\"", 0, -3, "", "+cmd|' /C calc'!A0"],
+    ["控制\x01字符\x0b", float("inf"), 1e308, 12345678901234, "@x"],
+    ["", None, None, None, "   前后空格  "],
+]
+
+
+def _book() -> openpyxl.Workbook:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "明细"
+    for i, t in enumerate(["单位", "甲", "乙", "丙", "丁"], start=1):
+        ws.cell(row=1, column=i, value=t).font = Font(bold=True)
+    ws.freeze_panes = "B2"
+    ws.auto_filter.ref = f"A1:E{len(ROWS) + 1}"
+    other = wb.create_sheet("其他")
+    other["A1"] = "不动"
+    return wb
+
+
+def test_rows_read_back_exactly_and_strings_stay_text(tmp_path: Path) -> None:
+    out = tmp_path / "out.xlsx"
+    save_with_rows(_book(), out, {"明细": BulkRows(2, iter(ROWS), 5)})
+    assert [p.name for p in tmp_path.iterdir()] == ["out.xlsx"]  # no temporary files left
+
+    wb = openpyxl.load_workbook(out)
+    ws = wb["明细"]
+    assert ws["A1"].value == "单位" and ws["A1"].font.b  # openpyxl's header kept, with its style
+    assert ws.freeze_panes == "B2" and ws.auto_filter.ref == "A1:E5"
+    assert wb["其他"]["A1"].value == "不动"
+    got = [list(r) for r in ws.iter_rows(min_row=2, max_col=5, values_only=True)]
+    assert got[0] == ["甲单位", 1, 2.5, None, "=SUM(A1:A2)"]
+    assert ws["E2"].data_type == "s" and ws["E3"].data_type == "s"  # never formulas
+    assert got[1] == ['乙<单位>&"', 0, -3, None, "+cmd|' /C calc'!A0"]
+    assert got[2] == ["控制字符", "inf", "1e+308", 12345678901234, "@x"]  # kept as text, nothing lost
+    assert got[3] == [None, None, None, None, "   前后空格  "]
+    assert ws.max_row == 5
+
+    cal = pc.CalamineWorkbook.from_path(str(out)).get_sheet_by_name("明细").to_python()
+    assert cal[1][:3] == ["甲单位", 1.0, 2.5] and cal[2][4] == "+cmd|' /C calc'!A0"
+
+
+def test_libreoffice_reads_the_spliced_rows(tmp_path: Path) -> None:
+    src = tmp_path / "in.xlsx"
+    save_with_rows(_book(), src, {"明细": BulkRows(2, ROWS, 5)})
+    back = lo_convert(src, "xlsx", tmp_path / "lo")
+    ws = openpyxl.load_workbook(back)["明细"]
+    assert ws["A2"].value == "甲单位" and ws["C2"].value == 2.5 and ws["D5"].value is None
+    assert ws["E2"].value == "=SUM(A1:A2)" and ws["E2"].data_type == "s"
+    assert ws["B3"].value == 0 and ws["A3"].value == '乙<单位>&"'
+
+
+def test_refuses_to_append_over_existing_rows(tmp_path: Path) -> None:
+    wb = _book()
+    wb["明细"]["C3"] = "已有"
+    out = tmp_path / "x.xlsx"
+    with pytest.raises(ValueError, match="already has rows"):
+        save_with_rows(wb, out, {"明细": BulkRows(2, ROWS, 5)})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_empty_sheet_and_many_columns(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    wb.active.title = "空"
+    rows = [[i * 1000 + j for j in range(300)] for i in range(3)]
+    out = save_with_rows(wb, tmp_path / "e.xlsx", {"空": BulkRows(1, rows, 300)})
+    ws = openpyxl.load_workbook(out)["空"]
+    assert ws.max_column == 300 and ws.cell(row=3, column=300).value == 2299
+    assert ws.calculate_dimension() == "A1:KN3"
