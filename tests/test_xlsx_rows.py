@@ -35,7 +35,7 @@ def _book() -> openpyxl.Workbook:
 
 def test_rows_read_back_exactly_and_strings_stay_text(tmp_path: Path) -> None:
     out = tmp_path / "out.xlsx"
-    save_with_rows(_book(), out, {"明细": BulkRows(2, iter(ROWS), 5)})
+    save_with_rows(_book(), out, {"明细": BulkRows(2, iter(ROWS), len(ROWS), 5)})
     assert [p.name for p in tmp_path.iterdir()] == ["out.xlsx"]  # no temporary files left
 
     wb = openpyxl.load_workbook(out)
@@ -57,7 +57,7 @@ def test_rows_read_back_exactly_and_strings_stay_text(tmp_path: Path) -> None:
 
 def test_libreoffice_reads_the_spliced_rows(tmp_path: Path) -> None:
     src = tmp_path / "in.xlsx"
-    save_with_rows(_book(), src, {"明细": BulkRows(2, ROWS, 5)})
+    save_with_rows(_book(), src, {"明细": BulkRows(2, ROWS, len(ROWS), 5)})
     back = lo_convert(src, "xlsx", tmp_path / "lo")
     ws = openpyxl.load_workbook(back)["明细"]
     assert ws["A2"].value == "甲单位" and ws["C2"].value == 2.5 and ws["D5"].value is None
@@ -70,7 +70,7 @@ def test_refuses_to_append_over_existing_rows(tmp_path: Path) -> None:
     wb["明细"]["C3"] = "已有"
     out = tmp_path / "x.xlsx"
     with pytest.raises(ValueError, match="already has rows"):
-        save_with_rows(wb, out, {"明细": BulkRows(2, ROWS, 5)})
+        save_with_rows(wb, out, {"明细": BulkRows(2, ROWS, len(ROWS), 5)})
     assert list(tmp_path.iterdir()) == []
 
 
@@ -78,7 +78,13 @@ def test_empty_sheet_and_many_columns(tmp_path: Path) -> None:
     wb = openpyxl.Workbook()
     wb.active.title = "空"
     rows = [[i * 1000 + j for j in range(300)] for i in range(3)]
-    out = save_with_rows(wb, tmp_path / "e.xlsx", {"空": BulkRows(1, rows, 300)})
+    out = save_with_rows(wb, tmp_path / "e.xlsx", {"空": BulkRows(1, rows, 3, 300)})
     ws = openpyxl.load_workbook(out)["空"]
     assert ws.max_column == 300 and ws.cell(row=3, column=300).value == 2299
     assert ws.calculate_dimension() == "A1:KN3"
+
+
+def test_row_count_is_checked_and_nothing_is_written(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="expected 9 rows"):
+        save_with_rows(_book(), tmp_path / "x.xlsx", {"明细": BulkRows(2, ROWS, 9, 5)})
+    assert list(tmp_path.iterdir()) == []

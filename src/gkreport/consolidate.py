@@ -544,7 +544,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
             continue
         issues.extend([e.name, e.file, fd["sheet"], fd["cell"], fd["rule"],
                        SEVERITY_LABEL.get(fd["severity"], fd["severity"]), fd["message"]] for fd in s.findings)
-    bulk[ws.title] = BulkRows(2, issues, 7)
+    bulk[ws.title] = BulkRows(2, issues, len(issues), 7)
     ws.auto_filter.ref = f"A1:G{len(issues) + 1}"
     ws.freeze_panes = "A2"
     _widths(ws, [28, 30, 16, 8, 18, 9, 80])
@@ -568,7 +568,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
             yield [e.name, e.file, e.level or "",
                    *(None if cid in blank else vals.get(cid, 0) for cid in ids)]
 
-    bulk[ws.title] = BulkRows(len(labels) + 1, wide_rows(), 3 + len(ids))
+    bulk[ws.title] = BulkRows(len(labels) + 1, wide_rows(), len(included), 3 + len(ids))
     ws.freeze_panes = f"D{len(labels) + 1}"  # a string: ws.cell() would create a cell there
     _widths(ws, [28, 26, 10])
 
@@ -584,7 +584,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
                     yield [e.name, e.file, e.level or "", cid, *where[cid],
                            *((None, "是") if cid in blank else (vals.get(cid, 0), None))]
 
-        bulk[ws.title] = BulkRows(2, long_rows(), 9)
+        bulk[ws.title] = BulkRows(2, long_rows(), len(included) * len(ids), 9)
         ws.auto_filter.ref = f"A1:I{len(included) * len(ids) + 1}"
         ws.freeze_panes = "A2"
 

@@ -21,6 +21,7 @@ Why it is safe:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import posixpath
@@ -30,12 +31,12 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
 from .safety import EXCEL_MAX
@@ -44,7 +45,7 @@ _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _ROW_TAG = re.compile(rb'<row [^>]*\br="(\d+)"')
-_DIMENSION = re.compile(rb'<dimension ref="[^"]*"\s*/>')
+_DIMENSION = re.compile(rb'<dimension ref="([^"]*)"\s*/>')
 
 
 @dataclass
@@ -57,7 +58,8 @@ class BulkRows:
 
     first_row: int
     rows: Iterable[Sequence[Any]]
-    n_cols: int  # widest row, for the sheet's <dimension>
+    n_rows: int  # how many ``rows`` yields (checked), for the sheet's <dimension>
+    n_cols: int  # widest row
 
 
 def save_with_rows(wb: Workbook, path: Path, bulk: Mapping[str, BulkRows]) -> Path:
@@ -99,43 +101,55 @@ def _splice(src: Path, dst: Path, bulk: Mapping[str, BulkRows]) -> None:
         by_part = {parts[title]: b for title, b in bulk.items()}
         for info in zin.infolist():
             data = zin.read(info.filename)
-            b = by_part.get(info.filename)
-            if b is not None:
-                data = _with_rows(data, b)
             out_info = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             out_info.compress_type = zipfile.ZIP_DEFLATED
             out_info.external_attr = info.external_attr
-            zout.writestr(out_info, data)
+            b = by_part.get(info.filename)
+            if b is None:
+                zout.writestr(out_info, data)
+                continue
+            # Streamed: memory stays flat however many rows (10,000 agencies × 200 cells).
+            with zout.open(out_info, "w", force_zip64=True) as fh:
+                _write_with_rows(fh, data, b)
 
 
-def _with_rows(xml: bytes, b: BulkRows) -> bytes:
+def _write_with_rows(fh: IO[bytes], xml: bytes, b: BulkRows) -> None:
     existing = [int(m) for m in _ROW_TAG.findall(xml)]
     if existing and max(existing) >= b.first_row:
         # Any cell object openpyxl holds (even an empty one, e.g. from ws.cell()) or row
         # format at or below first_row became a <row> the appended ones would have to follow.
         raise ValueError(f"sheet already has rows at or below row {b.first_row} (row {max(existing)})")
-    pieces: list[str] = []
-    last = b.first_row - 1
-    letters = [get_column_letter(i) for i in range(1, b.n_cols + 1)]
-    for r, row in enumerate(b.rows, start=b.first_row):
-        cells = []
-        for letter, v in zip(letters, row, strict=False):
-            if v is None or v == "":
-                continue
-            cells.append(_cell(f"{letter}{r}", v))
-        pieces.append(f'<row r="{r}">{"".join(cells)}</row>')
-        last = r
-    body = "".join(pieces).encode("utf-8")
     if b"<sheetData/>" in xml:
-        xml = xml.replace(b"<sheetData/>", b"<sheetData>" + body + b"</sheetData>", 1)
+        head, _, tail = xml.partition(b"<sheetData/>")
+        head, tail = head + b"<sheetData>", b"</sheetData>" + tail
     else:
         head, sep, tail = xml.rpartition(b"</sheetData>")
         if not sep:
             raise ValueError("sheet part has no <sheetData>")
-        xml = head + body + sep + tail
-    last_row = max([last, *existing]) if existing or last else 1
-    dim = f'<dimension ref="A1:{letters[-1] if letters else "A"}{max(last_row, 1)}"/>'.encode()
-    return _DIMENSION.sub(dim, xml, count=1)
+        tail = sep + tail
+    last_row = max([*existing, b.first_row + b.n_rows - 1, 1])
+    n_cols = b.n_cols
+    m = _DIMENSION.search(head)
+    if m:
+        with contextlib.suppress(ValueError):  # an odd ref openpyxl wrote: ours is used
+            n_cols = max(n_cols, range_boundaries(m.group(1).decode())[2] or 0)
+    dim = f'<dimension ref="A1:{get_column_letter(max(n_cols, 1))}{last_row}"/>'.encode()
+    fh.write(_DIMENSION.sub(dim, head, count=1))
+    letters = [get_column_letter(i) for i in range(1, b.n_cols + 1)]
+    pieces: list[str] = []
+    written = 0
+    for r, row in enumerate(b.rows, start=b.first_row):
+        cells = [_cell(f"{letter}{r}", v) for letter, v in zip(letters, row, strict=False)
+                 if v is not None and v != ""]
+        pieces.append(f'<row r="{r}">{"".join(cells)}</row>')
+        written += 1
+        if len(pieces) >= 500:
+            fh.write("".join(pieces).encode("utf-8"))
+            pieces.clear()
+    fh.write("".join(pieces).encode("utf-8"))
+    if written != b.n_rows:
+        raise ValueError(f"expected {b.n_rows} rows, got {written}")
+    fh.write(tail)
 
 
 def _cell(ref: str, v: Any) -> str:
