@@ -223,7 +223,7 @@ def _read_full(path: Path, grid: Grid, form: str | None) -> Report:
     try:
         wb = openpyxl.load_workbook(path, data_only=False, keep_links=False)
     except Exception as e:  # openpyxl raises many types on malformed parts
-        raise ReadError(f"文件已损坏，无法读取（{type(e).__name__}: {str(e)[:80]}）") from None
+        raise _load_error(e) from None
     try:
         names = _names(wb)
         f = detect_form_by_names(names, form)
@@ -254,6 +254,26 @@ def _read_full(path: Path, grid: Grid, form: str | None) -> Report:
         return Report(form=f, values=values, header=header, source=str(path))
     finally:
         wb.close()
+
+
+UNSAFE_XML = "文件中含有不安全的 XML 内容（自定义实体/DTD，可能是恶意构造的文件），已拒绝读取"
+
+
+def _load_error(e: BaseException) -> ReadError:
+    """openpyxl's failure as a Chinese message; entity tricks (billion laughs) named as such.
+
+    defusedxml refuses entity declarations; lxml refuses runaway expansion. openpyxl
+    wraps the first in a generic ValueError, so the cause chain is searched.
+    """
+    seen: BaseException | None = e
+    while seen is not None:
+        name = type(seen).__name__
+        if name in ("EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden") or (
+                "entity" in str(seen).lower() and "amplification" in str(seen).lower()):
+            return ReadError(UNSAFE_XML)
+        seen = seen.__cause__ or seen.__context__
+    first_line = str(e).strip().splitlines()[0][:80] if str(e).strip() else ""
+    return ReadError(f"文件已损坏，无法读取（{type(e).__name__}: {first_line}）")
 
 
 def _names(wb: openpyxl.Workbook) -> dict[str, tuple[str, str]]:
