@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from gkreport.cli import main as cli_main
 from gkreport.consolidate import Consolidation, consolidate, normalise_name, write_summary
 from gkreport.fill import fill_workbook
 from gkreport.forms import load_form
+from gkreport.ooxml import sheet_parts
 from gkreport.template import build_template
 from gkreport.xlam.cfb import Storage, Stream, write_cfb
 
@@ -261,16 +263,40 @@ def test_damaged_part_is_reported_by_the_fast_reader(tmp_path: Path) -> None:
     victim = Path(records[1]["path"])
     with zipfile.ZipFile(victim) as zf:
         parts = {i.filename: zf.read(i.filename) for i in zf.infolist()}
-    sheet = next(n for n in parts if n.startswith("xl/worksheets/sheet") and b"<v>" in parts[n])
-    with zipfile.ZipFile(victim, "w", zipfile.ZIP_STORED) as zf:
+        sheet = sheet_parts(zf)["表二 依申请公开"]
+    with zipfile.ZipFile(victim, "w", zipfile.ZIP_STORED) as zf:  # stored: the bytes are findable
         for name, data in parts.items():
             zf.writestr(name, data)
     raw = bytearray(victim.read_bytes())
-    at = raw.find(parts[sheet][-400:])
-    assert at > 0
-    raw[at + 100] ^= 0x01  # one flipped bit inside the stored sheet XML: only the CRC shows it
+    number = re.search(rb"<v>[1-8]", parts[sheet])
+    assert number
+    at = raw.find(parts[sheet]) + number.end() - 1
+    raw[at] ^= 0x01  # one flipped bit turns a digit into another digit: only the CRC shows it
     victim.write_bytes(bytes(raw))
     result = consolidate([d], jobs=1)
     e = next(e for e in result.entries if e.file == victim.name)
     assert not e.included and "损坏" in e.reason
     assert len(result.included) == 2
+
+
+def test_formulas_in_data_cells_are_recomputed_not_counted_as_blank(tmp_path: Path) -> None:
+    """calamine sees only cached results; a formula saved without one (or with a stale one)
+    must not be summed as blank: such files go through the recomputing reader."""
+    d = tmp_path / "in"
+    records = mk.write_agencies(4, d, seed=12, error_share=0.0)
+    form = load_form("2021")
+    total = form.cells["t2.new.total"]
+    parts = [form.cells[f"t2.new.{c}"] for c in ("person", "company", "research", "nonprofit", "legal", "other_org")]
+    victim = Path(records[2]["path"])
+    wb = openpyxl.load_workbook(victim)
+    ws = wb[total.sheet]
+    ws[total.ref] = f"=SUM({parts[0].ref}:{parts[-1].ref})"  # openpyxl saves no cached value
+    wb.save(victim)
+    assert records[2]["values"]["t2.new.total"] > 0
+
+    result = consolidate([d], jobs=2)
+    assert len(result.included) == 4
+    assert result.sums["t2.new.total"] == sum(r["values"]["t2.new.total"] for r in records)
+    e = next(e for e in result.entries if e.file == victim.name)
+    assert "t2.new.total" not in e.summary.blanks
+    assert any(f["rule"] == "formula" and f["cell"] == total.ref for f in e.summary.findings)

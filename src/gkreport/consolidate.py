@@ -35,9 +35,10 @@ from typing import Any
 
 from .engine import check
 from .findings import Finding, count_by_severity
-from .forms import SEVERITY_LABEL, Form, load_form
+from .forms import SEVERITY_LABEL, Form, available_forms, load_form
 from .readers import ReadError, is_lock_file, read_any
 from .readers.files import decode_text
+from .readers.workbook import warm_layout
 from .report import report_from_raw
 
 READABLE_SUFFIXES = (".xlsx", ".xlsm", ".docx", ".html", ".htm", ".txt")
@@ -204,8 +205,9 @@ def _finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def _chunks(n: int, jobs: int) -> int:
-    """Chunk size: a few chunks per worker keeps the pool busy without per-file IPC."""
-    return max(1, min(64, n // (jobs * 4) or 1))
+    """Chunk size: many small chunks per worker, so no worker idles while another
+    finishes a long last chunk (a file takes ~3 ms; a chunk's IPC ~0.1 ms)."""
+    return max(1, min(16, n // (jobs * 8) or 1))
 
 
 class _Progress:
@@ -233,6 +235,10 @@ def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False) ->
     bar = _Progress(len(files), progress)
     names = [str(p) for p in files]
     out: list[FileSummary] = []
+    # Load and validate the forms once, here: forked workers inherit them instead of
+    # each spending ~0.15 s on JSON Schema validation (spawned workers load their own).
+    for v in available_forms():
+        warm_layout(load_form(v))
     if jobs == 1 or len(files) < 4:
         for n in names:
             out.append(summarise_file(n))

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import posixpath
 import re
 import tempfile
 import zipfile
@@ -34,17 +33,15 @@ from pathlib import Path
 from typing import IO, Any
 from xml.sax.saxutils import escape
 
-from defusedxml import ElementTree
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
+from .ooxml import sheet_parts
 from .safety import EXCEL_MAX
 
-_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _ROW_TAG = re.compile(rb'<row [^>]*\br="(\d+)"')
+_INT_SAFE = 10**15  # ints below this are exact in Excel's doubles and need no check
 _DIMENSION = re.compile(rb'<dimension ref="([^"]*)"\s*/>')
 
 
@@ -82,22 +79,9 @@ def save_with_rows(wb: Workbook, path: Path, bulk: Mapping[str, BulkRows]) -> Pa
     return path
 
 
-def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet title -> zip member name, resolved through workbook.xml and its rels."""
-    wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
-    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{_NS_PKG_REL}Relationship")}
-    out = {}
-    for sheet in wb.iter(f"{_NS_MAIN}sheet"):
-        target = targets.get(sheet.get(f"{_NS_REL}id")) or ""
-        name = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-        out[sheet.get("name")] = name
-    return out
-
-
 def _splice(src: Path, dst: Path, bulk: Mapping[str, BulkRows]) -> None:
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        parts = _sheet_parts(zin)
+        parts = sheet_parts(zin)
         by_part = {parts[title]: b for title, b in bulk.items()}
         for info in zin.infolist():
             data = zin.read(info.filename)
@@ -139,8 +123,10 @@ def _write_with_rows(fh: IO[bytes], xml: bytes, b: BulkRows) -> None:
     pieces: list[str] = []
     written = 0
     for r, row in enumerate(b.rows, start=b.first_row):
-        cells = [_cell(f"{letter}{r}", v) for letter, v in zip(letters, row, strict=False)
-                 if v is not None and v != ""]
+        # Plain ints (most of the cells) inline; everything else through _cell.
+        cells = [f'<c r="{letter}{r}"><v>{v}</v></c>' if type(v) is int and -_INT_SAFE < v < _INT_SAFE
+                 else _cell(f"{letter}{r}", v)
+                 for letter, v in zip(letters, row, strict=False) if v is not None and v != ""]
         pieces.append(f'<row r="{r}">{"".join(cells)}</row>')
         written += 1
         if len(pieces) >= 500:

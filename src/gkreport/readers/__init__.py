@@ -19,7 +19,7 @@ def read_any(path: Path, form: str | None = None, year: int | None = None, *, mo
     """
     from .workbook import read_workbook
 
-    kind = sniff(Path(path), verify="data" if mode == "fast" else "all").kind
+    kind = sniff(Path(path), verify=mode != "fast").kind
     if kind == "xlsx":
         try:
             report = read_workbook(path, form, mode=mode, sniffed=True)

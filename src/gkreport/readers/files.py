@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -40,14 +38,13 @@ def is_lock_file(path: Path) -> bool:
     return path.name.startswith("~$")
 
 
-def sniff(path: Path, *, verify: Literal["all", "data"] = "all") -> Sniffed:
+def sniff(path: Path, *, verify: bool = True) -> Sniffed:
     """What ``path`` really is, or a ReadError saying in Chinese why it cannot be used.
 
-    The CRC of zip members is checked, so a damaged file is reported as damaged rather
-    than read with a changed digit (python-calamine stops reading a part at its last
-    row and never sees the CRC). ``verify="data"`` checks only the parts that hold
-    cell data (worksheets, shared strings): the consolidation reader's choice, half the
-    cost of checking styles, theme and properties too.
+    ``verify`` checks the CRC of every zip member, so a damaged file is reported as
+    damaged rather than read with a changed digit (python-calamine stops reading a part
+    at its last row and never sees the CRC). The consolidation reader passes False
+    and checks only the parts that hold cell data itself (see ``readers.workbook``).
     """
     path = Path(path)
     if is_lock_file(path):
@@ -115,25 +112,7 @@ def _ole_kind(path: Path) -> str:
     raise ReadError("无法识别的 Office 旧格式文件")
 
 
-def _is_data_part(name: str) -> bool:
-    return name.startswith("xl/worksheets/") or name == "xl/sharedStrings.xml"
-
-
-def _first_bad_member(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], wanted: Callable[[str], bool]) -> str | None:
-    """Like ``ZipFile.testzip`` for the members ``wanted`` selects (reading to the end checks the CRC)."""
-    for info in infos:
-        if not wanted(info.filename):
-            continue
-        try:
-            with zf.open(info) as fh:
-                while fh.read(1 << 20):
-                    pass
-        except (zipfile.BadZipFile, zlib.error, EOFError):
-            return info.filename
-    return None
-
-
-def _zip_kind(path: Path, verify: str = "all") -> str:
+def _zip_kind(path: Path, verify: bool = True) -> str:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
@@ -145,7 +124,7 @@ def _zip_kind(path: Path, verify: str = "all") -> str:
                     raise ReadError("文件内容异常（解压后体积异常巨大，疑似“压缩炸弹”），已拒绝读取")
             if total > MAX_INFLATED_BYTES:
                 raise ReadError("文件解压后过大，已拒绝读取")
-            bad = zf.testzip() if verify == "all" else _first_bad_member(zf, infos, _is_data_part)
+            bad = zf.testzip() if verify else None
             if bad is not None:
                 raise ReadError(f"文件已损坏（{bad} 校验失败），请重新保存或重新获取")
     except ReadError:

@@ -14,6 +14,8 @@ names is matched against the official layout of each form. Two speeds:
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -27,6 +29,7 @@ from .. import addresses as addr
 from ..forms import Form, available_forms, load_form
 from ..formula import FormulaError, evaluate
 from ..labels import canonical
+from ..ooxml import formula_refs, sheet_parts
 from ..report import Report
 from ..values import BLANK, MAX_ABS, Value, format_number, parse_value
 from .files import NotATemplate, ReadError, sniff
@@ -42,16 +45,37 @@ def read_workbook(path: Path, form: str | None = None, *, mode: str = "full", sn
     does), so the zip directory is not inspected twice.
     """
     path = Path(path)
-    if not sniffed and sniff(path, verify="data" if mode == "fast" else "all").kind != "xlsx":
+    if not sniffed and sniff(path, verify=mode != "fast").kind != "xlsx":
         raise ReadError("不是 Excel 工作簿（.xlsx）")
     if mode == "fast":
+        formulas = _scan_parts(path, _data_sheets())
         grid = _calamine_grid(path, sheets=_form_sheets(), nrows=_max_form_row())
         f = _detect_by_layout(grid, form)
-        if f is not None:
+        if f is not None and not _layout(f).has_formula_in_data(formulas):
             return _report_from_positions(f, grid, path)
         # Not at the official positions (rows inserted, tables moved): the defined
         # names may still find every cell, which the full reader knows how to follow.
+        # Formulas typed into data cells: calamine only has their cached results, which
+        # may be missing or stale; the full reader recomputes them and says so.
     return _read_full(path, _calamine_grid(path), form)
+
+
+def _scan_parts(path: Path, sheets: frozenset[str]) -> dict[str, set[str]]:
+    """One pass over the sheet parts that hold data cells: their CRC, and where formulas are.
+
+    Returns sheet name -> addresses of formula cells, for the sheets in ``sheets``.
+    Reading a zip member to its end verifies its CRC, so a flipped bit in the numbers
+    is caught here (``sniff`` is called without its all-members check on this path).
+    The header sheet and shared strings are not re-read: damage there shows as a
+    garbled name or year in 报送情况, not as a silently different number.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return {name: formula_refs(zf.read(part)) for name, part in sheet_parts(zf).items() if name in sheets}
+    except KeyError:
+        raise ReadError("文件不完整（工作簿列出的工作表部件不存在），请重新保存或重新获取") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
+        raise ReadError("文件已损坏（数据部分校验失败），请重新保存或重新获取") from None
 
 
 def _calamine_grid(path: Path, sheets: frozenset[str] | None = None, nrows: int = 400) -> dict[str, list[list[Any]]]:
@@ -104,6 +128,10 @@ class _Layout:
     header: tuple[tuple[str, str, int, int], ...]  # id, sheet, row0, col0
     max_row: int
     canon: Callable[[str], str]
+    data_refs: Mapping[str, frozenset[str]]  # sheet -> addresses of the data cells
+
+    def has_formula_in_data(self, formulas: Mapping[str, set[str]]) -> bool:
+        return any(refs & self.data_refs.get(sheet, frozenset()) for sheet, refs in formulas.items() if refs)
 
 
 _LAYOUTS: dict[int, tuple[Form, _Layout]] = {}
@@ -133,15 +161,33 @@ def _layout(form: Form) -> _Layout:
         header.append((h.id, h.sheet, row - 1, col - 1))
     rows0 = [r for _, r, _, _ in labels] + [r for _, _, r, _, _, _ in cells] + [r for _, _, r, _ in header]
     max_row = max(rows0, default=0) + 1
-    out = _Layout(tuple(labels), tuple(cells), tuple(header), max_row, canon)
+    data_refs: dict[str, set[str]] = {}
+    for cell in form.cells.values():
+        data_refs.setdefault(cell.sheet, set()).add(cell.ref)
+    out = _Layout(tuple(labels), tuple(cells), tuple(header), max_row, canon,
+                  {k: frozenset(v) for k, v in data_refs.items()})
     _LAYOUTS[id(form)] = (form, out)
     return out
+
+
+def warm_layout(form: Form) -> None:
+    """Precompute what the fast reader needs for ``form`` (before forking workers)."""
+    _layout(form)
+    _form_sheets()
+    _data_sheets()
+    _max_form_row()
 
 
 @cache
 def _form_sheets() -> frozenset[str]:
     """Every sheet any form reads (the fast reader skips the others, e.g. 填报说明)."""
     return frozenset(s for v in available_forms() for s in _sheets_of(load_form(v)))
+
+
+@cache
+def _data_sheets() -> frozenset[str]:
+    """Sheets holding any form's data cells (the tables, not the header sheet)."""
+    return frozenset(c.sheet for v in available_forms() for c in load_form(v).cells.values())
 
 
 @cache
@@ -178,9 +224,14 @@ def layout_score(form: Form, grid: Grid) -> float:
 
 
 def _detect_by_layout(grid: Grid, form: str | None) -> Form | None:
-    candidates = [load_form(form)] if form else [load_form(v) for v in available_forms()]
-    scored = sorted(((layout_score(f, grid), f.version, f) for f in candidates), reverse=True)
-    best = scored[0]
+    candidates = [load_form(form)] if form else [load_form(v) for v in reversed(available_forms())]
+    scored = []
+    for f in candidates:  # newest first: the usual case, and a perfect score ends the search
+        score = layout_score(f, grid)
+        if score == 1.0:
+            return f
+        scored.append((score, f.version, f))
+    best = max(scored)
     return best[2] if best[0] >= MIN_LAYOUT_SCORE else None
 
 
