@@ -18,7 +18,7 @@ def _doc(version: str) -> dict:
 
 
 def test_both_forms_are_available_and_cover_years() -> None:
-    assert available_forms() == ["2019", "2021"]
+    assert available_forms() == ("2019", "2021")
     assert form_for_year(2019).version == "2019"
     assert form_for_year(2020).version == "2019"
     assert form_for_year(2021).version == "2021"

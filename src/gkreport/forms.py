@@ -255,9 +255,11 @@ def _schema() -> dict[str, Any]:
     return json.loads((rules_dir() / "schema.json").read_text(encoding="utf-8"))
 
 
-def available_forms() -> list[str]:
-    """Form versions that have a definition file, oldest first."""
-    return sorted(p.stem.removeprefix("form-") for p in rules_dir().glob("form-*.json"))
+@cache
+def available_forms() -> tuple[str, ...]:
+    """Form versions that have a definition file, oldest first (fixed for the process,
+    like :func:`load_form`'s cache: the readers ask for every file they open)."""
+    return tuple(sorted(p.stem.removeprefix("form-") for p in rules_dir().glob("form-*.json")))
 
 
 def form_for_year(year: int) -> Form | None:

@@ -19,16 +19,19 @@ def read_any(path: Path, form: str | None = None, year: int | None = None, *, mo
     """
     from .workbook import read_workbook
 
-    kind = sniff(Path(path), verify=mode != "fast").kind
-    if kind == "xlsx":
+    sniffed = sniff(Path(path), verify=mode != "fast", keep_open=mode == "fast")
+    if sniffed.kind == "xlsx":
         try:
-            report = read_workbook(path, form, mode=mode, sniffed=True)
+            report = read_workbook(path, form, mode=mode, sniffed=sniffed)
         except NotATemplate as template_error:
             try:
                 return _read_published(path, form, year)
             except ReadError:
                 raise template_error from None
+        finally:
+            sniffed.close()
     else:
+        sniffed.close()
         report = _read_published(path, form, year)
     if year is not None and report.year is None:
         report.header["hdr.year"] = year

@@ -31,6 +31,11 @@ class NotATemplate(ReadError):
 class Sniffed:
     kind: str  # xlsx | xls | docx | text | html
     path: Path
+    archive: zipfile.ZipFile | None = None  # kept open on request (``keep_open``): the caller closes it
+
+    def close(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
 
 
 def is_lock_file(path: Path) -> bool:
@@ -38,13 +43,15 @@ def is_lock_file(path: Path) -> bool:
     return path.name.startswith("~$")
 
 
-def sniff(path: Path, *, verify: bool = True) -> Sniffed:
+def sniff(path: Path, *, verify: bool = True, keep_open: bool = False) -> Sniffed:
     """What ``path`` really is, or a ReadError saying in Chinese why it cannot be used.
 
     ``verify`` checks the CRC of every zip member, so a damaged file is reported as
     damaged rather than read with a changed digit (python-calamine stops reading a part
     at its last row and never sees the CRC). The consolidation reader passes False
     and checks only the parts that hold cell data itself (see ``readers.workbook``).
+    ``keep_open`` leaves a zip archive open in ``Sniffed.archive`` so that reader does
+    not parse the central directory a second time (call ``Sniffed.close``).
     """
     path = Path(path)
     if is_lock_file(path):
@@ -63,7 +70,8 @@ def sniff(path: Path, *, verify: bool = True) -> Sniffed:
     if head.startswith(OLE_MAGIC):
         return Sniffed(_ole_kind(path), path)
     if head.startswith(ZIP_MAGIC):
-        return Sniffed(_zip_kind(path, verify), path)
+        kind, archive = _zip_kind(path, verify, keep_open)
+        return Sniffed(kind, path, archive)
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
         sample = path.read_bytes()[:2048]
         if _looks_like_text(sample):
@@ -112,27 +120,35 @@ def _ole_kind(path: Path) -> str:
     raise ReadError("无法识别的 Office 旧格式文件")
 
 
-def _zip_kind(path: Path, verify: bool = True) -> str:
+def _zip_kind(path: Path, verify: bool = True, keep_open: bool = False) -> tuple[str, zipfile.ZipFile | None]:
+    zf: zipfile.ZipFile | None = None
     try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            names = {i.filename for i in infos}
-            total = 0
-            for info in infos:
-                total += info.file_size
-                if info.compress_size and info.file_size / info.compress_size > MAX_RATIO and info.file_size > 10 ** 7:
-                    raise ReadError("文件内容异常（解压后体积异常巨大，疑似“压缩炸弹”），已拒绝读取")
-            if total > MAX_INFLATED_BYTES:
-                raise ReadError("文件解压后过大，已拒绝读取")
-            bad = zf.testzip() if verify else None
-            if bad is not None:
-                raise ReadError(f"文件已损坏（{bad} 校验失败），请重新保存或重新获取")
-    except ReadError:
+        zf = zipfile.ZipFile(path)
+        infos = zf.infolist()
+        names = {i.filename for i in infos}
+        total = 0
+        for info in infos:
+            total += info.file_size
+            if info.compress_size and info.file_size / info.compress_size > MAX_RATIO and info.file_size > 10 ** 7:
+                raise ReadError("文件内容异常（解压后体积异常巨大，疑似“压缩炸弹”），已拒绝读取")
+        if total > MAX_INFLATED_BYTES:
+            raise ReadError("文件解压后过大，已拒绝读取")
+        bad = zf.testzip() if verify else None
+        if bad is not None:
+            raise ReadError(f"文件已损坏（{bad} 校验失败），请重新保存或重新获取")
+        if "xl/workbook.xml" in names:
+            kind = "xlsx"
+        elif "word/document.xml" in names:
+            kind = "docx"
+        else:
+            raise ReadError("压缩文件不是 Excel 工作簿（缺少 xl/workbook.xml）")
+    except BaseException as e:
+        if zf is not None:
+            zf.close()
+        if isinstance(e, zipfile.BadZipFile | zlib.error | EOFError | OSError | ValueError):
+            raise ReadError("文件已损坏或不完整（可能下载/复制中断），无法打开") from None
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
-        raise ReadError("文件已损坏或不完整（可能下载/复制中断），无法打开") from None
-    if "xl/workbook.xml" in names:
-        return "xlsx"
-    if "word/document.xml" in names:
-        return "docx"
-    raise ReadError("压缩文件不是 Excel 工作簿（缺少 xl/workbook.xml）")
+    if keep_open:
+        return kind, zf
+    zf.close()
+    return kind, None

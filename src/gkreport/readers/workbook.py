@@ -32,35 +32,43 @@ from ..labels import canonical
 from ..ooxml import formula_refs, sheet_parts
 from ..report import Report
 from ..values import BLANK, MAX_ABS, Value, format_number, parse_value
-from .files import NotATemplate, ReadError, sniff
+from .files import NotATemplate, ReadError, Sniffed, sniff
 
 Grid = Mapping[str, list[list[Any]]]  # sheet name -> rows of cached values (A1 at [0][0])
 MIN_LAYOUT_SCORE = 0.9
 
 
-def read_workbook(path: Path, form: str | None = None, *, mode: str = "full", sniffed: bool = False) -> Report:
+def read_workbook(path: Path, form: str | None = None, *, mode: str = "full",
+                  sniffed: Sniffed | None = None) -> Report:
     """Read ``path`` (an .xlsx/.xlsm made from the template); raise ReadError if unusable.
 
-    ``sniffed`` says the caller already ran :func:`sniff` on the file (``read_any``
-    does), so the zip directory is not inspected twice.
+    ``sniffed`` is the caller's :func:`sniff` of the file (``read_any`` passes it, with
+    the archive left open in fast mode), so the zip directory is not parsed twice.
     """
     path = Path(path)
-    if not sniffed and sniff(path, verify=mode != "fast").kind != "xlsx":
-        raise ReadError("不是 Excel 工作簿（.xlsx）")
-    if mode == "fast":
-        formulas = _scan_parts(path, _data_sheets())
-        grid = _calamine_grid(path, sheets=_form_sheets(), nrows=_max_form_row())
-        f = _detect_by_layout(grid, form)
-        if f is not None and not _layout(f).has_formula_in_data(formulas):
-            return _report_from_positions(f, grid, path)
-        # Not at the official positions (rows inserted, tables moved): the defined
-        # names may still find every cell, which the full reader knows how to follow.
-        # Formulas typed into data cells: calamine only has their cached results, which
-        # may be missing or stale; the full reader recomputes them and says so.
-    return _read_full(path, _calamine_grid(path), form)
+    own = sniffed is None
+    if sniffed is None:
+        sniffed = sniff(path, verify=mode != "fast", keep_open=mode == "fast")
+    try:
+        if sniffed.kind != "xlsx":
+            raise ReadError("不是 Excel 工作簿（.xlsx）")
+        if mode == "fast":
+            formulas = _scan_parts(sniffed.archive, _data_sheets()) if sniffed.archive is not None else None
+            grid = _calamine_grid(path, sheets=_form_sheets(), nrows=_max_form_row())
+            f = _detect_by_layout(grid, form)
+            if f is not None and formulas is not None and not _layout(f).has_formula_in_data(formulas):
+                return _report_from_positions(f, grid, path)
+            # Not at the official positions (rows inserted, tables moved): the defined
+            # names may still find every cell, which the full reader knows how to follow.
+            # Formulas typed into data cells: calamine only has their cached results, which
+            # may be missing or stale; the full reader recomputes them and says so.
+        return _read_full(path, _calamine_grid(path), form)
+    finally:
+        if own:
+            sniffed.close()
 
 
-def _scan_parts(path: Path, sheets: frozenset[str]) -> dict[str, set[str]]:
+def _scan_parts(zf: zipfile.ZipFile, sheets: frozenset[str]) -> dict[str, set[str]]:
     """One pass over the sheet parts that hold data cells: their CRC, and where formulas are.
 
     Returns sheet name -> addresses of formula cells, for the sheets in ``sheets``.
@@ -70,8 +78,7 @@ def _scan_parts(path: Path, sheets: frozenset[str]) -> dict[str, set[str]]:
     garbled name or year in 报送情况, not as a silently different number.
     """
     try:
-        with zipfile.ZipFile(path) as zf:
-            return {name: formula_refs(zf.read(part)) for name, part in sheet_parts(zf).items() if name in sheets}
+        return {name: formula_refs(zf.read(part)) for name, part in sheet_parts(zf).items() if name in sheets}
     except KeyError:
         raise ReadError("文件不完整（工作簿列出的工作表部件不存在），请重新保存或重新获取") from None
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
