@@ -41,7 +41,7 @@ from .readers.files import decode_text
 from .readers.workbook import warm_layout
 from .report import report_from_raw
 
-READABLE_SUFFIXES = (".xlsx", ".xlsm", ".docx", ".html", ".htm", ".txt")
+READABLE_SUFFIXES = (".xlsx", ".xlsm", ".docx", ".html", ".htm", ".txt", ".tsv")
 LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL = "本级", "乡镇街道", "全县"
 LEVELS = (LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL)
 CHART_CELL = "t2.new.total"
