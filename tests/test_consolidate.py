@@ -91,6 +91,12 @@ def test_sums_equal_independent_sums_and_bad_files_reported(messy, tmp_path: Pat
         got = _by_name(wb, cid)
         assert got == pytest.approx(value), cid
     assert _by_name(wb, "hdr.agency") == "汇总（8 个单位）"
+    assert _by_name(wb, "hdr.region") == "某某县"  # every agency gave the same region
+    assert _by_name(wb, "hdr.date").date() == __import__("datetime").date.today()
+    for name in ("报送情况", "问题清单"):  # lists print landscape, one page wide, header on every page
+        ws = wb[name]
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1, name
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows == "$1:$1", name
     for name in ("报送情况", "问题清单", "明细", "图表"):
         assert name in wb.sheetnames
     assert "明细（长表）" not in wb.sheetnames

@@ -21,6 +21,7 @@ Design choices, and why:
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import difflib
 import os
 import re
@@ -59,6 +60,7 @@ class FileSummary:
     ok: bool
     error: str = ""
     agency: str | None = None
+    region: str | None = None
     year: int | None = None
     form: str | None = None
     values: dict[str, float | int] = field(default_factory=dict)
@@ -193,10 +195,16 @@ def summarise_file(path: str) -> FileSummary:
         if a:
             values[cid] = a
     return FileSummary(
-        path=path, ok=True, agency=report.agency, year=report.year, form=report.form.version,
+        path=path, ok=True, agency=report.agency, region=_text(report.header.get("hdr.region")),
+        year=report.year, form=report.form.version,
         values=values, blanks=blanks,
         findings=[_finding_dict(f) for f in findings], counts=count_by_severity(findings),
     )
+
+
+def _text(v: object) -> str | None:
+    t = str(v).strip() if v is not None else ""
+    return t or None
 
 
 def _finding_dict(f: Finding) -> dict[str, Any]:
@@ -447,7 +455,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
 
     from .fill import fill_workbook
     from .safety import set_value
-    from .template import build_template
+    from .template import build_template, print_as_list
     from .xlsx_rows import BulkRows, save_with_rows
 
     out = Path(out)
@@ -458,8 +466,12 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
         raise ValueError("没有可用的报表，无法生成汇总")
     included = result.included
     wb = build_template(form)
-    fill_workbook(wb, form, result.sums,
-                  {"hdr.agency": f"汇总（{len(included)} 个单位）", "hdr.year": result.year})
+    regions = {e.summary.region for e in included if e.summary.region}
+    fill_workbook(wb, form, result.sums, {
+        "hdr.agency": f"汇总（{len(included)} 个单位）", "hdr.year": result.year,
+        # The region when every agency gave the same one; the date the summary was made.
+        "hdr.region": regions.pop() if len(regions) == 1 else None, "hdr.date": dt.date.today(),
+    })
     fill = PatternFill("solid", fgColor=UNCERTAIN_FILL_RGB)
     for cid, cell in form.cells.items():
         who = result.uncertain(cid)
@@ -504,6 +516,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
             put(ws, len(form.cells) + 3, [f"注：{unmatched} 个单位未在名单中找到层级，只计入全县。"])
         ws.freeze_panes = "E2"
         _widths(ws, [22, 24, 40, 24, 12, 12, 12])
+        print_as_list(ws)
 
     # 报送情况
     ws = wb.create_sheet("报送情况")
@@ -533,6 +546,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
             r += 1
     ws.freeze_panes = "A2"
     _widths(ws, [30, 28, 8, 22, 8, 8, 9, 60])
+    print_as_list(ws)
 
     # 问题清单, 明细 and the long table hold one row per finding / agency / agency×cell:
     # the bulk of the cells, appended as plain rows by xlsx_rows (openpyxl's per-cell
@@ -554,6 +568,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
     ws.auto_filter.ref = f"A1:G{len(issues) + 1}"
     ws.freeze_panes = "A2"
     _widths(ws, [28, 30, 16, 8, 18, 9, 80])
+    print_as_list(ws)
 
     # 明细
     ids = list(form.cells)
@@ -577,6 +592,8 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
     bulk[ws.title] = BulkRows(len(labels) + 1, wide_rows(), len(included), 3 + len(ids))
     ws.freeze_panes = f"D{len(labels) + 1}"  # a string: ws.cell() would create a cell there
     _widths(ws, [28, 26, 10])
+    # 200 columns cannot fit a page width: repeat the labels and the agency instead.
+    print_as_list(ws, f"1:{len(labels)}", fit_width=False, title_cols="A:A")
 
     if long:
         ws = wb.create_sheet("明细（长表）")
@@ -593,6 +610,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
         bulk[ws.title] = BulkRows(2, long_rows(), len(included) * len(ids), 9)
         ws.auto_filter.ref = f"A1:I{len(included) * len(ids) + 1}"
         ws.freeze_panes = "A2"
+        print_as_list(ws)
 
     # 图表
     if CHART_CELL in form.cells and included:

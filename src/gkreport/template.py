@@ -515,6 +515,20 @@ def _write_header_sheet(ws: Worksheet, form: Form, checks: Sequence[LiveCheck]) 
     _protect(ws)
 
 
+def print_as_list(ws: Worksheet, title_rows: str = "1:1", *, fit_width: bool = True, title_cols: str | None = None) -> None:
+    """Print set-up for a list sheet (results, 报送情况, 问题清单): A4 landscape, the header
+    rows repeated on every page, and all columns on one page width unless it is too wide."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.print_title_rows = title_rows
+    if title_cols:
+        ws.print_title_cols = title_cols
+    if fit_width:
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
 def _check_ranges(checks: Sequence[LiveCheck]) -> list[str]:
     """Bounding ranges of each rule's check cells (they hold nothing else)."""
     by_rule: dict[str, list[tuple[int, int]]] = {}
