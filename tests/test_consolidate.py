@@ -82,6 +82,9 @@ def test_sums_equal_independent_sums_and_bad_files_reported(messy, tmp_path: Pat
     flagged = by_file[records[3]["path"].name]
     assert flagged.included and flagged.summary.counts["error"] > 0
     assert result.error_count > 0
+    # the summary inherits the planted imbalance and names the agency it comes from
+    inherited = [f for f in result.summary_findings if f.severity == "error"]
+    assert inherited and all(records[3]["name"] in f.message for f in inherited)
 
     out = tmp_path / "summary.xlsx"
     write_summary(result, out)

@@ -30,7 +30,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -209,7 +209,8 @@ def _text(v: object) -> str | None:
 
 def _finding_dict(f: Finding) -> dict[str, Any]:
     where = (f.suspects or f.cells or ("",))[0]
-    return {"rule": f.rule, "severity": f.severity, "message": f.message, "sheet": f.sheet or "", "cell": where}
+    return {"rule": f.rule, "severity": f.severity, "message": f.message, "sheet": f.sheet or "", "cell": where,
+            "instance": f.instance}
 
 
 def _chunks(n: int, jobs: int) -> int:
@@ -438,7 +439,18 @@ def _sum(result: Consolidation, form: Form) -> None:
         result.level_sums = {lv: {cid: _clean(v) for cid, v in groups[lv].items()} for lv in LEVELS}
     result.blanks = blanks
     report = report_from_raw(form, result.sums, {"hdr.agency": "汇总", "hdr.year": result.year}, source="汇总")
-    result.summary_findings = check(report)
+    result.summary_findings = [_with_sources(f, result.included) for f in check(report)]
+
+
+def _with_sources(f: Finding, included: Sequence[FileEntry]) -> Finding:
+    """A broken identity in the summary comes from agencies where the same identity is broken:
+    name them, since a sum cannot be corrected, only the agencies' reports can."""
+    if not f.instance:
+        return f
+    who = [e.name for e in included if any(fd.get("instance") == f.instance for fd in e.summary.findings)]
+    if not who:
+        return f
+    return replace(f, message=f"{f.message}。汇总数不平来自这些单位的报表（其本身此项也不平）：{_listing(who)}")
 
 
 # ---------------------------------------------------------------------------- writing
