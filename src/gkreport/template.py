@@ -457,30 +457,17 @@ def _write_header_sheet(ws: Worksheet, form: Form, checks: Sequence[LiveCheck]) 
             ref = addr.absolute(rng, sheet)
             fails.append(f"(COUNTA({ref})-COUNTIF({ref},\"{PASS_MARK}\"))")
     total = "+".join(fails) or "0"
-    c = ws[f"B{row}"]
-    c.value = f'=IF({total}=0,"{PASS_MARK} 全部通过","{FAIL_MARK} 有 "&({total})&" 项未通过，见各表的“校验”列/行")'
-    c.border = BORDER
-    c.alignment = LEFT
-    ws.conditional_formatting.add(
-        f"B{row}", FormulaRule(formula=[f'LEFT(B{row},1)<>"{PASS_MARK}"'], fill=FAIL_FILL, font=FAIL_FONT)
-    )
-    ws[f"C{row}"] = "表二、表三的合计与勾稽关系（以及2019版表一的项目数）是否平衡"
+    _status_cell(ws, row, f'=IF({total}=0,"{PASS_MARK} 全部通过","{FAIL_MARK} 有 "&({total})&" 项未通过，见各表的“校验”列/行")',
+                 f'LEFT(B{row},1)<>"{PASS_MARK}"', "表二、表三的合计与勾稽关系（以及2019版表一的项目数）是否平衡")
     row += 1
     year_cell = form.header_field("hdr.year").cell
     _label(ws, f"A{row}", "表式与年度", HEAD_FILL, Font(name=FONT, size=10, bold=True), LEFT)
     ok = f"{year_cell}>={form.year_min}" + (f",{year_cell}<={form.year_max}" if form.year_max else "")
     other = "2019版" if form.year_max is None else "2021版"
-    c = ws[f"B{row}"]
-    c.value = (
+    _status_cell(ws, row, (
         f'=IF({year_cell}="","（请先填写报告年度）",IF(AND({ok}),"{PASS_MARK} {form.name}适用于"&{year_cell}'
         f'&"年度","{FAIL_MARK} "&{year_cell}&"年度的报告应使用{other}表式"))'
-    )
-    c.border = BORDER
-    c.alignment = LEFT
-    ws.conditional_formatting.add(
-        f"B{row}", FormulaRule(formula=[f'LEFT(B{row},1)="{FAIL_MARK}"'], fill=FAIL_FILL, font=FAIL_FONT)
-    )
-    ws[f"C{row}"] = "2019版表式用于2019、2020年度；2021版表式用于2021年度及以后"
+    ), f'LEFT(B{row},1)="{FAIL_MARK}"', "2019版表式用于2019、2020年度；2021版表式用于2021年度及以后")
     row += 1
     _label(ws, f"A{row}", "填写进度", HEAD_FILL, Font(name=FONT, size=10, bold=True), LEFT)
     counted = []
@@ -513,6 +500,16 @@ def _write_header_sheet(ws: Worksheet, form: Form, checks: Sequence[LiveCheck]) 
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     _protect(ws)
+
+
+def _status_cell(ws: Worksheet, row: int, formula: str, failing: str, note: str) -> None:
+    """A status line of the header sheet: live formula in B (red while ``failing``), note in C."""
+    c = ws[f"B{row}"]
+    c.value = formula
+    c.border = BORDER
+    c.alignment = LEFT
+    ws.conditional_formatting.add(f"B{row}", FormulaRule(formula=[failing], fill=FAIL_FILL, font=FAIL_FONT))
+    ws[f"C{row}"] = note
 
 
 def print_as_list(ws: Worksheet, title_rows: str = "1:1", *, fit_width: bool = True, title_cols: str | None = None) -> None:
