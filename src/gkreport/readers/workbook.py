@@ -46,17 +46,18 @@ def read_workbook(path: Path, form: str | None = None, *, mode: str = "full",
     the archive left open in fast mode), so the zip directory is not parsed twice.
     """
     path = Path(path)
-    own = sniffed is None
-    if sniffed is None:
+    own = sniffed is None or (mode == "fast" and sniffed.archive is None)
+    if own:
         sniffed = sniff(path, verify=mode != "fast", keep_open=mode == "fast")
+    assert sniffed is not None
     try:
         if sniffed.kind != "xlsx":
             raise ReadError("不是 Excel 工作簿（.xlsx）")
-        if mode == "fast":
-            formulas = _scan_parts(sniffed.archive, _data_sheets()) if sniffed.archive is not None else None
+        if mode == "fast" and sniffed.archive is not None:
+            formulas = _scan_parts(sniffed.archive, _data_sheets())
             grid = _calamine_grid(path, sheets=_form_sheets(), nrows=_max_form_row())
             f = _detect_by_layout(grid, form)
-            if f is not None and formulas is not None and not _layout(f).has_formula_in_data(formulas):
+            if f is not None and not _layout(f).has_formula_in_data(formulas):
                 return _report_from_positions(f, grid, path)
             # Not at the official positions (rows inserted, tables moved): the defined
             # names may still find every cell, which the full reader knows how to follow.
@@ -116,14 +117,6 @@ def _calamine_grid(path: Path, sheets: frozenset[str] | None = None, nrows: int 
     if not grid and sheets is None:
         raise ReadError("工作簿中没有工作表")
     return grid
-
-
-def _cached(grid: Grid, sheet: str, col: int, row: int) -> Any:
-    rows = grid.get(sheet)
-    if rows is None or row - 1 >= len(rows) or col - 1 >= len(rows[row - 1]):
-        return None
-    v = rows[row - 1][col - 1]
-    return None if v == "" else v
 
 
 @dataclass(frozen=True)
@@ -386,7 +379,7 @@ class _FormulaCells:
         col, row = addr.split_ref(ref)
         raw = self._raw(sheet, col, row)
         if _is_formula(raw):
-            return _cached(self.grid, sheet, col, row)
+            return _at(self.grid, sheet, row - 1, col - 1)
         return raw
 
     def _number(self, home: str) -> Callable[[str | None, int, int], float]:
@@ -411,7 +404,7 @@ class _FormulaCells:
         if not _is_formula(raw):
             return _value(raw, ctype, unit)
         text = _formula_text(raw)
-        cached = _cached(self.grid, sheet, col, row)
+        cached = _at(self.grid, sheet, row - 1, col - 1)
         try:
             result = evaluate(text, self._number(sheet))
         except FormulaError as e:
