@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             _json(result, None)
         else:
-            _print(result, None)
+            print_consolidation(result, None)
         print("错误：没有可以汇总的报表", file=sys.stderr)
         return EXIT_UNUSABLE
     try:
@@ -74,11 +74,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         _json(result, written)
     else:
-        _print(result, written)
+        print_consolidation(result, written)
     return EXIT_FINDINGS if result.error_count else EXIT_OK
 
 
-def _print(r: Consolidation, written: Path | None) -> None:
+def print_consolidation(r: Consolidation, written: Path | None) -> None:
+    """The run in words, for the terminal (also used by ``gkreport demo``)."""
     included = r.included
     excluded = [e for e in r.entries if not e.included]
     print(f"共找到 {len(r.entries)} 个文件，纳入汇总 {len(included)} 个，未纳入 {len(excluded)} 个"

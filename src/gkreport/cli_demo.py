@@ -7,13 +7,17 @@ from pathlib import Path
 
 from .checking import check_file
 from .cli_check import print_result
+from .cli_consolidate import print_consolidation
+from .consolidate import consolidate, write_summary
 from .forms import load_form
 from .resources import data_dir
 from .template import template_filename, write_template
 
+COUNTY = "示例县-2023"  # samples/示例县-2023/: eight agencies, one with an error, one on the old form
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="用自带的示例演示：生成模板、校验并标注示例报表")
+    p = sub.add_parser("demo", help="用自带的示例演示：生成模板、校验并标注示例报表、汇总示例县")
     p.add_argument("-o", "--output", type=Path, default=Path("gkreport-demo"), help="输出文件夹（默认 gkreport-demo）")
     p.set_defaults(func=run)
 
@@ -28,5 +32,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n校验 {len(samples)} 个示例报表（标注副本写入 {out}）：")
     for sample in samples:
         print_result(check_file(sample, mark_dir=out))
-    print(f"\n完成。用 Excel 或 WPS 打开 {out} 中的 *.checked.xlsx，查看红色标注和“校验结果”工作表。")
+    county = data_dir("samples") / COUNTY
+    summary = out / f"{COUNTY}-汇总.xlsx"
+    print(f"\n汇总示例县的 {sum(1 for _ in county.glob('*.xlsx'))} 份报表（按名单核对报送情况）：")
+    result = consolidate([county], roster=county.with_name(f"{COUNTY}-名单.csv"), jobs=1)
+    print_consolidation(result, write_summary(result, summary, force=True))
+    print(f"\n完成。用 Excel 或 WPS 打开 {out} 中的 *.checked.xlsx，查看红色标注和“校验结果”工作表；"
+          f"打开 {summary.name}，查看全县合计、报送情况和问题清单。")
     return 0
