@@ -309,3 +309,22 @@ def test_formulas_in_data_cells_are_recomputed_not_counted_as_blank(tmp_path: Pa
     e = next(e for e in result.entries if e.file == victim.name)
     assert "t2.new.total" not in e.summary.blanks
     assert any(f["rule"] == "formula" and f["cell"] == total.ref for f in e.summary.findings)
+
+
+def test_a_summary_in_the_input_folder_is_never_added_again(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    d = tmp_path / "in"
+    records = mk.write_agencies(3, d, seed=13, error_share=0.0)
+    out = d / "汇总.xlsx"  # a clerk writes the summary into the folder of reports
+    assert _run(str(d), "-o", str(out), "--jobs", "1") == 0
+    first = openpyxl.load_workbook(out)
+    shutil.copy(out, d / "去年的汇总副本.xlsx")  # and keeps a renamed copy there too
+    assert _run(str(d), "-o", str(out), "--jobs", "1", "--force") == 0
+    text = capsys.readouterr().out
+    assert "汇总.xlsx：本次汇总的输出文件，已跳过" in text
+    assert "去年的汇总副本.xlsx：这是本工具生成的汇总表" in text
+    second = openpyxl.load_workbook(out)
+    expected = _expected_sums(records)
+    for cid in load_form("2021").cells:
+        assert _by_name(second, cid) == _by_name(first, cid) == pytest.approx(expected[cid]), cid
+    assert _by_name(second, "hdr.agency") == "汇总（3 个单位）"

@@ -46,6 +46,7 @@ READABLE_SUFFIXES = (".xlsx", ".xlsm", ".docx", ".html", ".htm", ".txt", ".tsv")
 LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL = "本级", "乡镇街道", "全县"
 LEVELS = (LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL)
 CHART_CELL = "t2.new.total"
+STATUS_SHEET, ISSUES_SHEET = "报送情况", "问题清单"  # also how a summary is told from an agency's report
 _BRACKETS = re.compile(r"[\s()（）\[\]【】〔〕{}<>《》「」『』\"'“”‘’·•・.,，、]+")
 
 
@@ -131,22 +132,26 @@ class Consolidation:
 # ---------------------------------------------------------------------------- collecting
 
 
-def collect_files(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+def collect_files(paths: Sequence[Path], exclude: Sequence[Path] = ()) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Files to read (folders searched recursively) and files skipped with the reason.
 
     A file named explicitly is always tried (the reader says what is wrong with it);
     inside folders only report-like extensions are taken, so stray PDFs are not noise.
+    ``exclude`` (this run's output) is skipped when it lies among the inputs.
     """
     files: list[Path] = []
     skipped: list[tuple[Path, str]] = []
     seen: set[Path] = set()
+    excluded = {Path(p).resolve() for p in exclude}
 
     def add(p: Path, explicit: bool) -> None:
         key = p.resolve()
         if key in seen:
             return
         seen.add(key)
-        if is_lock_file(p):
+        if key in excluded:
+            skipped.append((p, "本次汇总的输出文件，已跳过"))
+        elif is_lock_file(p):
             skipped.append((p, "Excel 打开文件时生成的临时锁文件（~$ 开头），不是报表，已跳过"))
         elif not explicit and p.suffix.lower() not in READABLE_SUFFIXES:
             skipped.append((p, f"不是报表文件（{p.suffix or '无扩展名'}），已跳过"))
@@ -178,6 +183,9 @@ def summarise_file(path: str) -> FileSummary:
         return FileSummary(path=path, ok=False, error=str(e))
     except Exception as e:  # a reader bug must not stop the other 999 files
         return FileSummary(path=path, ok=False, error=f"读取时发生内部错误（{type(e).__name__}: {str(e)[:80]}）")
+    if {STATUS_SHEET, ISSUES_SHEET} <= set(report.sheet_names):
+        # A summary written into the folder it was made from must not be added again.
+        return FileSummary(path=path, ok=False, error="这是本工具生成的汇总表（含“报送情况”“问题清单”），不是单位的报表，未纳入")
     y = report.header.get("hdr.year")
     if isinstance(y, float) and y.is_integer():
         # The fast (calamine) reader gives numbers as floats; 2023.0 is not read as a year.
@@ -323,13 +331,13 @@ def closest(name: str, candidates: Mapping[str, str]) -> str | None:
 
 def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | None = None,
                 roster: Path | None = None, strict: bool = False, jobs: int | None = None,
-                progress: bool = False) -> Consolidation:
+                progress: bool = False, exclude: Sequence[Path] = ()) -> Consolidation:
     """Read every file under ``paths`` and build the summary for one year and form version.
 
     Files with error findings are included but flagged (``strict`` leaves them out);
     unreadable files, other years and other form versions are reported, not added.
     """
-    files, skipped = collect_files(paths)
+    files, skipped = collect_files(paths, exclude)
     roster_entries = load_roster(roster) if roster is not None else None
     summaries = read_all(files, jobs, progress)
     entries = [FileEntry(FileSummary(path=str(p), ok=False, error=why), reason=why) for p, why in skipped]
@@ -531,7 +539,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
         print_as_list(ws)
 
     # 报送情况
-    ws = wb.create_sheet("报送情况")
+    ws = wb.create_sheet(STATUS_SHEET)
     header(ws, 1, ["文件", "填报单位", "年度", "表式", "错误数", "警告数", "是否纳入", "原因"])
     r = 2
     for e in result.entries:
@@ -564,7 +572,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
     # the bulk of the cells, appended as plain rows by xlsx_rows (openpyxl's per-cell
     # objects cost more than reading all the inputs). Headers and layout stay openpyxl's.
     bulk: dict[str, BulkRows] = {}
-    ws = wb.create_sheet("问题清单")
+    ws = wb.create_sheet(ISSUES_SHEET)
     header(ws, 1, ["单位", "文件", "工作表", "单元格", "规则", "严重程度", "说明"])
     issues: list[list[Any]] = [
         ["汇总", "", f.sheet or "", (f.suspects or f.cells or ("",))[0], f.rule,

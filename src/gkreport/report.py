@@ -20,6 +20,7 @@ class Report:
     source: str = ""
     text: str | None = None  # the report's prose, for narrative checks (imported reports)
     read_findings: list[Finding] = field(default_factory=list)  # problems met while reading
+    sheet_names: tuple[str, ...] = ()  # the source workbook's sheets (tells a summary from a report)
 
     @property
     def year(self) -> int | None:

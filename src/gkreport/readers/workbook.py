@@ -55,15 +55,17 @@ def read_workbook(path: Path, form: str | None = None, *, mode: str = "full",
             raise ReadError("不是 Excel 工作簿（.xlsx）")
         if mode == "fast" and sniffed.archive is not None:
             formulas = _scan_parts(sniffed.archive, _data_sheets())
-            grid = _calamine_grid(path, sheets=_form_sheets(), nrows=_max_form_row())
+            grid, names = _calamine_grid(path, sheets=_form_sheets(), nrows=_max_form_row())
             f = _detect_by_layout(grid, form)
             if f is not None and not _layout(f).has_formula_in_data(formulas):
-                return _report_from_positions(f, grid, path)
+                report = _report_from_positions(f, grid, path)
+                report.sheet_names = names
+                return report
             # Not at the official positions (rows inserted, tables moved): the defined
             # names may still find every cell, which the full reader knows how to follow.
             # Formulas typed into data cells: calamine only has their cached results, which
             # may be missing or stale; the full reader recomputes them and says so.
-        return _read_full(path, _calamine_grid(path), form)
+        return _read_full(path, _calamine_grid(path)[0], form)
     finally:
         if own:
             sniffed.close()
@@ -86,8 +88,10 @@ def _scan_parts(zf: zipfile.ZipFile, sheets: frozenset[str]) -> dict[str, set[st
         raise ReadError("文件已损坏（数据部分校验失败），请重新保存或重新获取") from None
 
 
-def _calamine_grid(path: Path, sheets: frozenset[str] | None = None, nrows: int = 400) -> dict[str, list[list[Any]]]:
-    """Cached cell values by sheet; only ``sheets`` when given (the fast reader's subset)."""
+def _calamine_grid(path: Path, sheets: frozenset[str] | None = None,
+                   nrows: int = 400) -> tuple[dict[str, list[list[Any]]], tuple[str, ...]]:
+    """Cached cell values by sheet (only ``sheets`` when given: the fast reader's subset),
+    and the names of all the workbook's sheets."""
     try:
         wb = pc.CalamineWorkbook.from_path(str(path))
     except pc.PasswordError:
@@ -116,7 +120,7 @@ def _calamine_grid(path: Path, sheets: frozenset[str] | None = None, nrows: int 
         wb.close()
     if not grid and sheets is None:
         raise ReadError("工作簿中没有工作表")
-    return grid
+    return grid, tuple(names)
 
 
 @dataclass(frozen=True)
@@ -302,7 +306,7 @@ def _read_full(path: Path, grid: Grid, form: str | None) -> Report:
         for h in f.header:
             loc = names.get(h.id, (h.sheet, h.cell))
             header[h.id] = formulas.plain(*loc)
-        return Report(form=f, values=values, header=header, source=str(path))
+        return Report(form=f, values=values, header=header, source=str(path), sheet_names=tuple(wb.sheetnames))
     finally:
         wb.close()
 
