@@ -147,7 +147,8 @@ def test_roster_missing_duplicate_mismatched(tmp_path: Path) -> None:
     result = consolidate([d], year=2023, form="2021", roster=roster, strict=False, jobs=1, progress=False)
     missing = {m.name for m, _ in result.missing}
     assert missing == {"某某县审计局", town["name"]}
-    assert [(a, f) for a, f, _ in result.duplicates] == [(records[1]["name"], "zz-再次报送.xlsx")]
+    # the copy is the newer file (same 填报日期): it is used, the earlier one is listed as the duplicate
+    assert result.duplicates == [(records[1]["name"], Path(records[1]["path"]).name, "zz-再次报送.xlsx")]
     assert result.mismatched == [(typo, Path(town["path"]).name, town["name"])]
     assert len(result.included) == 6  # the 5 matched + the mismatched one (duplicate left out)
     assert normalise_name(f" {spaced['name']}（ ）") == normalise_name(str(spaced["name"]))
@@ -328,3 +329,32 @@ def test_a_summary_in_the_input_folder_is_never_added_again(tmp_path: Path,
     for cid in load_form("2021").cells:
         assert _by_name(second, cid) == _by_name(first, cid) == pytest.approx(expected[cid]), cid
     assert _by_name(second, "hdr.agency") == "汇总（3 个单位）"
+
+
+def test_a_resubmission_replaces_the_earlier_report_by_date_then_file_time(tmp_path: Path) -> None:
+    import os
+
+    d = tmp_path / "in"
+    records = mk.write_agencies(2, d, seed=14, error_share=0.0)
+    form = load_form("2021")
+    rec = records[0]
+    corrected = dict(rec["values"], **{"t2.new.person": int(rec["values"]["t2.new.person"] or 0) + 1,
+                                      "t2.new.total": int(rec["values"]["t2.new.total"] or 0) + 1})
+    header = {"hdr.agency": rec["name"], "hdr.year": 2023}
+    # the corrected file says it was filled later, but its file is older (copied from a USB stick)
+    fixed = d / "更正版.xlsx"
+    fill_workbook(build_template(form), form, corrected, {**header, "hdr.date": "2024年1月25日"}).save(fixed)
+    fill_workbook(build_template(form), form, rec["values"], {**header, "hdr.date": "2024-01-20"}).save(rec["path"])
+    os.utime(fixed, (1_600_000_000, 1_600_000_000))
+    result = consolidate([d], jobs=1)
+    used = {e.file for e in result.included}
+    assert used == {"更正版.xlsx", Path(records[1]["path"]).name}
+    assert result.sums["t2.new.person"] == corrected["t2.new.person"] + (records[1]["values"]["t2.new.person"] or 0)
+    earlier = next(e for e in result.entries if e.file == Path(rec["path"]).name)
+    assert not earlier.included and "更正版.xlsx" in earlier.reason and "填报日期 2024-01-25 最新" in earlier.reason
+
+    # same (or no) 填报日期: the newer file wins
+    fill_workbook(build_template(form), form, rec["values"], {**header, "hdr.date": "2024-01-25"}).save(rec["path"])
+    result = consolidate([d], jobs=1)
+    assert Path(rec["path"]).name in {e.file for e in result.included}
+    assert "文件修改时间最新" in next(e for e in result.entries if e.file == "更正版.xlsx").reason

@@ -64,6 +64,8 @@ class FileSummary:
     region: str | None = None
     year: int | None = None
     form: str | None = None
+    date: str | None = None  # 填报日期 as YYYY-MM-DD, when it reads as a date
+    mtime: float = 0.0  # the file's modification time: which of two copies is newer
     values: dict[str, float | int] = field(default_factory=dict)
     blanks: list[str] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
@@ -204,10 +206,34 @@ def summarise_file(path: str) -> FileSummary:
             values[cid] = a
     return FileSummary(
         path=path, ok=True, agency=report.agency, region=_text(report.header.get("hdr.region")),
-        year=report.year, form=report.form.version,
+        year=report.year, form=report.form.version, date=_iso_date(report.header.get("hdr.date")),
+        mtime=_mtime(path),
         values=values, blanks=blanks,
         findings=[_finding_dict(f) for f in findings], counts=count_by_severity(findings),
     )
+
+
+_DATE = re.compile(r"(\d{4})\D{1,3}(\d{1,2})\D{1,3}(\d{1,2})")
+
+
+def _iso_date(v: object) -> str | None:
+    """A 填报日期 as typed (a date cell, "2024-01-20", "2024年1月20日", "2024.1.20") in ISO form."""
+    if isinstance(v, dt.datetime | dt.date):
+        return v.strftime("%Y-%m-%d")
+    m = _DATE.search(str(v or ""))
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+    except ValueError:
+        return None
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return 0.0
 
 
 def _text(v: object) -> str | None:
@@ -352,6 +378,8 @@ def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | N
     roster_norms = {normalise_name(r.name): r.name for r in roster_entries or []}
     result = Consolidation(form=form_obj, year=target_year, entries=entries, roster=roster_entries)
     kept: dict[str, FileEntry] = {}
+    candidates: dict[str, list[FileEntry]] = {}
+    matches: dict[int, RosterEntry | None] = {}
     for e in read_entries:
         s = e.summary
         entries.append(e)
@@ -367,22 +395,31 @@ def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | N
             continue
         norm = normalise_name(s.agency or "")
         match = by_norm.get(norm) if norm else None
+        matches[id(e)] = match
         if match is not None:
             e.roster_name, e.level, e.name = match.name, match.level, match.name
             key = "roster:" + normalise_name(match.name)
         else:
             key = "name:" + (norm or e.file)
-        if key in kept:
-            e.reason = f"重复报送（与已纳入的 {kept[key].file} 是同一单位），未纳入"
-            result.duplicates.append((e.name, e.file, kept[key].file))
-            continue
+        candidates.setdefault(key, []).append(e)
+
+    for key, group in candidates.items():
+        # One report per agency: a resubmission (later 填报日期, else the newer file) replaces
+        # the earlier one, which is listed as a duplicate naming the one used.
+        chosen = max(group, key=_newness)
+        for e in group:
+            if e is not chosen:
+                e.reason = f"重复报送：同一单位另有较新的文件 {chosen.file}（{_why_chosen(chosen, group)}），已采用该文件，本文件未纳入"
+                result.duplicates.append((e.name, e.file, chosen.file))
+        e, s, match = chosen, chosen.summary, matches[id(chosen)]
+        kept[key] = e
         if strict and s.counts.get("error", 0):
             e.reason = f"存在 {s.counts['error']} 个错误（--strict），未纳入"
-            kept[key] = e
             continue
-        kept[key] = e
         e.included = True
         notes = []
+        if len(group) > 1:
+            notes.append(f"同一单位报送了 {len(group)} 份，采用本文件（{_why_chosen(chosen, group)}）")
         if s.counts.get("error", 0):
             notes.append(f"纳入，但有 {s.counts['error']} 个错误，请核实")
         if s.year is None and target_year is not None:
@@ -407,6 +444,22 @@ def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | N
     if form_obj is not None:
         _sum(result, form_obj)
     return result
+
+
+def _newness(e: FileEntry) -> tuple[str, float, str]:
+    """Order of submissions of one agency: 填报日期, then file time, then name (stable)."""
+    return (e.summary.date or "", e.summary.mtime, e.file)
+
+
+def _why_chosen(chosen: FileEntry, group: Sequence[FileEntry]) -> str:
+    """Why ``chosen`` is the newest of ``group`` (as :func:`_newness` decided)."""
+    others = [e.summary for e in group if e is not chosen]
+    c = chosen.summary
+    if all((c.date or "") > (o.date or "") for o in others):
+        return f"填报日期 {c.date} 最新"
+    if all(c.mtime > o.mtime for o in others if (o.date or "") == (c.date or "")):
+        return "填报日期相同或未填，文件修改时间最新"
+    return "填报日期和文件时间都相同，按文件名取后者"
 
 
 def _most_common(items: Iterable[Any]) -> Any:
