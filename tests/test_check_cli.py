@@ -186,3 +186,24 @@ def test_check_accepts_published_reports_and_reports_unplaced_values() -> None:
         "xiuzhou-honghe-2020.txt": ("2019", 2020), "pingtan-2023.tsv": ("2021", 2023)}
     unplaced = [f for f in out["pingluo-tongfu-2020.txt"]["findings"] if f["rule"] == "import-unplaced"]
     assert len(unplaced) == 1 and "表三" in unplaced[0]["message"]
+
+
+def test_a_folder_is_checked_file_by_file_skipping_lock_files_and_marked_copies(good: Path, bad: Path,
+                                                                               tmp_path: Path) -> None:
+    folder = tmp_path / "收到的报表"
+    (folder / "乡镇").mkdir(parents=True)
+    good.rename(folder / "good.xlsx")
+    bad.rename(folder / "乡镇" / "bad.xlsx")
+    (folder / "~$good.xlsx").write_bytes(b"\x00" * 165)
+    (folder / "说明.pdf").write_bytes(b"%PDF-1.4")
+    assert run(folder, "--mark", folder).returncode == 1  # the marked copies land in the folder itself
+    assert (folder / "bad.checked.xlsx").is_file()
+    r = run(folder, "--json")
+    assert r.returncode == 1
+    checked = sorted(Path(d["file"]).name for d in json.loads(r.stdout))
+    assert checked == ["bad.xlsx", "good.xlsx"]  # not the lock file, the PDF or the two .checked copies
+    assert "锁文件" in r.stderr and "标注副本" in r.stderr and "说明.pdf" in r.stderr
+    empty = tmp_path / "空文件夹"
+    empty.mkdir()
+    r = run(empty)
+    assert r.returncode == 2 and "没有可校验的报表" in r.stderr

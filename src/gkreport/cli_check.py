@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .checking import FileResult, check_file
 from .forms import SEVERITY_LABEL, available_forms
+from .inputs import collect_files
 from .readers import ReadError, read_any
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
@@ -16,7 +17,8 @@ EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="校验报表：找出合计、勾稽关系、数值格式等问题，可输出标注副本")
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="要校验的文件（.xlsx，或已发布报告的 .docx/.html/.txt）")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                   help="要校验的文件（.xlsx，或已发布报告的 .docx/.html/.txt），或文件夹（含子文件夹中的报表）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出全部结果")
     p.add_argument("--mark", type=Path, metavar="OUTDIR", help="把标注后的副本（<文件名>.checked.xlsx）写到此文件夹；源文件不会被修改")
     p.add_argument("--previous", type=Path, metavar="FILE", help="上一年度的报告，用于结转、现行有效件数等跨年度校验")
@@ -34,8 +36,20 @@ def run(args: argparse.Namespace) -> int:
         except ReadError as e:
             print(f"错误：上一年度报告 {args.previous} 无法读取：{e}", file=sys.stderr)
             return EXIT_UNUSABLE
+    files: list[Path] = []
+    for f in args.files:
+        if not f.is_dir():
+            files.append(f)  # named explicitly: always tried, the reader says what is wrong
+            continue
+        found, skipped = collect_files([f])
+        for p, why in skipped:
+            print(f"跳过：{p}：{why}", file=sys.stderr)
+        if not found:
+            print(f"错误：文件夹 {f} 中没有可校验的报表", file=sys.stderr)
+            return EXIT_UNUSABLE
+        files.extend(found)
     results = [check_file(f, previous=previous, form=args.form, year=args.year, mark_dir=args.mark)
-               for f in args.files]
+               for f in files]
     if args.json:
         json.dump([r.to_dict() for r in results], sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")

@@ -37,12 +37,12 @@ from typing import Any
 from .engine import check
 from .findings import Finding, count_by_severity
 from .forms import SEVERITY_LABEL, Form, available_forms, load_form
-from .readers import ReadError, is_lock_file, read_any
+from .inputs import collect_files
+from .readers import ReadError, read_any
 from .readers.files import decode_text
 from .readers.workbook import warm_layout
 from .report import report_from_raw
 
-READABLE_SUFFIXES = (".xlsx", ".xlsm", ".docx", ".html", ".htm", ".txt", ".tsv")
 LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL = "本级", "乡镇街道", "全县"
 LEVELS = (LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL)
 CHART_CELL = "t2.new.total"
@@ -132,46 +132,6 @@ class Consolidation:
 
 
 # ---------------------------------------------------------------------------- collecting
-
-
-def collect_files(paths: Sequence[Path], exclude: Sequence[Path] = ()) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Files to read (folders searched recursively) and files skipped with the reason.
-
-    A file named explicitly is always tried (the reader says what is wrong with it);
-    inside folders only report-like extensions are taken, so stray PDFs are not noise.
-    ``exclude`` (this run's output) is skipped when it lies among the inputs.
-    """
-    files: list[Path] = []
-    skipped: list[tuple[Path, str]] = []
-    seen: set[Path] = set()
-    excluded = {Path(p).resolve() for p in exclude}
-
-    def add(p: Path, explicit: bool) -> None:
-        key = p.resolve()
-        if key in seen:
-            return
-        seen.add(key)
-        if key in excluded:
-            skipped.append((p, "本次汇总的输出文件，已跳过"))
-        elif is_lock_file(p):
-            skipped.append((p, "Excel 打开文件时生成的临时锁文件（~$ 开头），不是报表，已跳过"))
-        elif not explicit and p.suffix.lower() not in READABLE_SUFFIXES:
-            skipped.append((p, f"不是报表文件（{p.suffix or '无扩展名'}），已跳过"))
-        else:
-            files.append(p)
-
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            for child in sorted(q for q in p.rglob("*") if q.is_file()):
-                if child.name.startswith(".~gk-"):
-                    continue  # our own temporary files
-                add(child, explicit=False)
-        elif p.exists() or is_lock_file(p):
-            add(p, explicit=True)
-        else:
-            skipped.append((p, "文件不存在"))
-    return files, skipped
 
 
 # ---------------------------------------------------------------------------- reading

@@ -1,0 +1,53 @@
+"""Which files a command reads: folders searched, lock files and stray files skipped with a reason."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from .checking import MARK_SUFFIX
+from .readers import is_lock_file
+
+READABLE_SUFFIXES = (".xlsx", ".xlsm", ".docx", ".html", ".htm", ".txt", ".tsv")
+
+
+def collect_files(paths: Sequence[Path], exclude: Sequence[Path] = ()) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Files to read (folders searched recursively) and files skipped with the reason.
+
+    A file named explicitly is always tried (the reader says what is wrong with it);
+    inside folders only report-like extensions are taken, so stray PDFs are not noise.
+    ``exclude`` (this run's output) is skipped when it lies among the inputs.
+    """
+    files: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    seen: set[Path] = set()
+    excluded = {Path(p).resolve() for p in exclude}
+
+    def add(p: Path, explicit: bool) -> None:
+        key = p.resolve()
+        if key in seen:
+            return
+        seen.add(key)
+        if key in excluded:
+            skipped.append((p, "本次汇总的输出文件，已跳过"))
+        elif is_lock_file(p):
+            skipped.append((p, "Excel 打开文件时生成的临时锁文件（~$ 开头），不是报表，已跳过"))
+        elif not explicit and p.stem.endswith(MARK_SUFFIX):  # `check --mark` output: the same report again
+            skipped.append((p, "本工具生成的标注副本（.checked.xlsx），已跳过"))
+        elif not explicit and p.suffix.lower() not in READABLE_SUFFIXES:
+            skipped.append((p, f"不是报表文件（{p.suffix or '无扩展名'}），已跳过"))
+        else:
+            files.append(p)
+
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for child in sorted(q for q in p.rglob("*") if q.is_file()):
+                if child.name.startswith(".~gk-"):
+                    continue  # our own temporary files
+                add(child, explicit=False)
+        elif p.exists() or is_lock_file(p):
+            add(p, explicit=True)
+        else:
+            skipped.append((p, "文件不存在"))
+    return files, skipped
