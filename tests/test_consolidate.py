@@ -18,6 +18,7 @@ from gkreport.consolidate import Consolidation, consolidate, normalise_name, wri
 from gkreport.fill import fill_workbook
 from gkreport.forms import load_form
 from gkreport.ooxml import sheet_parts
+from gkreport.readers import ReadError
 from gkreport.template import build_template
 from gkreport.xlam.cfb import Storage, Stream, write_cfb
 
@@ -358,3 +359,29 @@ def test_a_resubmission_replaces_the_earlier_report_by_date_then_file_time(tmp_p
     result = consolidate([d], jobs=1)
     assert Path(rec["path"]).name in {e.file for e in result.included}
     assert "文件修改时间最新" in next(e for e in result.entries if e.file == "更正版.xlsx").reason
+
+
+def test_roster_from_xlsx_with_a_title_row_and_from_a_gbk_csv(tmp_path: Path) -> None:
+    from gkreport.consolidate import LEVEL_OWN, LEVEL_TOWN, load_roster
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["某某县2023年度政府信息公开年报应报送单位名单"])  # a title above the header, as clerks make them
+    ws.append(["序号", "单位名称", "层级", "备注"])
+    ws.append([1, "某某县财政局", "县直部门", None])
+    ws.append([2, " 石马镇人民政府 ", "乡镇", None])
+    ws.append([None, None, None, None])
+    ws.append([3, "长兴街道办事处", "街道", "新设"])
+    ws.append([4, "某某县统计局", None, None])
+    book.save(tmp_path / "名单.xlsx")
+    got = [(r.name, r.level) for r in load_roster(tmp_path / "名单.xlsx")]
+    assert got == [("某某县财政局", LEVEL_OWN), ("石马镇人民政府", LEVEL_TOWN), ("长兴街道办事处", LEVEL_TOWN),
+                   ("某某县统计局", None)]
+
+    (tmp_path / "名单.csv").write_bytes("单位名称\r\n某某县财政局\r\n石马镇人民政府\r\n".encode("gbk"))
+    assert [(r.name, r.level) for r in load_roster(tmp_path / "名单.csv")] == [
+        ("某某县财政局", None), ("石马镇人民政府", None)]
+
+    (tmp_path / "无表头.csv").write_text("某某县财政局\n", encoding="utf-8")
+    with pytest.raises(ReadError, match="单位名称"):
+        load_roster(tmp_path / "无表头.csv")
