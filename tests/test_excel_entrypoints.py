@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 os.environ["XLWINGS_LICENSE_KEY"] = "noncommercial"
@@ -321,7 +322,20 @@ def test_consolidate_folder_writes_a_summary(planted: tuple[Any, Any, str, str],
     out = excel.consolidate_folder(book, folder=folder)
     alert = actions(book, "alert")[-1]["args"][0]
     assert out is not None and out.is_file() and out.parent == tmp_path, alert
-    assert "汇总完成" in alert
+    assert "汇总完成" in alert and "名单" in alert  # says how to get the roster check
+
+    # A roster kept in the folder is found, used, and not taken for a report.
+    (folder / "应报送单位名单.csv").write_text("单位名称\n平潭综合实验区\n某某县统计局\n", encoding="utf-8")
+    out = excel.consolidate_folder(book, folder=folder)
+    alert = actions(book, "alert")[-1]["args"][0]
+    assert "已按名单“应报送单位名单.csv”核对：未报送 1 个单位" in alert, alert
+    status = [v for row in openpyxl.load_workbook(out)["报送情况"].iter_rows(values_only=True) for v in row]
+    assert "某某县统计局" in status and "应报送单位名单.csv" in status
+    assert any(isinstance(v, str) and v.startswith("应报送单位名单，不是报表") for v in status)
+    from gkreport.consolidate import find_roster
+
+    (folder / "旧名单.xlsx").write_bytes(b"")
+    assert find_roster(folder) is None  # two candidates: no guessing
 
 
 def test_consolidate_missing_folder_is_a_message(planted: tuple[Any, Any, str, str], tmp_path: Path) -> None:

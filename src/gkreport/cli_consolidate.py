@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_UNUSABLE
     try:
         result = consolidate(args.inputs, year=args.year, form=args.form, roster=args.roster,
-                             strict=args.strict, jobs=args.jobs, progress=sys.stderr.isatty(), exclude=[out])
+                             strict=args.strict, jobs=args.jobs, progress=sys.stderr.isatty(), output=out)
     except ReadError as e:
         print(f"错误：{e}", file=sys.stderr)
         return EXIT_UNUSABLE

@@ -38,7 +38,7 @@ from .engine import check
 from .findings import Finding, count_by_severity
 from .forms import SEVERITY_LABEL, Form, available_forms, load_form
 from .inputs import collect_files
-from .readers import ReadError, read_any
+from .readers import ReadError, is_lock_file, read_any
 from .readers.files import decode_text
 from .readers.workbook import warm_layout
 from .report import report_from_raw
@@ -317,13 +317,19 @@ def closest(name: str, candidates: Mapping[str, str]) -> str | None:
 
 def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | None = None,
                 roster: Path | None = None, strict: bool = False, jobs: int | None = None,
-                progress: bool = False, exclude: Sequence[Path] = ()) -> Consolidation:
+                progress: bool = False, output: Path | None = None) -> Consolidation:
     """Read every file under ``paths`` and build the summary for one year and form version.
 
     Files with error findings are included but flagged (``strict`` leaves them out);
     unreadable files, other years and other form versions are reported, not added.
+    ``output`` and ``roster`` are skipped if they lie among the inputs.
     """
-    files, skipped = collect_files(paths, exclude)
+    not_reports = {}
+    if output is not None:
+        not_reports[Path(output)] = "本次汇总的输出文件，已跳过"
+    if roster is not None:
+        not_reports[Path(roster)] = "应报送单位名单，不是报表，已跳过"
+    files, skipped = collect_files(paths, not_reports)
     roster_entries = load_roster(roster) if roster is not None else None
     summaries = read_all(files, jobs, progress)
     entries = [FileEntry(FileSummary(path=str(p), ok=False, error=why), reason=why) for p, why in skipped]
@@ -420,6 +426,20 @@ def _why_chosen(chosen: FileEntry, group: Sequence[FileEntry]) -> str:
     if all(c.mtime > o.mtime for o in others if (o.date or "") == (c.date or "")):
         return "填报日期相同或未填，文件修改时间最新"
     return "填报日期和文件时间都相同，按文件名取后者"
+
+
+def find_roster(folder: Path) -> Path | None:
+    """The roster a clerk keeps with the reports: the one .csv/.xlsx directly in ``folder``
+    (or beside it) whose name contains 名单. None when there is none, or several."""
+    folder = Path(folder)
+    for where in (folder, folder.parent):
+        found = [p for p in sorted(where.glob("*名单*"))
+                 if p.is_file() and p.suffix.lower() in (".csv", ".xlsx") and not is_lock_file(p)]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            return None  # ambiguous: better no roster than the wrong one
+    return None
 
 
 def _most_common(items: Iterable[Any]) -> Any:

@@ -520,18 +520,22 @@ def consolidate_folder(book: xw.Book | None = None, *, folder: Path | None = Non
         _status(status_book, "gkreport：正在汇总，请稍候……")
     try:
         # One process: RunPython's interpreter is a COM server; worker processes are not worth the risk.
-        result: Consolidation = cons.consolidate([folder], jobs=1)
+        roster = cons.find_roster(folder)
+        out_path = _summary_path(folder)
+        result: Consolidation = cons.consolidate([folder], jobs=1, roster=roster, output=out_path)
         if result.form is None or not result.included:
             raise ExcelUserError(f"文件夹中没有可汇总的年报填报表：{folder}")
-        out = cons.write_summary(result, _summary_path(folder))
+        out = cons.write_summary(result, out_path)
     finally:
         if status_book is not None:
             _status(status_book, False)
     if not (book is not None and is_remote(book)):
         xw.Book(str(out))
     skipped = len(result.entries) - len(result.included)
+    roster_line = (f"\n已按名单“{roster.name}”核对：未报送 {len(result.missing)} 个单位。" if roster is not None
+                   else "\n（文件夹中放一个文件名含“名单”的 .xlsx 或 .csv，即可同时核对谁未报送。）")
     _alert(app, f"汇总完成：纳入 {len(result.included)} 份，未纳入 {skipped} 份"
-                f"（原因见“报送情况”工作表）。\n汇总表：{out}")
+                f"（原因见“报送情况”工作表）。{roster_line}\n汇总表：{out}")
     return out
 
 

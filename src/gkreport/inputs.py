@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .checking import MARK_SUFFIX
@@ -11,17 +11,19 @@ from .readers import is_lock_file
 READABLE_SUFFIXES = (".xlsx", ".xlsm", ".docx", ".html", ".htm", ".txt", ".tsv")
 
 
-def collect_files(paths: Sequence[Path], exclude: Sequence[Path] = ()) -> tuple[list[Path], list[tuple[Path, str]]]:
+def collect_files(paths: Sequence[Path],
+                  exclude: Mapping[Path, str] | None = None) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Files to read (folders searched recursively) and files skipped with the reason.
 
     A file named explicitly is always tried (the reader says what is wrong with it);
     inside folders only report-like extensions are taken, so stray PDFs are not noise.
-    ``exclude`` (this run's output) is skipped when it lies among the inputs.
+    ``exclude`` maps files that are not reports although they may lie among them (this
+    run's output, the roster) to the reason shown for skipping them.
     """
     files: list[Path] = []
     skipped: list[tuple[Path, str]] = []
     seen: set[Path] = set()
-    excluded = {Path(p).resolve() for p in exclude}
+    excluded = {Path(p).resolve(): why for p, why in (exclude or {}).items()}
 
     def add(p: Path, explicit: bool) -> None:
         key = p.resolve()
@@ -29,7 +31,7 @@ def collect_files(paths: Sequence[Path], exclude: Sequence[Path] = ()) -> tuple[
             return
         seen.add(key)
         if key in excluded:
-            skipped.append((p, "本次汇总的输出文件，已跳过"))
+            skipped.append((p, excluded[key]))
         elif is_lock_file(p):
             skipped.append((p, "Excel 打开文件时生成的临时锁文件（~$ 开头），不是报表，已跳过"))
         elif not explicit and p.stem.endswith(MARK_SUFFIX):  # `check --mark` output: the same report again
