@@ -86,6 +86,7 @@ def test_sums_equal_independent_sums_and_bad_files_reported(messy, tmp_path: Pat
     # the summary inherits the planted imbalance and names the agency it comes from
     inherited = [f for f in result.summary_findings if f.severity == "error"]
     assert inherited and all(records[3]["name"] in f.message for f in inherited)
+    assert not any("最可能填错" in f.message for f in inherited)  # a sum has no typed-wrong cell
 
     out = tmp_path / "summary.xlsx"
     write_summary(result, out)

@@ -480,7 +480,7 @@ def _sum(result: Consolidation, form: Form) -> None:
         result.level_sums = {lv: {cid: _clean(v) for cid, v in groups[lv].items()} for lv in LEVELS}
     result.blanks = blanks
     report = report_from_raw(form, result.sums, {"hdr.agency": "汇总", "hdr.year": result.year}, source="汇总")
-    result.summary_findings = [_with_sources(f, result.included) for f in check(report)]
+    result.summary_findings = [_with_sources(f, result.included) for f in check(report, locate=False)]
 
 
 def _with_sources(f: Finding, included: Sequence[FileEntry]) -> Finding:

@@ -40,9 +40,14 @@ def render(template: str, **values: Any) -> str:
                                      else v for k, v in values.items()})
 
 
-def check(report: Report, previous: Report | None = None, peers: Peers | None = None) -> list[Finding]:
-    """All findings for ``report``; ``previous`` (last year's) enables cross-year rules."""
-    ctx = _Context(report, previous, peers)
+def check(report: Report, previous: Report | None = None, peers: Peers | None = None, *,
+          locate: bool = True) -> list[Finding]:
+    """All findings for ``report``; ``previous`` (last year's) enables cross-year rules.
+
+    ``locate=False`` skips naming the most likely wrong cell: for a computed report (a
+    county summary) no cell was typed wrong, and the caller names the sources instead.
+    """
+    ctx = _Context(report, previous, peers, locate)
     handlers: dict[str, Callable[[RuleDef], Iterable[Finding]]] = {
         "cell": ctx.cell_rule,
         "header": ctx.header_rule,
@@ -62,11 +67,12 @@ def check(report: Report, previous: Report | None = None, peers: Peers | None = 
 
 
 class _Context:
-    def __init__(self, report: Report, previous: Report | None, peers: Peers | None) -> None:
+    def __init__(self, report: Report, previous: Report | None, peers: Peers | None, locate: bool = True) -> None:
         self.report = report
         self.form: Form = report.form
         self.previous = previous
         self.peers = peers
+        self.locate = locate
         # One pass over the values serves every rule: the number each cell contributes,
         # and the cells in each state (most rules only look at a few states).
         self.numbers: dict[str, float | int] = {}
@@ -210,7 +216,7 @@ class _Context:
                     evaluated.append((inst, diff))
                 if abs(diff) > rule.tolerance:
                     pending.append((len(evaluated) - 1 if local else -1, inst, left, right, blank_total))
-        blames = loc.locate(evaluated)
+        blames = loc.locate(evaluated) if self.locate else {}
         for idx, inst, left, right, blank_total in pending:
             blame = blames.get(idx) if idx >= 0 else None
             rule = inst.rule
