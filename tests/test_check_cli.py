@@ -207,3 +207,17 @@ def test_a_folder_is_checked_file_by_file_skipping_lock_files_and_marked_copies(
     empty.mkdir()
     r = run(empty)
     assert r.returncode == 2 and "没有可校验的报表" in r.stderr
+
+
+def test_results_sheet_rows_fit_their_wrapped_messages(bad: Path, tmp_path: Path) -> None:
+    run(bad, "--mark", tmp_path / "m")
+    ws = openpyxl.load_workbook(tmp_path / "m" / "bad.checked.xlsx")[RESULTS_SHEET]
+    assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$1:$1"
+    width = ws.column_dimensions["F"].width
+    for row in range(2, ws.max_row + 1):
+        text = ws[f"F{row}"].value or ""
+        height = ws.row_dimensions[row].height
+        if len(text) * 2 > 2 * width:  # clearly more than one line of Chinese text
+            assert height is not None and height >= 30, (row, text)
+        elif len(text) * 2 < width - 2:
+            assert height is None, (row, text)  # one line: left at the default height

@@ -23,6 +23,7 @@ import datetime as dt
 import math
 import os
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -524,6 +525,24 @@ def print_as_list(ws: Worksheet, title_rows: str = "1:1", *, fit_width: bool = T
         ws.page_setup.fitToWidth = 1
         ws.page_setup.fitToHeight = 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def fit_wrapped_rows(ws: Worksheet, column: str, first_row: int = 2, line_height: float = 15.0) -> None:
+    """Row heights for wrapped text in ``column`` (openpyxl cannot measure text, and
+    LibreOffice and WPS do not re-fit rows on opening, so long messages would overlap).
+    Width units as Excel counts them: a Chinese character takes two."""
+    width = ws.column_dimensions[column].width or 8.43
+    for row in range(first_row, ws.max_row + 1):
+        text = ws[f"{column}{row}"].value
+        if not isinstance(text, str) or not text:
+            continue
+        lines = sum(max(1, math.ceil(_width_units(part) / max(width - 1, 1))) for part in text.split("\n"))
+        if lines > 1:
+            ws.row_dimensions[row].height = line_height * lines
+
+
+def _width_units(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _check_ranges(checks: Sequence[LiveCheck]) -> list[str]:

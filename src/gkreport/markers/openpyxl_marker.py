@@ -12,7 +12,7 @@ from openpyxl.workbook.workbook import Workbook
 
 from ..marking import RESULTS_SHEET, STATE_SHEET, decode_snapshot, encode_snapshot
 from ..safety import set_value
-from ..template import print_as_list
+from ..template import fit_wrapped_rows, print_as_list
 
 THICK = Side(style="medium", color="C00000")
 WIDTHS = {"A": 6, "B": 9, "C": 16, "D": 8, "E": 18, "F": 90, "G": 9, "H": 18}
@@ -116,6 +116,7 @@ class OpenpyxlMarker:
             ws.column_dimensions[col].width = width
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = f"A1:H{max(1, len(rows))}"
+        fit_wrapped_rows(ws, "F")
         print_as_list(ws)  # clerks print the list to work through it
         # Show the results first when the copy is opened.
         self.wb.active = self.wb.sheetnames.index(RESULTS_SHEET)

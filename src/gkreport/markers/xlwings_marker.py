@@ -289,6 +289,7 @@ class XlwingsMarker:
         ]
         steps += [lambda col=col, w=w: setattr(sheet.range(f"{col}:{col}"), "column_width", w)
                   for col, w in WIDTHS.items()]
+        steps.append(lambda: sheet.range(f"A1:H{max(n_rows, 1)}").rows.autofit())  # after the widths
         for step in steps:
             with suppress(NotImplementedError, AttributeError):
                 step()
