@@ -386,3 +386,55 @@ def test_roster_from_xlsx_with_a_title_row_and_from_a_gbk_csv(tmp_path: Path) ->
     (tmp_path / "无表头.csv").write_text("某某县财政局\n", encoding="utf-8")
     with pytest.raises(ReadError, match="单位名称"):
         load_roster(tmp_path / "无表头.csv")
+
+
+_CRASH_ON: list[str] = []
+
+
+def _crashing_summarise(path: str) -> object:
+    """summarise_file, except that the worker process dies on the files in _CRASH_ON."""
+    import os
+
+    if path in _CRASH_ON:
+        os._exit(3)  # what a segfault looks like to the pool
+    return _REAL_SUMMARISE[0](path)
+
+
+_REAL_SUMMARISE: list = []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers inherit the patched reader only when forked")
+def test_a_file_that_kills_its_worker_is_reported_and_the_rest_consolidated(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash inside a native reader (or the OOM killer) ends the worker process, not the run."""
+    import gkreport.consolidate as cons
+
+    d = tmp_path / "in"
+    records = mk.write_agencies(40, d, seed=15, error_share=0.0)
+    victim = Path(records[17]["path"])
+    _REAL_SUMMARISE[:] = [cons.summarise_file]
+    _CRASH_ON[:] = [str(victim)]
+    monkeypatch.setattr(cons, "summarise_file", _crashing_summarise)
+    result = consolidate([d], jobs=2)
+    e = next(e for e in result.entries if e.file == victim.name)
+    assert not e.included and "意外退出" in e.reason
+    assert len(result.included) == 39
+    assert [x.file for x in result.entries] == sorted(x.file for x in result.entries)  # order kept
+    expected = _expected_sums([r for r in records if r is not records[17]])
+    assert result.sums["t2.new.total"] == pytest.approx(expected["t2.new.total"])
+
+
+def test_a_panic_in_the_reader_is_this_files_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gkreport.consolidate as cons
+
+    class PanicException(BaseException):  # what pyo3 raises for a Rust panic
+        pass
+
+    def panicking(*args: object, **kwargs: object) -> None:
+        raise PanicException("index out of bounds")
+
+    d = tmp_path / "in"
+    mk.write_agencies(1, d, seed=16, error_share=0.0)
+    monkeypatch.setattr(cons, "read_any", panicking)
+    s = cons.summarise_file(str(next(d.iterdir())))
+    assert not s.ok and "PanicException" in s.error

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
+import multiprocessing
 import os
 import re
 import sys
@@ -30,6 +31,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -143,7 +145,9 @@ def summarise_file(path: str) -> FileSummary:
         report = read_any(Path(path), mode="fast")
     except ReadError as e:
         return FileSummary(path=path, ok=False, error=str(e))
-    except Exception as e:  # a reader bug must not stop the other 999 files
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as e:  # a reader bug, or a Rust panic (a BaseException), must not stop 999 files
         return FileSummary(path=path, ok=False, error=f"读取时发生内部错误（{type(e).__name__}: {str(e)[:80]}）")
     if {STATUS_SHEET, ISSUES_SHEET} <= set(report.sheet_names):
         # A summary written into the folder it was made from must not be added again.
@@ -247,11 +251,40 @@ def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False) ->
             out.append(summarise_file(n))
             bar.step()
         return out
-    with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
-        for s in pool.map(summarise_file, names, chunksize=_chunks(len(names), jobs)):
-            out.append(s)
-            bar.step()
+    # fork where there is one: workers inherit the loaded forms (the default became
+    # forkserver in Python 3.14); elsewhere the platform's default (spawn).
+    ctx = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+    chunk = _chunks(len(names), jobs)
+    pending = names
+    while pending:
+        before = len(out)
+        try:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=ctx) as pool:
+                for s in pool.map(summarise_file, pending, chunksize=chunk):
+                    out.append(s)
+                    bar.step()
+            pending = []
+        except BrokenProcessPool:
+            # A worker died (a crash inside a native reader, the OOM killer): one bad file
+            # must not stop the run. The files that were in flight are read again one per
+            # process, so the culprit is found and reported; the rest go on in a new pool.
+            done = len(out) - before
+            window = pending[done:done + chunk * (2 * jobs + 1)]
+            for n in window:
+                out.append(_isolated(n))
+                bar.step()
+            pending = pending[done + len(window):]
     return out
+
+
+def _isolated(path: str) -> FileSummary:
+    """``summarise_file`` in a process of its own, so that a crash is this file's error."""
+    ctx = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        try:
+            return pool.submit(summarise_file, path).result()
+        except BrokenProcessPool:
+            return FileSummary(path=path, ok=False, error="读取此文件时读取进程意外退出（文件可能已损坏或异常巨大），已跳过")
 
 
 # ---------------------------------------------------------------------------- roster
