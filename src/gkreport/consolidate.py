@@ -408,7 +408,7 @@ def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | N
         chosen = max(group, key=_newness)
         for e in group:
             if e is not chosen:
-                e.reason = f"重复报送：同一单位另有较新的文件 {chosen.file}（{_why_chosen(chosen, group)}），已采用该文件，本文件未纳入"
+                e.reason = f"重复报送：同一单位另有较新的文件 {chosen.file}（{_why_chosen(chosen, group)}），以该文件为准，本文件未纳入"
                 result.duplicates.append((e.name, e.file, chosen.file))
         e, s, match = chosen, chosen.summary, matches[id(chosen)]
         kept[key] = e
