@@ -251,9 +251,7 @@ def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False) ->
             out.append(summarise_file(n))
             bar.step()
         return out
-    # fork where there is one: workers inherit the loaded forms (the default became
-    # forkserver in Python 3.14); elsewhere the platform's default (spawn).
-    ctx = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+    ctx = _mp_context()
     chunk = _chunks(len(names), jobs)
     pending = names
     while pending:
@@ -277,10 +275,15 @@ def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False) ->
     return out
 
 
+def _mp_context() -> multiprocessing.context.BaseContext | None:
+    """fork on Linux: workers inherit the loaded forms (Python 3.14 made forkserver the
+    default there); elsewhere the platform's default (spawn)."""
+    return multiprocessing.get_context("fork") if sys.platform == "linux" else None
+
+
 def _isolated(path: str) -> FileSummary:
     """``summarise_file`` in a process of its own, so that a crash is this file's error."""
-    ctx = multiprocessing.get_context("fork") if sys.platform == "linux" else None
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=1, mp_context=_mp_context()) as pool:
         try:
             return pool.submit(summarise_file, path).result()
         except BrokenProcessPool:
