@@ -108,6 +108,7 @@ def test_sums_equal_independent_sums_and_bad_files_reported(messy, tmp_path: Pat
     detail = wb["明细"]
     assert detail.cell(row=4, column=4).value == next(iter(load_form("2021").cells))
     assert detail.max_row == 4 + 8
+    assert detail.auto_filter.ref == f"A4:{openpyxl.utils.get_column_letter(3 + len(load_form('2021').cells))}12"
     # every agency's row holds its own values, cell by cell; a blank input stays blank
     ids = list(load_form("2021").cells)
     rows = {r[1]: r for r in detail.iter_rows(min_row=5, values_only=True)}

@@ -541,6 +541,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
     from openpyxl.chart import BarChart, Reference
     from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
 
     from .fill import fill_workbook
     from .safety import set_value
@@ -680,6 +681,8 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
 
     bulk[ws.title] = BulkRows(len(labels) + 1, wide_rows(), len(included), 3 + len(ids))
     ws.freeze_panes = f"D{len(labels) + 1}"  # a string: ws.cell() would create a cell there
+    # Filters on the 编号 row, which is also the header row to give a pivot table.
+    ws.auto_filter.ref = f"A{len(labels)}:{get_column_letter(3 + len(ids))}{len(labels) + len(included)}"
     _widths(ws, [28, 26, 10])
     # 200 columns cannot fit a page width: repeat the labels and the agency instead.
     print_as_list(ws, f"1:{len(labels)}", fit_width=False, title_cols="A:A")
