@@ -7,9 +7,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 import python_calamine as pc
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from openpyxl.styles import Font
 
 from conftest import lo_convert
+from gkreport.safety import EXCEL_MAX
 from gkreport.xlsx_rows import BulkRows, save_with_rows
 
 ROWS = [
@@ -88,3 +91,29 @@ def test_row_count_is_checked_and_nothing_is_written(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="expected 9 rows"):
         save_with_rows(_book(), tmp_path / "x.xlsx", {"明细": BulkRows(2, ROWS, 9, 5)})
     assert list(tmp_path.iterdir()) == []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.one_of(st.none(), st.text(max_size=30), st.integers(-10**20, 10**20),
+                                   st.floats(allow_nan=True, allow_infinity=True)), min_size=1, max_size=6),
+                min_size=1, max_size=8))
+@example(rows=[["行一\r\n行二\r", "\x1f", "\ufffe不\ud800可", " 前后空格 "], [1e308, -0.0, 2**70]])
+def test_any_values_round_trip_or_become_text(tmp_path: Path, rows: list[list[object]]) -> None:
+    """Whatever a report holds, the file opens and each value reads back as itself (a string
+    without the characters XML cannot hold, or text for a number Excel cannot store)."""
+    out = tmp_path / "fuzz.xlsx"
+    save_with_rows(openpyxl.Workbook(), out, {"Sheet": BulkRows(1, rows, len(rows), 6)})
+    ws = openpyxl.load_workbook(out)["Sheet"]
+    for r, row in enumerate(rows, start=1):
+        for c, v in enumerate(row, start=1):
+            got = ws.cell(row=r, column=c).value
+            if isinstance(v, str):
+                kept = "".join(ch for ch in v if ch in "\t\n\r" or ("\x20" <= ch <= "\ud7ff")
+                               or ("\ue000" <= ch <= "\ufffd") or ch >= "\U00010000")
+                assert got == (kept or None), (v, got)
+            elif v is None:
+                assert got is None
+            elif isinstance(v, float) and (v != v or abs(v) > EXCEL_MAX):
+                assert got == repr(v)
+            else:
+                assert got == pytest.approx(v, rel=1e-15) or got == str(v), (v, got)

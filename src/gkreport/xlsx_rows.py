@@ -10,7 +10,7 @@ SpreadsheetML, which is what openpyxl itself would have written for unstyled cel
 Why it is safe:
 
 - strings are written as inline strings (``t="inlineStr"``), XML-escaped and with
-  the control characters XML cannot hold removed, so text is never a formula,
+  the characters XML cannot hold removed, so text is never a formula,
   whatever it starts with (no formula injection);
 - numbers Excel cannot hold (inf, nan, > 9.99e307) are written as text, as
   :func:`gkreport.safety.set_value` does;
@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import IO, Any
 from xml.sax.saxutils import escape
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
@@ -41,6 +40,9 @@ from .ooxml import sheet_parts
 from .safety import EXCEL_MAX
 
 _ROW_TAG = re.compile(rb'<row [^>]*\br="(\d+)"')
+# Characters XML 1.0 cannot hold (control characters, lone surrogates, U+FFFE/U+FFFF):
+# one of them would make Excel refuse the whole file, so they are dropped.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _INT_SAFE = 10**15  # ints below this are exact in Excel's doubles and need no check
 _DIMENSION = re.compile(rb'<dimension ref="([^"]*)"\s*/>')
 
@@ -149,5 +151,7 @@ def _cell(ref: str, v: Any) -> str:
         if math.isfinite(v) and abs(v) <= EXCEL_MAX:
             return f'<c r="{ref}"><v>{v!r}</v></c>'
         v = repr(v)
-    text = escape(ILLEGAL_CHARACTERS_RE.sub("", str(v)))
+    text = escape(_NOT_XML.sub("", str(v)), {"\r": "&#13;"})  # a raw CR would read back as LF
+    if not text:
+        return ""  # nothing XML can hold: the cell stays empty, as None would
     return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
