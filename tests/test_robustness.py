@@ -192,3 +192,30 @@ def test_fuzz_read_check_mark_never_crashes_or_changes_values(tmp_path: Path, pl
     for cid in planted:
         cell = form.cells[cid]
         assert again[cell.sheet][cell.ref].value == original[cell.sheet][cell.ref].value
+
+
+def test_control_characters_from_text_reports_never_break_a_workbook(tmp_path: Path) -> None:
+    """pdftotext puts a form feed between pages; other tools leave other control characters.
+    They cannot be stored in .xlsx (openpyxl refuses them): written text drops them."""
+    from gkreport.consolidate import consolidate, write_summary
+    from gkreport.safety import set_text
+
+    src = Path(__file__).parent / "fixtures" / "real" / "xiuzhou-honghe-2020.txt"
+    lines = src.read_text(encoding="utf-8").splitlines()
+    lines[0] = lines[0] + "\x0b\ufffe"
+    text = "\n\x0c".join(lines[i:i + 20] and "\n".join(lines[i:i + 20]) for i in range(0, len(lines), 20))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    report = folder / "洪合镇.txt"
+    report.write_text(text, encoding="utf-8")
+    result = check_file(report, mark_dir=tmp_path / "m")
+    assert result.report is not None and result.marked is not None
+    marked = openpyxl.load_workbook(result.marked)
+    for ws in marked.worksheets:
+        for row in ws.iter_rows(values_only=True):
+            assert not any(isinstance(v, str) and ("\x0b" in v or "\x0c" in v or "\ufffe" in v) for v in row)
+    summary = write_summary(consolidate([folder], jobs=1), tmp_path / "汇总.xlsx")
+    assert openpyxl.load_workbook(summary)["报送情况"]["B2"].value
+    cell = openpyxl.Workbook().active["A1"]
+    set_text(cell, "甲\x00乙\x0c丙\ud800丁")
+    assert cell.value == "甲乙丙丁" and cell.data_type == "s"

@@ -544,7 +544,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
     from openpyxl.utils import get_column_letter
 
     from .fill import fill_workbook
-    from .safety import set_value
+    from .safety import set_value, xml_safe
     from .template import build_template, print_as_list
     from .xlsx_rows import BulkRows, save_with_rows
 
@@ -576,7 +576,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
             parts.append(f"未报送（{len(missing)}）：" + _listing(missing))
         if blank:
             parts.append(f"此格空白（{len(blank)}）：" + _listing(blank))
-        c.comment = Comment("汇总数可能不完整。\n" + "\n".join(parts), "gkreport", width=320, height=160)
+        c.comment = Comment(xml_safe("汇总数可能不完整。\n" + "\n".join(parts)), "gkreport", width=320, height=160)
 
     bold = Font(bold=True)
     head_fill = PatternFill("solid", fgColor="D9D9D9")

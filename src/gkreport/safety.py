@@ -12,9 +12,19 @@ comes from reports (agency names, raw cell text, messages) must stay text:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Characters XML 1.0 cannot hold (control characters such as the form feed pdftotext puts
+# between pages, lone surrogates, U+FFFE/U+FFFF): openpyxl refuses them and Excel would
+# refuse the file, so they are dropped from text written to a workbook.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters an .xlsx cannot store (they are invisible anyway)."""
+    return _NOT_XML.sub("", text)
 
 
 def looks_like_formula(text: str) -> bool:
@@ -23,7 +33,7 @@ def looks_like_formula(text: str) -> bool:
 
 def set_text(cell: Any, text: str) -> None:
     """Write ``text`` into an openpyxl cell as a string, never as a formula."""
-    cell.value = text
+    cell.value = xml_safe(text)
     cell.data_type = "s"
 
 

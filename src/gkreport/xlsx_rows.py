@@ -37,12 +37,9 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
 from .ooxml import sheet_parts
-from .safety import EXCEL_MAX
+from .safety import EXCEL_MAX, xml_safe
 
 _ROW_TAG = re.compile(rb'<row [^>]*\br="(\d+)"')
-# Characters XML 1.0 cannot hold (control characters, lone surrogates, U+FFFE/U+FFFF):
-# one of them would make Excel refuse the whole file, so they are dropped.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _INT_SAFE = 10**15  # ints below this are exact in Excel's doubles and need no check
 _DIMENSION = re.compile(rb'<dimension ref="([^"]*)"\s*/>')
 
@@ -151,7 +148,7 @@ def _cell(ref: str, v: Any) -> str:
         if math.isfinite(v) and abs(v) <= EXCEL_MAX:
             return f'<c r="{ref}"><v>{v!r}</v></c>'
         v = repr(v)
-    text = escape(_NOT_XML.sub("", str(v)), {"\r": "&#13;"})  # a raw CR would read back as LF
+    text = escape(xml_safe(str(v)), {"\r": "&#13;"})  # a raw CR would read back as LF
     if not text:
         return ""  # nothing XML can hold: the cell stays empty, as None would
     return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'

@@ -11,7 +11,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.workbook.workbook import Workbook
 
 from ..marking import RESULTS_SHEET, STATE_SHEET, decode_snapshot, encode_snapshot
-from ..safety import set_value
+from ..safety import set_value, xml_safe
 from ..template import fit_wrapped_rows, print_as_list
 
 THICK = Side(style="medium", color="C00000")
@@ -72,7 +72,7 @@ class OpenpyxlMarker:
         if thick:
             c.border = Border(left=THICK, right=THICK, top=THICK, bottom=THICK)
         text = note if c.comment is None else f"{c.comment.text}\n\n{note}"
-        comment = Comment(text, "gkreport")
+        comment = Comment(xml_safe(text), "gkreport")
         comment.width = 420
         comment.height = 160
         c.comment = comment
