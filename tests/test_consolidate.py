@@ -122,7 +122,11 @@ def test_sums_equal_independent_sums_and_bad_files_reported(messy, tmp_path: Pat
     issues = wb["问题清单"]
     assert issues.auto_filter.ref and issues.freeze_panes == "A2"
     assert any(r[4] == "T2-row-total" for r in issues.iter_rows(min_row=2, values_only=True))
-    assert wb["图表"]._charts
+    charts = wb["图表"]._charts
+    assert len(charts) == 2  # applications by agency; the county's results by outcome
+    shares = {r[0]: r[1] for r in wb["图表"].iter_rows(min_row=2, min_col=16, max_col=17, values_only=True) if r[0]}
+    assert list(shares)[:3] == ["（一）予以公开", "（二）部分公开", "（三）不予公开"]
+    assert sum(shares.values()) == pytest.approx(expected["t2.total.total"])  # the parts add up to (七)总计
     # blank cells of some agencies make the summary cell uncertain, with a comment naming them
     blank_ids = [cid for cid, who in result.blanks.items() if who]
     if blank_ids:

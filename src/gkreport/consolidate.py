@@ -722,11 +722,61 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
         chart.legend = None
         ws.add_chart(chart, "D2")
         _widths(ws, [30, 16])
+        _results_pie(ws, form, result.sums)
 
     # Re-check just before replacing: another run may have written it meanwhile.
     if out.exists() and not force:
         raise FileExistsError(f"输出文件 {out} 已存在；如需覆盖请加 --force")
     return save_with_rows(wb, out, bulk)
+
+
+RESULT_RULE, RESULT_KEY = "T2-result-total", "col=total"  # (七)总计 = the sum of every result row
+_TRAILING_NOTE = re.compile(r"（[^（）]*）$")
+
+
+def result_shares(form: Form, sums: Mapping[str, float | int]) -> list[tuple[str, float | int]]:
+    """The county's applications by outcome (（一）予以公开, （二）部分公开, ...), from the rule
+    that adds the result rows up, grouped by their heading: what the pie chart shows."""
+    try:
+        rule = form.rule(RESULT_RULE)
+    except KeyError:
+        return []
+    inst = next((i for i in rule.instances if i.key == RESULT_KEY), None)
+    if inst is None:
+        return []
+    groups: dict[str, float | int] = {}
+    for t in inst.right:
+        path = form.cells[t.cell].row_path
+        label = _TRAILING_NOTE.sub("", path[1] if len(path) > 1 else path[-1])
+        groups[label] = groups.get(label, 0) + t.coef * sums.get(t.cell, 0)
+    return list(groups.items())
+
+
+def _results_pie(ws: Any, form: Form, sums: Mapping[str, float | int]) -> None:
+    """A pie of :func:`result_shares`, with its little table, right of the bar chart."""
+    from openpyxl.chart import PieChart, Reference
+    from openpyxl.chart.label import DataLabelList
+    from openpyxl.styles import Font
+
+    shares = result_shares(form, sums)
+    if not shares or not any(v for _, v in shares):
+        return
+    col = 16  # column P
+    for i, title in enumerate(("办理结果", "件数")):
+        c = ws.cell(row=1, column=col + i, value=title)
+        c.font = Font(bold=True)
+    for r, (label, v) in enumerate(shares, start=2):
+        ws.cell(row=r, column=col, value=label)
+        ws.cell(row=r, column=col + 1, value=_clean(v))
+    pie = PieChart()
+    pie.title = "全县政府信息公开申请办理结果"
+    pie.add_data(Reference(ws, min_col=col + 1, min_row=1, max_row=len(shares) + 1), titles_from_data=True)
+    pie.set_categories(Reference(ws, min_col=col, min_row=2, max_row=len(shares) + 1))
+    pie.dataLabels = DataLabelList(showPercent=True, showVal=False, showCatName=False, showSerName=False,
+                                   showLegendKey=False)  # the legend names the slices; the labels give shares
+    pie.height, pie.width = 10, 14
+    ws.add_chart(pie, f"P{len(shares) + 3}")
+    ws.column_dimensions["P"].width = 22
 
 
 def _listing(names: Sequence[str], limit: int = 15) -> str:
