@@ -376,44 +376,58 @@ def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | N
     form_obj = load_form(target_form) if target_form else None
     target_year = year or _most_common(s.year for s in ok if s.form == target_form and s.year is not None)
 
-    by_norm: dict[str, RosterEntry] = {normalise_name(r.name): r for r in roster_entries or []}
-    roster_norms = {normalise_name(r.name): r.name for r in roster_entries or []}
     result = Consolidation(form=form_obj, year=target_year, entries=entries, roster=roster_entries)
-    kept: dict[str, FileEntry] = {}
-    candidates: dict[str, list[FileEntry]] = {}
-    matches: dict[int, RosterEntry | None] = {}
-    for e in read_entries:
+    entries.extend(read_entries)
+    candidates = _eligible(read_entries, form_obj, target_year, roster_entries or [])
+    kept = _one_per_agency(result, candidates, strict)
+    if roster_entries is not None:
+        result.missing = _not_submitted(roster_entries, kept, read_entries)
+    if form_obj is not None:
+        _sum(result, form_obj)
+    return result
+
+
+def _eligible(read: Sequence[FileEntry], form: Form | None, year: int | None,
+              roster: Sequence[RosterEntry]) -> dict[str, list[FileEntry]]:
+    """The files of this form and year, grouped by agency (roster name when matched);
+    every other file gets its reason."""
+    by_norm = {normalise_name(r.name): r for r in roster}
+    groups: dict[str, list[FileEntry]] = {}
+    for e in read:
         s = e.summary
-        entries.append(e)
         e.name = s.agency or f"（未填单位）{e.file}"
         if not s.ok:
             e.reason = s.error
             continue
-        if s.form != target_form:
-            e.reason = f"表式版本不同（{load_form(s.form).name if s.form else '未知'}，本次汇总 {form_obj.name if form_obj else ''}），未纳入"
+        if form is None or s.form != form.version:
+            e.reason = f"表式版本不同（{load_form(s.form).name if s.form else '未知'}，本次汇总 {form.name if form else ''}），未纳入"
             continue
-        if target_year is not None and s.year is not None and s.year != target_year:
-            e.reason = f"报告年度不同（{s.year} 年度，本次汇总 {target_year} 年度），未纳入"
+        if year is not None and s.year is not None and s.year != year:
+            e.reason = f"报告年度不同（{s.year} 年度，本次汇总 {year} 年度），未纳入"
             continue
         norm = normalise_name(s.agency or "")
         match = by_norm.get(norm) if norm else None
-        matches[id(e)] = match
         if match is not None:
             e.roster_name, e.level, e.name = match.name, match.level, match.name
             key = "roster:" + normalise_name(match.name)
         else:
             key = "name:" + (norm or e.file)
-        candidates.setdefault(key, []).append(e)
+        groups.setdefault(key, []).append(e)
+    return groups
 
-    for key, group in candidates.items():
-        # One report per agency: a resubmission (later 填报日期, else the newer file) replaces
-        # the earlier one, which is listed as a duplicate naming the one used.
+
+def _one_per_agency(result: Consolidation, groups: Mapping[str, list[FileEntry]], strict: bool) -> dict[str, FileEntry]:
+    """One report per agency: a resubmission (later 填报日期, else the newer file) replaces the
+    earlier one, which is listed as a duplicate naming the one used. Marks what is included."""
+    roster_norms = {normalise_name(r.name): r.name for r in result.roster or []}
+    kept: dict[str, FileEntry] = {}
+    for key, group in groups.items():
         chosen = max(group, key=_newness)
         for e in group:
             if e is not chosen:
                 e.reason = f"重复报送：同一单位另有较新的文件 {chosen.file}（{_why_chosen(chosen, group)}），以该文件为准，本文件未纳入"
                 result.duplicates.append((e.name, e.file, chosen.file))
-        e, s, match = chosen, chosen.summary, matches[id(chosen)]
+        e, s = chosen, chosen.summary
         kept[key] = e
         if strict and s.counts.get("error", 0):
             e.reason = f"存在 {s.counts['error']} 个错误（--strict），未纳入"
@@ -424,28 +438,28 @@ def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | N
             notes.append(f"同一单位报送了 {len(group)} 份，采用本文件（{_why_chosen(chosen, group)}）")
         if s.counts.get("error", 0):
             notes.append(f"纳入，但有 {s.counts['error']} 个错误，请核实")
-        if s.year is None and target_year is not None:
-            notes.append(f"未填报告年度，按 {target_year} 年度纳入")
-        if roster_entries is not None and match is None:
+        if s.year is None and result.year is not None:
+            notes.append(f"未填报告年度，按 {result.year} 年度纳入")
+        if result.roster is not None and e.roster_name is None:
             hint = closest(s.agency or "", roster_norms) if s.agency else None
             result.mismatched.append((e.name, e.file, hint))
             notes.append("单位名称不在名单中" + (f"（建议：{hint}）" if hint else ""))
         e.reason = "；".join(notes)
+    return kept
 
-    if roster_entries is not None:
-        for r in roster_entries:
-            key = "roster:" + normalise_name(r.name)
-            got = kept.get(key)
-            if got is None:
-                others = [e for e in read_entries if normalise_name(e.summary.agency or "") == normalise_name(r.name)]
-                note = f"有文件但未纳入：{others[0].reason}" if others else ""
-                result.missing.append((r, note))
-            elif not got.included:
-                result.missing.append((r, f"有文件但未纳入：{got.reason}"))
 
-    if form_obj is not None:
-        _sum(result, form_obj)
-    return result
+def _not_submitted(roster: Sequence[RosterEntry], kept: Mapping[str, FileEntry],
+                   read: Sequence[FileEntry]) -> list[tuple[RosterEntry, str]]:
+    """Roster agencies without an included report, with what became of their file if any."""
+    out = []
+    for r in roster:
+        got = kept.get("roster:" + normalise_name(r.name))
+        if got is None:
+            others = [e for e in read if normalise_name(e.summary.agency or "") == normalise_name(r.name)]
+            out.append((r, f"有文件但未纳入：{others[0].reason}" if others else ""))
+        elif not got.included:
+            out.append((r, f"有文件但未纳入：{got.reason}"))
+    return out
 
 
 def _newness(e: FileEntry) -> tuple[str, float, str]:
