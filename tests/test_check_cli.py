@@ -221,3 +221,13 @@ def test_results_sheet_rows_fit_their_wrapped_messages(bad: Path, tmp_path: Path
             assert height is not None and height >= 30, (row, text)
         elif len(text) * 2 < width - 2:
             assert height is None, (row, text)  # one line: left at the default height
+
+
+def test_marking_a_published_report_says_the_copy_is_a_new_template(good: Path, tmp_path: Path) -> None:
+    txt = Path(__file__).parent / "fixtures" / "real" / "xiuzhou-honghe-2020.txt"
+    r = run(txt, good, "--mark", tmp_path / "m", "--json")
+    by_file = {Path(d["file"]).name: d for d in json.loads(r.stdout)}
+    assert by_file["xiuzhou-honghe-2020.txt"]["marked_is_new_template"] is True
+    assert by_file["good.xlsx"]["marked_is_new_template"] is False
+    text = run(txt, "--mark", tmp_path / "m2", "-q").stdout
+    assert "新生成填报表" in text and (tmp_path / "m2" / "xiuzhou-honghe-2020.checked.xlsx").is_file()

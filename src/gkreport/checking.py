@@ -28,6 +28,7 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None
     marked: Path | None = None
+    marked_is_new: bool = False  # the input was not a template: the copy is a new, filled template
 
     @property
     def counts(self) -> dict[str, int]:
@@ -46,6 +47,7 @@ class FileResult:
             d["error"] = self.error
         if self.marked:
             d["marked"] = str(self.marked)
+            d["marked_is_new_template"] = self.marked_is_new
         return d
 
 
@@ -72,12 +74,18 @@ def check_file(path: Path, *, previous: Report | None = None, form: str | None =
             result.error = "标注副本会覆盖源文件，请指定另一个输出文件夹"
             return result
         result.marked = write_marked(Path(path), report, result.findings, out)
+        result.marked_is_new = not _is_own_workbook(Path(path), report)
     return result
+
+
+def _is_own_workbook(source: Path, report: Report) -> bool:
+    """Whether ``report`` was read from ``source`` as a workbook that can be marked in place."""
+    return report.source == str(source) and report.text is None and sniff(source).kind == "xlsx"
 
 
 def write_marked(source: Path, report: Report, findings: list[Finding], out: Path) -> Path:
     """A marked copy of ``source`` (or, for a published report, of a filled template)."""
-    if sniff(source).kind == "xlsx" and report.source == str(source) and report.text is None:
+    if _is_own_workbook(source, report):
         marker = OpenpyxlMarker.open(source)
     else:
         raw = {cid: v.raw for cid, v in report.values.items()}

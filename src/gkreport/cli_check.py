@@ -76,7 +76,8 @@ def print_result(r: FileResult, *, quiet: bool = False) -> None:
     if r.error:
         print(f"    注意：{r.error}")
     if r.marked:
-        print(f"    标注副本：{r.marked}")
+        made = "（原文件不是填报表：已按读出的数据新生成填报表并标注）" if r.marked_is_new else ""
+        print(f"    标注副本{made}：{r.marked}")
     if quiet:
         return
     for f in r.findings:
