@@ -14,7 +14,7 @@ from .fill import fill_workbook
 from .findings import Finding, count_by_severity
 from .markers.openpyxl_marker import OpenpyxlMarker
 from .marking import apply_marks
-from .readers import ReadError, read_any, sniff
+from .readers import ReadError, read_any
 from .report import Report
 from .template import build_template, save_workbook_atomic
 
@@ -74,13 +74,14 @@ def check_file(path: Path, *, previous: Report | None = None, form: str | None =
             result.error = "标注副本会覆盖源文件，请指定另一个输出文件夹"
             return result
         result.marked = write_marked(Path(path), report, result.findings, out)
-        result.marked_is_new = not _is_own_workbook(Path(path), report)
+        result.marked_is_new = not _is_own_workbook(Path(path), report)  # (no file access)
     return result
 
 
 def _is_own_workbook(source: Path, report: Report) -> bool:
-    """Whether ``report`` was read from ``source`` as a workbook that can be marked in place."""
-    return report.source == str(source) and report.text is None and sniff(source).kind == "xlsx"
+    """Whether ``report`` was read from ``source`` as a template workbook (marked in place).
+    Imported reports always carry their text (possibly empty); template reads never do."""
+    return report.source == str(source) and report.text is None
 
 
 def write_marked(source: Path, report: Report, findings: list[Finding], out: Path) -> Path:
