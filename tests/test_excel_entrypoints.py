@@ -367,9 +367,11 @@ def test_version_check_reports_a_mismatch(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_every_ribbon_function_exists() -> None:
+    from gkreport.xlcall import BUTTONS
+
     bas = (ROOT / "addin" / "gkreport_ribbon.bas").read_text("ascii")
-    called = re.findall(r"gkreport\.excel\.(\w+)\(\)", bas)
-    assert len(called) == 7
+    called = re.findall(r'GKRun "(\w+)", (?:True|False)', bas)
+    assert len(called) == 7 and set(called) == set(BUTTONS)
     for fn in called:
         assert callable(getattr(excel, fn)), fn
 

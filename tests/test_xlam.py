@@ -22,7 +22,8 @@ from oletools.olevba import VBA_Parser, decompress_stream
 
 from gkreport.xlam import AddinError, build_xlam, install_addin
 from gkreport.xlam import install as install_mod
-from gkreport.xlam.build import RIBBON_MODULE, addin_source_dir, template_path
+import gkreport
+from gkreport.xlam.build import RIBBON_MODULE, addin_source_dir, built_version, stamp_ribbon_source, template_path
 from gkreport.xlam.cfb import Storage, Stream, read_cfb, write_cfb
 from gkreport.xlam.ovba import OvbaError, compress, decompress
 from gkreport.xlam.vbaproject import (
@@ -344,11 +345,14 @@ def test_ribbon_layout() -> None:
         assert button.get("size") == "large"
 
 
+NEEDS_WORKBOOK = {"check_active", "clear_marks", "next_problem"}
+
+
 def test_each_sub_runs_its_entry_point() -> None:
     subs = _bas_subs((ADDIN_DIR / "gkreport_ribbon.bas").read_text("ascii"))
     for sub, fn in ENTRY_POINTS.items():
-        calls = re.findall(r'RunPython "([^"]*)"', subs[sub])
-        assert calls == [f"import gkreport.excel; gkreport.excel.{fn}()"]
+        calls = re.findall(r'^\s*(\w+) "(\w+)", (True|False)\s*$', subs[sub], re.MULTILINE)
+        assert calls == [("GKRun", fn, str(fn in NEEDS_WORKBOOK))], sub
 
 
 def test_entry_points_exist_in_gkreport_excel() -> None:
@@ -393,7 +397,7 @@ def test_built_xlam_is_a_valid_package(built: Path) -> None:
 
 def test_built_xlam_olevba_extracts_our_module(built: Path) -> None:
     modules = _olevba_modules(_vba_of(built))
-    ours = (ADDIN_DIR / "gkreport_ribbon.bas").read_text("ascii")
+    ours = stamp_ribbon_source((ADDIN_DIR / "gkreport_ribbon.bas").read_text("ascii"))
     assert _normalise(modules[RIBBON_MODULE]) == _normalise(ours)
     assert set(XLWINGS_MODULES) <= set(modules)
     assert "RibbonMyAddin" not in modules
@@ -464,7 +468,9 @@ def test_libreoffice_imports_the_vba_modules(built: Path, tmp_path: Path) -> Non
     modules = _olevba_modules(_vba_of(converted))
     assert RIBBON_MODULE in modules
     assert sorted(_bas_subs(modules[RIBBON_MODULE])) == sorted(ENTRY_POINTS)
-    assert "gkreport.excel.consolidate_folder()" in modules[RIBBON_MODULE]
+    assert 'GKRun "consolidate_folder", False' in modules[RIBBON_MODULE]
+    assert "Public Function GKText(" in modules[RIBBON_MODULE]
+    assert f'GKREPORT_VERSION As String = "{gkreport.__version__}"' in modules[RIBBON_MODULE]
     assert 'PROJECT_NAME As String = "gkreport"' in modules["xlwings"]
     assert "Public Function RunPython(" in modules["xlwings"]
 
@@ -499,3 +505,124 @@ def test_install_rejects_missing_file(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(sys, "platform", "win32")
     with pytest.raises(AddinError, match="找不到加载项文件"):
         install_addin(tmp_path / "nope.xlam")
+
+
+def test_install_refuses_an_add_in_of_another_version(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An upgrade must never put the previous version's add-in back in place.
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setenv("APPDATA", str(tmp_path / "AppData"))
+    monkeypatch.setenv("USERPROFILE", str(tmp_path / "home"))
+    assert built_version(built) == gkreport.__version__
+    monkeypatch.setattr(gkreport, "__version__", "9.9.9")
+    with pytest.raises(AddinError, match=r"gkreport 0\.1\.0|gkreport " + re.escape(built_version(built) or "")):
+        install_addin(built)
+    assert not (tmp_path / "AppData").exists()
+    assert built_version(tmp_path / "missing.xlam") is None
+
+
+def test_cli_install_always_builds_the_running_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from gkreport.cli_addin import run_install
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(sys, "executable", r"C:\Python311\python.exe")
+    monkeypatch.setattr(install_mod, "_ANSI_ENCODING", "cp936")
+    monkeypatch.setenv("APPDATA", str(tmp_path / "AppData"))
+    monkeypatch.setenv("USERPROFILE", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    stale = tmp_path / "dist" / "gkreport.xlam"
+    stale.parent.mkdir()
+    stale.write_bytes(b"an old add-in left by the previous version")
+    assert run_install(argparse.Namespace(xlam=None)) == 0
+    installed = tmp_path / "AppData" / "Microsoft" / "Excel" / "XLSTART" / "gkreport.xlam"
+    assert built_version(installed) == gkreport.__version__
+    assert stale.read_bytes().startswith(b"an old")  # neither used nor touched
+
+
+def test_store_python_installs_outside_the_redirected_appdata(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = r"C:\Users\u\AppData\Local\Microsoft\WindowsApps\PythonSoftwareFoundation.Python.3.11_qbz5n2kfra8p0\python.exe"
+    assert install_mod.is_store_python(store) and not install_mod.is_store_python(r"C:\Python311\python.exe")
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(sys, "executable", store)
+    monkeypatch.setattr(install_mod, "_ANSI_ENCODING", "cp936")
+    monkeypatch.setenv("APPDATA", str(tmp_path / "AppData"))
+    monkeypatch.setenv("USERPROFILE", str(tmp_path / "home"))
+    installed = install_addin(built)
+    assert installed == tmp_path / "home" / ".gkreport" / "gkreport.xlam"
+    assert not (tmp_path / "AppData").exists()
+
+
+# --- The VBA as built: guards, messages, no cmd.exe ---------------------------
+
+
+def _built_ribbon(built: Path) -> str:
+    return {m.name: m.source for m in list_modules(_vba_of(built))}[RIBBON_MODULE]
+
+
+def _vba_procedure(source: str, name: str) -> str:
+    m = re.search(rf"^(?:Public |Private )?(?:Sub|Function) {name}\(.*?^End (?:Sub|Function)", source,
+                  re.MULTILINE | re.DOTALL)
+    assert m, name
+    return m.group(0)
+
+
+def test_built_vba_guards_before_starting_python(built: Path) -> None:
+    # The first click with no workbook open must not reach xlwings' RunPython (which
+    # reads ActiveWorkbook: run-time error 91), and Protected View is refused first.
+    source = _built_ribbon(built)
+    source.encode("ascii")
+    code = "\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith("'"))
+    assert "RunPython" not in code and "cmd.exe" not in code.lower()
+    run = _vba_procedure(source, "GKRun")
+    order = [run.index(s) for s in ("GKInProtectedView()", "ActiveWorkbook Is Nothing",
+                                    'GKSetting("INTERPRETER")', "FileExists(interpreter)", "GKLaunchWin(")]
+    assert order == sorted(order)
+    assert "On Error GoTo Failed" in run.splitlines()[2]
+    assert "ActiveProtectedViewWindow" in _vba_procedure(source, "GKInProtectedView")
+    launch = _vba_procedure(source, "GKLaunchWin")
+    assert "pythonw.exe" in launch and "-m gkreport.xlcall" in launch and "--pid=" in launch
+    assert "WScript.Shell" in launch and ", 0, True)" in launch  # hidden window, wait for it
+    # No workbook is ever needed before Python runs, except for the three that act on one.
+    for sub in ("GK_NewForm2021", "GK_NewForm2019", "GK_Consolidate", "GK_Help"):
+        assert "False" in _vba_procedure(source, sub)
+
+
+def test_built_vba_messages_are_chinese_via_chrw(built: Path) -> None:
+    from gkreport.xlam.messages import MESSAGES, decode_vba_text
+
+    source = _built_ribbon(built)
+    used = set(re.findall(r'GKText\("(\w+)"\)', source))
+    assert used and used <= set(MESSAGES)
+    text_fn = _vba_procedure(source, "GKText")
+    for key, text in MESSAGES.items():
+        block = text_fn.split(f'    Case "{key}"\r\n', 1)[1].split("    Case ", 1)[0]
+        lines = [ln for ln in block.split("\r\n") if ln.strip().startswith("s = ")]
+        assert decode_vba_text(lines) == text, key
+        assert all(len(ln) < 1000 for ln in lines)
+    assert "Python" not in MESSAGES["no_workbook"] and "gkreport.log" in source
+
+
+def test_built_core_properties_name_gkreport(built: Path) -> None:
+    with zipfile.ZipFile(built) as z:
+        core = ET.fromstring(z.read("docProps/core.xml"))
+    dc = "{http://purl.org/dc/elements/1.1/}"
+    assert core.find(f"{dc}creator").text == "gkreport"
+    assert "政务公开年报" in core.find(f"{dc}title").text
+    assert "Felix" not in ET.tostring(core, encoding="unicode")
+    assert gkreport.__version__ in core.find(f"{dc}description").text
+
+
+def test_python_calls_only_macros_the_add_in_defines(built: Path) -> None:
+    from gkreport.markers import xlwings_marker
+
+    source = _built_ribbon(built)
+    called = set(re.findall(r'_run\("(GK_\w+)"', Path(xlwings_marker.__file__).read_text("utf-8")))
+    assert called >= {"GK_Ping", "GK_ReadLooks", "GK_WriteLooks", "GK_Unprotect", "GK_Protect", "GK_NewSheet",
+                      "GK_DeleteSheet", "GK_FinishResults"}
+    for name in called:
+        assert re.search(rf"^Public Function {name}\(", source, re.MULTILINE), name

@@ -38,20 +38,18 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import xlwings as xw
 
 from . import __version__
-from . import addresses as addr
-from .engine import check as engine_check
-from .findings import Finding, count_by_severity
-from .forms import Form, available_forms, load_form
-from .markers.xlwings_marker import CellLook, XlwingsMarker, is_remote, uses_com
-from .marking import RESULTS_SHEET, STATE_SHEET, apply_marks
-from .marking import clear_marks as clear_all_marks
-from .readers.workbook import MIN_LAYOUT_SCORE, detect_form_by_names, layout_score
-from .report import Report
-from .template import INPUT_FILL, TOTAL_FILL, build_template, save_workbook_atomic, template_filename
-from .values import Value, parse_value
 
 if TYPE_CHECKING:  # pragma: no cover
     from .consolidate import Consolidation
+    from .findings import Finding
+    from .forms import Form
+    from .markers.xlwings_marker import CellLook
+    from .report import Report
+    from .values import Value
+
+# Everything below xlwings is imported inside the functions that need it: a click
+# cold-starts Python, and "help" or "new form" should not pay for the engine, the
+# JSON schema validator and openpyxl (pinned by tests/test_excel_entrypoints.py).
 
 __all__ = [
     "LOG_FILE",
@@ -72,6 +70,8 @@ LOG_FILE = Path.home() / ".gkreport" / "gkreport.log"
 MAX_ROWS = 400  # same bound as the file reader: an inflated used range is not read
 ADDIN_FILE = "gkreport.xlam"
 _VERSION_RE = re.compile(r'XLWINGS_VERSION\s+As\s+String\s*=\s*"([^"]+)"', re.IGNORECASE)
+RESULTS_SHEET = "校验结果"  # = gkreport.marking.RESULTS_SHEET (checked by a test)
+STATE_SHEET = "_gkreport_marks"  # = gkreport.marking.STATE_SHEET
 _SKIP_SHEETS = (RESULTS_SHEET, STATE_SHEET)
 
 P = ParamSpec("P")
@@ -82,6 +82,23 @@ Location = tuple[str, str]  # (sheet, A1 ref)
 
 class ExcelUserError(Exception):
     """A problem the user can fix; its (Chinese) message is shown as is, not logged."""
+
+
+# Set by gkreport.xlcall (the add-in's launcher): the Excel instance that clicked and
+# the versions the add-in was built with.
+_APP: Any = None
+_LAUNCH: dict[str, str] = {}
+
+
+def use_app(app: Any, addin_version: str | None = None, xlwings_version: str | None = None) -> None:
+    """Act on this Excel instance (the one whose button was clicked), not "the active one"."""
+    global _APP
+    _APP = app
+    _LAUNCH.clear()
+    if addin_version:
+        _LAUNCH["addin"] = addin_version
+    if xlwings_version:
+        _LAUNCH["xlwings"] = xlwings_version
 
 
 # ------------------------------------------------------------------------------ plumbing
@@ -117,6 +134,8 @@ def _status(book: Any, text: str | bool) -> None:
 
 def _any_app() -> Any:
     """The Excel instance to talk to when no workbook is needed (new form, help)."""
+    if _APP is not None:
+        return _APP
     try:
         return xw.apps.active
     except Exception:
@@ -134,10 +153,12 @@ def entry_point(func: Callable[P, R]) -> Callable[P, R | None]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | None:
         book = args[0] if args else kwargs.get("book")
         app = getattr(book, "app", None) if book is not None else None
+        from .markers.xlwings_marker import ProtectedSheetError
+
         try:
             _check_versions_once(book)
             return func(*args, **kwargs)
-        except ExcelUserError as e:
+        except (ExcelUserError, ProtectedSheetError) as e:
             _alert(app if app is not None else _any_app(), str(e), "info")
         except Exception as e:
             _log_exception(func.__name__)
@@ -161,7 +182,7 @@ def _target(book: xw.Book | None) -> xw.Book:
     if book is not None:
         return book
     try:
-        active = xw.books.active
+        active = _APP.books.active if _APP is not None else xw.books.active
     except Exception:
         active = None
     if active is None or str(getattr(active, "name", "")).lower().endswith(".xlam"):
@@ -205,8 +226,22 @@ def _installed_addin(app: Any) -> Path | None:
     return path if path.is_file() else None
 
 
+def _version_problem(addin_gkreport: str | None, addin_xlwings: str | None) -> str | None:
+    """The Chinese explanation when the add-in and this Python do not match, else None."""
+    if addin_gkreport is not None and addin_gkreport != __version__:
+        return (f"Excel 加载项是 gkreport {addin_gkreport} 版生成的，而 Python 中的 gkreport 是 {__version__} 版"
+                "（升级后没有重新安装加载项）。")
+    if addin_xlwings is not None and addin_xlwings != xw.__version__:
+        return f"加载项与 Python 的 xlwings 版本不一致：加载项为 {addin_xlwings}，Python 中为 {xw.__version__}。"
+    return None
+
+
 def _check_versions_once(book: xw.Book | None) -> None:
-    """Say clearly (once) when the add-in and Python carry different xlwings versions."""
+    """Say clearly (once) when the add-in and Python come from different versions.
+
+    The add-in's launcher passes its versions (:func:`use_app`); an older add-in that
+    still calls RunPython does not, so then the installed ``.xlam`` is read instead.
+    """
     global _versions_checked
     if _versions_checked:
         return
@@ -216,17 +251,31 @@ def _check_versions_once(book: xw.Book | None) -> None:
     app = getattr(book, "app", None) or _any_app()
     if app is None:
         return
-    path = _installed_addin(app)
-    version = addin_xlwings_version(path) if path is not None else None
-    if version is None or version == xw.__version__:
+    path: Path | None = None
+    if _LAUNCH:
+        problem = _version_problem(_LAUNCH.get("addin"), _LAUNCH.get("xlwings"))
+    else:
+        from .xlam.build import built_version
+
+        path = _installed_addin(app)
+        if path is None:
+            return
+        problem = _version_problem(built_version(path) or "旧", addin_xlwings_version(path))
+    if problem is None:
         return
     _alert(
         app,
-        f"加载项与 Python 的 xlwings 版本不一致：加载项为 {version}，Python 中为 {xw.__version__}。\n"
-        "按钮可能无法正常工作。请在命令行运行“gkreport addin install”重新安装加载项，然后重启 Excel。\n"
-        f"加载项文件：{path}",
+        problem + "\n按钮可能无法正常工作。请在命令提示符中运行“python -m gkreport addin install”"
+        "重新安装加载项，然后重启 Excel。" + (f"\n加载项文件：{path}" if path else ""),
         "critical",
     )
+
+
+def is_remote(book: xw.Book) -> bool:
+    """True for xlwings' remote engine (tests, xlwings Server); see the marker module."""
+    from .markers.xlwings_marker import is_remote as remote
+
+    return remote(book)
 
 
 # ------------------------------------------------------------------------------ reading the open book
@@ -242,6 +291,8 @@ def _sheet_grid(sheet: Any) -> list[list[Any]]:
 
 
 def _grid_value(grid: Mapping[str, list[list[Any]]], loc: Location) -> Any:
+    from . import addresses as addr
+
     sheet, ref = loc
     rows = grid.get(sheet)
     if rows is None:
@@ -283,12 +334,17 @@ def _book_names(book: xw.Book) -> dict[str, Location]:
 
 
 def _form_by_layout(grid: Mapping[str, list[list[Any]]]) -> Form | None:
+    from .forms import available_forms, load_form
+    from .readers.workbook import MIN_LAYOUT_SCORE, layout_score
+
     scored = sorted(((layout_score(f, grid), f.version, f) for f in map(load_form, available_forms())),
                     key=lambda t: (t[0], t[1]), reverse=True)
     return scored[0][2] if scored and scored[0][0] >= MIN_LAYOUT_SCORE else None
 
 
 def _cell_value(raw: Any, ctype: str, unit: str | None) -> Value:
+    from .values import Value, parse_value
+
     if isinstance(raw, dt.datetime | dt.date | dt.time | dt.timedelta):
         return Value(raw, "invalid", why="是日期或时间格式，不是数字")
     return parse_value(raw, ctype, unit)
@@ -296,6 +352,9 @@ def _cell_value(raw: Any, ctype: str, unit: str | None) -> Value:
 
 def read_live_report(book: xw.Book) -> tuple[Report, dict[str, Location]]:
     """The open workbook as a Report, plus where each cell id actually is."""
+    from .readers.workbook import detect_form_by_names
+    from .report import Report
+
     grid: dict[str, list[list[Any]]] = {}
     for sheet in book.sheets:
         if sheet.name in _SKIP_SHEETS:
@@ -344,10 +403,32 @@ def _relocate(findings: list[Finding], form: Form, where: Mapping[str, Location]
 
 def _template_look(form: Form, where: Mapping[str, Location]) -> Callable[[str, str], CellLook]:
     """The look the template gives each data cell, for engines that cannot read formats."""
+    from .markers.xlwings_marker import CellLook
+    from .template import INPUT_FILL, TOTAL_FILL
+
     looks = {where.get(cid, (c.sheet, c.ref)): CellLook(
         fill=str((TOTAL_FILL if c.kind == "total" else INPUT_FILL).fgColor.rgb)[-6:], border="thin")
         for cid, c in form.cells.items()}
     return lambda sheet, ref: looks.get((sheet, ref), CellLook())
+
+
+def engine_check(report: Report) -> list[Finding]:
+    """The rule engine (imported on first use; tests replace this name)."""
+    from .engine import check
+
+    return check(report)
+
+
+def _marker(book: xw.Book, fallback: Callable[[str, str], CellLook] | None = None) -> Any:
+    """The add-in's batched marker when its macros answer, else the per-cell one."""
+    from .markers.xlwings_marker import BatchMarker, XlwingsMarker
+
+    return BatchMarker.available(book, ADDIN_FILE) or XlwingsMarker(book, fallback=fallback)
+
+
+def _say_note_failures(marker: Any) -> str:
+    n = getattr(marker, "note_failures", 0)
+    return f"\n（有 {n} 个单元格带有新式“批注”（对话），无法添加说明，请看“{RESULTS_SHEET}”工作表。）" if n else ""
 
 
 # ------------------------------------------------------------------------------ entry points
@@ -356,6 +437,9 @@ def _template_look(form: Form, where: Mapping[str, Location]) -> Callable[[str, 
 @entry_point
 def check_active(book: xw.Book | None = None) -> None:
     """校验: check the open workbook as it is on screen and mark the problems in place."""
+    from .findings import count_by_severity
+    from .marking import apply_marks, plan_marks
+
     book = _target(book)
     try:
         _status(book, "gkreport：正在读取工作簿……")
@@ -363,8 +447,10 @@ def check_active(book: xw.Book | None = None) -> None:
         _status(book, "gkreport：正在校验……")
         findings = _relocate(engine_check(report), report.form, where)
         _status(book, "gkreport：正在标注……")
-        marker = XlwingsMarker(book, fallback=_template_look(report.form, where))
-        with marker.unprotected():
+        marker = _marker(book, fallback=_template_look(report.form, where))
+        plan = plan_marks(findings)
+        with marker.session({m.sheet for m in plan}):
+            marker.prefetch((m.sheet, m.ref) for m in plan)
             marked = apply_marks(marker, findings)
     finally:
         _status(book, False)
@@ -376,20 +462,25 @@ def check_active(book: xw.Book | None = None) -> None:
                 f"提示 {counts['info']} 项；已在表中标出 {marked} 个单元格。\n\n"
                 f"详见“{RESULTS_SHEET}”工作表（点单元格地址可跳转），或点“跳到下一个问题”逐个查看。\n"
                 "改正后再点“校验”；点“清除标记”可去掉颜色和批注。")
-    _alert(book.app, text, "info")
+    _alert(book.app, text + _say_note_failures(marker), "info")
 
 
 @entry_point
 def clear_marks(book: xw.Book | None = None) -> None:
     """清除标记: undo every mark of the last check (values are never touched)."""
+    from .marking import clear_marks as clear_all_marks
+
     book = _target(book)
-    marker = XlwingsMarker(book)
-    with marker.unprotected():
+    marker = _marker(book)
+    touching = {s for s, _, _ in marker.read_state()} if marker.has_sheet(STATE_SHEET) else set()
+    with marker.session(touching):
         restored = clear_all_marks(marker)
     _alert(book.app, f"已清除 {restored} 个单元格的校验标记。" if restored else "没有需要清除的校验标记。")
 
 
 def _position(book: xw.Book, sheet: str, ref: str) -> tuple[int, int, int]:
+    from . import addresses as addr
+
     names = [s.name for s in book.sheets]
     col, row = addr.split_ref(ref)
     return (names.index(sheet) if sheet in names else len(names), row, col)
@@ -410,6 +501,8 @@ def _messages(book: xw.Book) -> dict[Location, list[str]]:
 @entry_point
 def next_problem(book: xw.Book | None = None) -> None:
     """跳到下一个问题: select the next marked cell after the current selection."""
+    from .markers.xlwings_marker import XlwingsMarker
+
     book = _target(book)
     marker = XlwingsMarker(book)
     if not marker.has_sheet(STATE_SHEET):
@@ -438,6 +531,10 @@ def next_problem(book: xw.Book | None = None) -> None:
 
 def _new_form(version: str, book: xw.Book | None) -> Path | None:
     """Write a fresh template to a temp folder and open it (remote: just return the path)."""
+    from .forms import load_form
+    from .markers.xlwings_marker import uses_com
+    from .template import build_template, save_workbook_atomic, template_filename
+
     form = load_form(version)
     folder = Path(tempfile.mkdtemp(prefix="gkreport-"))
     path = save_workbook_atomic(build_template(form), folder / template_filename(version))

@@ -28,10 +28,14 @@ import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path, PurePosixPath
+from xml.sax.saxutils import escape
 
 import xlwings
 
+from gkreport import __version__ as gkreport_version
+from gkreport.resources import data_dir
 from gkreport.xlam import AddinError
+from gkreport.xlam.messages import vba_text_function
 from gkreport.xlam.vbaproject import (
     ModuleChange,
     VbaProjectError,
@@ -46,6 +50,8 @@ __all__ = [
     "VBA_PROJECT_NAME",
     "addin_source_dir",
     "build_xlam",
+    "built_version",
+    "stamp_ribbon_source",
     "template_path",
 ]
 
@@ -66,6 +72,7 @@ _REL_UI = (
     "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility",
 )
 _REL_VBA = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
+_VERSION_LINE = re.compile(r'(Public Const GKREPORT_VERSION As String = ")([^"]*)(")')
 _PROJECT_NAME_LINE = re.compile(r'(Public Const PROJECT_NAME As String = ")([^"]*)(")')
 
 
@@ -80,17 +87,62 @@ def template_path() -> Path:
 def addin_source_dir() -> Path:
     """Where ``customUI.xml`` and ``gkreport_ribbon.bas`` live.
 
-    In a source checkout they are in ``<repo>/addin``; an installed wheel may
-    carry them as package data in ``gkreport/xlam/addin_src``.
+    In a source checkout they are in ``<repo>/addin``; an installed wheel carries them
+    as package data in ``gkreport/_data/addin`` (``pyproject.toml`` force-include),
+    which :func:`gkreport.resources.data_dir` finds first.
     """
-    candidates = [
-        Path(__file__).resolve().parents[3] / "addin",
-        Path(__file__).resolve().parent / "addin_src",
-    ]
+    candidates = [data_dir("addin"), Path(__file__).resolve().parents[3] / "addin"]
     for candidate in candidates:
         if (candidate / CUSTOMUI_FILE).is_file() and (candidate / RIBBON_BAS_FILE).is_file():
             return candidate
-    raise AddinError("找不到加载项源文件（addin/customUI.xml 与 addin/gkreport_ribbon.bas）")
+    raise AddinError(
+        "找不到加载项源文件（customUI.xml 与 gkreport_ribbon.bas），已查找："
+        + "；".join(str(c) for c in candidates)
+        + "。gkreport 安装可能不完整，请重新安装。"
+    )
+
+
+def stamp_ribbon_source(source: str, version: str = gkreport_version) -> str:
+    """The ribbon module as built: version stamped, ``GKText`` (Chinese messages) appended."""
+    if len(_VERSION_LINE.findall(source)) != 1:
+        raise AddinError("gkreport_ribbon.bas 中应恰有一行 GKREPORT_VERSION 常量")
+    if not re.fullmatch(r"[0-9A-Za-z.+\-]+", version):
+        raise AddinError(f"版本号含有不能写入 VBA 的字符：{version}")
+    stamped = _VERSION_LINE.sub(rf'\g<1>{version}\g<3>', source)
+    return stamped.rstrip("\r\n") + "\r\n" + vba_text_function()
+
+
+def _core_properties(xml: bytes, version: str) -> bytes:
+    """Our title/author instead of xlwings' (shown in Explorer and Excel's Info pane)."""
+    values = {
+        "dc:title": "gkreport 政务公开年报加载项",
+        "dc:subject": "政府信息公开工作年度报告：填报、校验、汇总",
+        "dc:creator": "gkreport",
+        "cp:lastModifiedBy": "gkreport",
+        "cp:keywords": f"gkreport {version}",
+        "dc:description": f"gkreport {version}（xlwings {xlwings.__version__}）",
+    }
+    text = xml.decode("utf-8")
+    for tag, value in values.items():
+        pattern = re.compile(rf"<{tag}\s*/>|<{tag}>[^<]*</{tag}>")
+        if not pattern.search(text):
+            raise AddinError(f"模板 docProps/core.xml 中没有 {tag}")
+        text = pattern.sub(lambda _m, tag=tag, value=value: f"<{tag}>{escape(value)}</{tag}>", text, count=1)
+    return text.encode("utf-8")
+
+
+def built_version(xlam: Path) -> str | None:
+    """The gkreport version stamped into a built add-in, or ``None`` if unreadable."""
+    try:
+        with zipfile.ZipFile(xlam) as z:
+            vba = z.read("xl/vbaProject.bin")
+        for module in list_modules(vba):
+            if module.name == RIBBON_MODULE:
+                m = _VERSION_LINE.search(module.source)
+                return m.group(2) if m else None
+    except Exception:  # not a zip, no VBA, foreign file: "unknown version"
+        return None
+    return None
 
 
 def _part_for(rels_xml: bytes, rel_type: str | tuple[str, ...], base: str) -> str:
@@ -166,7 +218,7 @@ def build_xlam(out_path: Path) -> Path:
     out_path = Path(out_path)
     source_dir = addin_source_dir()
     customui_xml = (source_dir / CUSTOMUI_FILE).read_bytes()
-    ribbon_source = _read_source_text(source_dir / RIBBON_BAS_FILE)
+    ribbon_source = stamp_ribbon_source(_read_source_text(source_dir / RIBBON_BAS_FILE))
 
     with zipfile.ZipFile(template_path()) as template:
         infos = template.infolist()
@@ -185,6 +237,8 @@ def build_xlam(out_path: Path) -> Path:
     parts[customui_part] = _customui(parts[customui_part], customui_xml)
     parts[vba_part] = _vba_project(parts[vba_part], ribbon_source)
     parts[workbook_part] = _workbook_xml(parts[workbook_part])
+    if "docProps/core.xml" in parts:
+        parts["docProps/core.xml"] = _core_properties(parts["docProps/core.xml"], gkreport_version)
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)

@@ -34,7 +34,14 @@ import gkreport
 from gkreport.xlam import AddinError
 from gkreport.xlam.build import ADDIN_NAME
 
-__all__ = ["config_file_path", "config_text", "default_addin_dir", "install_addin"]
+__all__ = [
+    "check_version",
+    "config_file_path",
+    "config_text",
+    "default_addin_dir",
+    "install_addin",
+    "is_store_python",
+]
 
 _MAC_STARTUP = "Library/Group Containers/UBF8T346G9.Office/User Content/Startup/Excel"
 _MAC_SCRIPTS = "Library/Application Scripts/com.microsoft.Excel"
@@ -113,17 +120,57 @@ def _write_config(path: Path, text: str, encoding: str) -> None:
     os.replace(tmp, path)
 
 
+def is_store_python(executable: str | None = None) -> bool:
+    """True for the Microsoft Store Python, whose writes to %APPDATA% are redirected.
+
+    Its files live under ``...\\WindowsApps\\PythonSoftwareFoundation.Python...``; a copy
+    it makes into ``%APPDATA%\\Microsoft\\Excel\\XLSTART`` lands in its private
+    ``LocalCache`` folder instead, where Excel never looks.
+    """
+    text = (executable or sys.executable).replace("/", "\\").lower()
+    return "\\windowsapps\\" in text or "pythonsoftwarefoundation.python" in text
+
+
+def store_python_folder() -> Path:
+    """Where the add-in goes for a Store Python: the user profile is not redirected."""
+    profile = os.environ.get("USERPROFILE") or str(Path.home())
+    return Path(profile) / f".{ADDIN_NAME}"
+
+
+def check_version(xlam: Path) -> None:
+    """Refuse an add-in built by another gkreport version (an upgrade left it behind)."""
+    from gkreport.xlam.build import built_version
+
+    found = built_version(xlam)
+    if found != gkreport.__version__:
+        raise AddinError(
+            f"加载项文件 {xlam} 由 gkreport {found or '未知版本'} 生成，"
+            f"与当前的 gkreport {gkreport.__version__} 不一致；"
+            "请去掉 --xlam 参数重新运行安装命令（会自动生成当前版本的加载项）"
+        )
+
+
 def install_addin(xlam: Path, target_dir: Path | None = None) -> Path:
     """Copy ``xlam`` into Excel's startup folder and point it at this Python.
 
     Returns the installed add-in path.  Raises :class:`AddinError` with a
-    Chinese message on Linux (no Excel) or when the copy fails (Excel open).
+    Chinese message on Linux (no Excel), when the add-in was built by another
+    gkreport version, or when the copy fails (Excel open).  With the Microsoft
+    Store Python (``%APPDATA%`` redirected) the add-in is put in
+    ``%USERPROFILE%\\.gkreport`` instead; the caller tells the user to add it
+    through Excel's 加载项 dialog (:func:`is_store_python`).
     """
     platform = _platform()
     xlam = Path(xlam)
     if not xlam.is_file():
         raise AddinError(f"找不到加载项文件：{xlam}；请先生成 gkreport.xlam")
-    target = Path(target_dir) if target_dir is not None else default_addin_dir()
+    check_version(xlam)
+    if target_dir is not None:
+        target = Path(target_dir)
+    elif platform == "windows" and is_store_python():
+        target = store_python_folder()
+    else:
+        target = default_addin_dir()
     destination = target / f"{ADDIN_NAME}.xlam"
     try:
         target.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,106 @@
+"""What the add-in's buttons start: ``pythonw -m gkreport.xlcall <button> --pid=N ...``.
+
+The ribbon's VBA (``addin/gkreport_ribbon.bas``, ``GKLaunchWin``) runs this module
+directly instead of xlwings' ``RunPython`` (which needs an active workbook and goes
+through ``cmd.exe``). Here we:
+
+1. keep the start cheap: xlwings imports pandas and numpy when they are installed,
+   which gkreport never uses; they are hidden while xlwings is imported (~0.3 s per
+   click). Nothing else of gkreport is imported before the button needs it;
+2. attach to the Excel that clicked (``--pid``: its process id), not whichever Excel
+   instance happens to be "active";
+3. never die silently: anything that goes wrong before gkreport.excel can show its own
+   Chinese message box is written to ``~/.gkreport/gkreport.log`` and the exit code is
+   non-zero, so the VBA shows one Chinese dialog naming that log.
+
+The log is UTF-8 and read by people, never by VBA (VBA's ANSI reader is why the old
+``PYTHONUTF8=1`` advice produced mojibake).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+BUTTONS = ("new_form_2021", "new_form_2019", "check_active", "clear_marks", "next_problem",
+           "consolidate_folder", "show_help")
+LOG_FILE = Path.home() / ".gkreport" / "gkreport.log"
+EXIT_OK, EXIT_FAILED = 0, 3
+_HIDDEN_WHILE_IMPORTING = ("pandas", "numpy")
+
+
+def import_xlwings() -> Any:
+    """``import xlwings`` without letting it import pandas/numpy (unused by gkreport)."""
+    if "xlwings" in sys.modules:
+        return sys.modules["xlwings"]
+    hidden = [name for name in _HIDDEN_WHILE_IMPORTING if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes "import pandas" raise ImportError
+    try:
+        import xlwings
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+    return xlwings
+
+
+def _log(text: str) -> None:
+    try:
+        LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+        with LOG_FILE.open("a", encoding="utf-8") as f:
+            f.write(f"\n=== {stamp} gkreport.xlcall {sys.executable} ===\n{text}")
+    except OSError:
+        pass
+
+
+def _excel_app(xw: Any, pid: int | None) -> Any:
+    """The Excel instance with this process id, else the active one."""
+    if pid:
+        try:
+            return xw.apps[pid]
+        except Exception:
+            pass
+    try:
+        return xw.apps.active
+    except Exception:
+        return None
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m gkreport.xlcall", add_help=False)
+    p.add_argument("button", choices=BUTTONS)
+    p.add_argument("--pid", type=int, default=None)
+    p.add_argument("--addin-version", default=None)
+    p.add_argument("--xlwings-version", default=None)
+    args, _unknown = p.parse_known_args(list(argv))  # xlwings' AppleScript appends --wb=... etc.
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one button; 0 when it ran (its own message boxes said how it went)."""
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit:
+        _log(f"bad arguments: {argv if argv is not None else sys.argv[1:]!r}\n")
+        return EXIT_FAILED
+    try:
+        xw = import_xlwings()
+        from gkreport import excel
+
+        excel.use_app(_excel_app(xw, args.pid), args.addin_version, args.xlwings_version)
+        getattr(excel, args.button)()  # entry points catch and report everything themselves
+    except BaseException:
+        _log(traceback.format_exc())
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
