@@ -228,6 +228,8 @@ def _installed_addin(app: Any) -> Path | None:
 
 def _version_problem(addin_gkreport: str | None, addin_xlwings: str | None) -> str | None:
     """The Chinese explanation when the add-in and this Python do not match, else None."""
+    if addin_gkreport == "":
+        return f"Excel 加载项是旧版 gkreport 生成的，而 Python 中的 gkreport 是 {__version__} 版（升级后没有重新安装加载项）。"
     if addin_gkreport is not None and addin_gkreport != __version__:
         return (f"Excel 加载项是 gkreport {addin_gkreport} 版生成的，而 Python 中的 gkreport 是 {__version__} 版"
                 "（升级后没有重新安装加载项）。")
@@ -260,7 +262,7 @@ def _check_versions_once(book: xw.Book | None) -> None:
         path = _installed_addin(app)
         if path is None:
             return
-        problem = _version_problem(built_version(path) or "旧", addin_xlwings_version(path))
+        problem = _version_problem(built_version(path) or "", addin_xlwings_version(path))
     if problem is None:
         return
     _alert(
@@ -653,7 +655,7 @@ def show_help(book: xw.Book | None = None) -> None:
     except Exception:
         conf = "（本系统不适用）"
     _alert(app, "\n".join([
-        f"gkreport 版本：{__version__}",
+        f"gkreport 版本：{__version__}（加载项：{_LAUNCH.get('addin', '未知')}）",
         f"xlwings 版本：{xw.__version__}",
         f"Python：{sys.executable}",
         f"加载项配置文件：{conf}",

@@ -140,12 +140,13 @@ def _readme(python_version: str) -> str:
 
 
 def build_offline_bundle(out_dir: Path, python_version: str | None = None, wheel: Path | None = None,
-                         run: Runner = _run) -> Path:
+                         run: Runner | None = None) -> Path:
     """Write the offline installer folder ``out_dir``; return it.
 
     ``run`` executes a pip command and returns its exit code (tests pass a fake that
     writes wheel files instead of downloading).
     """
+    run = run or _run
     python_version = python_version or f"{sys.version_info.major}.{sys.version_info.minor}"
     if not python_version.replace(".", "").isdigit() or python_version.count(".") != 1:
         raise AddinError(f"Python 版本应写成 3.11 这样的形式：{python_version}")

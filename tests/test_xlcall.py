@@ -1,0 +1,139 @@
+"""The add-in's launcher (``python -m gkreport.xlcall``) and the cost of a click."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gkreport import excel, xlcall
+
+IMPORT_BUDGET_S = 0.1
+
+
+def _importtime(module: str) -> dict[str, int]:
+    """module -> self time (µs) of everything ``import module`` loads, from ``-X importtime``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPROFILEIMPORTTIME"}
+    err = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"],
+                         capture_output=True, text=True, check=True, env=env).stderr
+    out: dict[str, int] = {}
+    for line in err.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", line)
+        if m:
+            out[m.group(2)] = int(m.group(1))
+    return out
+
+
+def test_entry_module_adds_at_most_a_tenth_of_a_second_over_xlwings() -> None:
+    base = set(_importtime("xlwings"))
+    extra = min(sum(t for mod, t in _importtime("gkreport.excel").items() if mod not in base) for _ in range(3))
+    assert extra / 1e6 <= IMPORT_BUDGET_S, f"gkreport.excel adds {extra / 1e3:.0f} ms over xlwings"
+    loaded = set(_importtime("gkreport.excel"))
+    for heavy in ("openpyxl", "jsonschema", "gkreport.engine", "gkreport.forms", "gkreport.consolidate"):
+        assert heavy not in loaded, heavy  # imported by the button that needs it, not at start
+
+
+def test_launcher_imports_xlwings_without_pandas_and_numpy() -> None:
+    code = ("import sys, gkreport.xlcall as m; m.import_xlwings(); "
+            "print(sorted(n for n in ('pandas', 'numpy', 'openpyxl') if n in sys.modules)); "
+            "import xlwings; print(xlwings.__version__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[0] == "[]"
+    code = "import gkreport.xlcall as m; m.import_xlwings(); import pandas; print('ok')"  # still importable
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() in ("ok", "")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    log = tmp_path / "gkreport.log"
+    monkeypatch.setattr(xlcall, "LOG_FILE", log)
+    monkeypatch.setattr(excel, "LOG_FILE", log)
+    monkeypatch.setattr(excel, "_versions_checked", False)
+    yield log
+    excel.use_app(None)
+
+
+def test_every_button_is_an_entry_point() -> None:
+    for name in xlcall.BUTTONS:
+        assert callable(getattr(excel, name))
+
+
+def test_bad_arguments_are_logged_not_raised(_isolated: Path) -> None:
+    assert xlcall.main(["no_such_button"]) == xlcall.EXIT_FAILED
+    assert "no_such_button" in _isolated.read_text("utf-8")
+
+
+def test_a_broken_install_exits_non_zero_with_the_traceback_in_the_log(
+    _isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The VBA then shows one Chinese dialog naming the log (GKText("python_failed")).
+    monkeypatch.setitem(sys.modules, "gkreport.excel", None)
+    monkeypatch.delattr(sys.modules["gkreport"], "excel", raising=False)
+    assert xlcall.main(["check_active", "--pid=4242"]) == xlcall.EXIT_FAILED
+    text = _isolated.read_text("utf-8")
+    assert "Traceback" in text and "ModuleNotFoundError" in text
+
+
+def test_a_button_runs_and_its_message_is_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    # No Excel here: the message box falls back to stderr; the button itself ran.
+    assert xlcall.main(["show_help", "--pid=4242", f"--addin-version={excel.__version__}",
+                        "--wb=年报.xlsx", "--from_xl=1"]) == xlcall.EXIT_OK
+    assert "gkreport 版本" in capsys.readouterr().err
+
+
+def test_no_workbook_open_is_a_message_not_an_error(capsys: pytest.CaptureFixture[str], _isolated: Path) -> None:
+    assert xlcall.main(["check_active"]) == xlcall.EXIT_OK
+    assert "没有打开的工作簿" in capsys.readouterr().err
+    assert not _isolated.exists()
+
+
+class _App:
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.books = self
+
+    @property
+    def active(self) -> Any:
+        return None
+
+    def alert(self, text: str, **_: Any) -> None:
+        self.seen.append(text)
+
+
+def test_old_add_in_after_an_upgrade_is_named_in_chinese() -> None:
+    import xlwings as xw
+
+    app = _App()
+    excel.use_app(app, addin_version="0.0.9", xlwings_version=xw.__version__)
+    excel.clear_marks()
+    assert "gkreport 0.0.9 版生成" in app.seen[0] and "python -m gkreport addin install" in app.seen[0]
+    assert "没有打开的工作簿" in app.seen[1]
+
+
+def test_xlwings_mismatch_is_named_in_chinese() -> None:
+    app = _App()
+    excel.use_app(app, addin_version=excel.__version__, xlwings_version="0.30.0")
+    excel.show_help()
+    assert "xlwings 版本不一致" in app.seen[0]
+    assert "gkreport 版本" in app.seen[1]
+
+
+def test_matching_versions_say_nothing() -> None:
+    import xlwings as xw
+
+    app = _App()
+    excel.use_app(app, addin_version=excel.__version__, xlwings_version=xw.__version__)
+    excel.show_help()
+    assert len(app.seen) == 1 and "gkreport 版本" in app.seen[0]
+
+
+def test_python_dash_m_gkreport_runs_the_cli(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "gkreport", "addin", "build", "-o", str(tmp_path / "a.xlam")],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "a.xlam").is_file()
