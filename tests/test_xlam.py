@@ -20,9 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from oletools.olevba import VBA_Parser, decompress_stream
 
+import gkreport
 from gkreport.xlam import AddinError, build_xlam, install_addin
 from gkreport.xlam import install as install_mod
-import gkreport
 from gkreport.xlam.build import RIBBON_MODULE, addin_source_dir, built_version, stamp_ribbon_source, template_path
 from gkreport.xlam.cfb import Storage, Stream, read_cfb, write_cfb
 from gkreport.xlam.ovba import OvbaError, compress, decompress
