@@ -1,6 +1,7 @@
-"""Entry points of the Excel ribbon add-in (``RunPython "import gkreport.excel; ..."``).
+"""Entry points of the Excel ribbon add-in (started by ``python -m gkreport.xlcall <button>``).
 
-Each button of ``addin/customUI.xml`` calls one function here with no argument. Every
+Each button of ``addin/customUI.xml`` runs one function here with no argument, through
+the add-in's launcher (``addin/gkreport_ribbon.bas`` -> :mod:`gkreport.xlcall`). Every
 function also accepts the workbook to act on, so tests can pass a remote-engine book
 (``xw.Book(json=...)``) and assert on the actions it queues.
 
@@ -15,9 +16,12 @@ Design, and why (see ``/design/addin.md`` for the xlwings pitfalls):
   read per sheet, so no per-cell round trips), nothing is saved to disk first. Cells are
   found by the template's defined names (so moved tables still work), else by the
   official layout, as :mod:`gkreport.readers.workbook` does for files.
-- **Version lock**: on the first button press the add-in's xlwings version (the
-  ``XLWINGS_VERSION`` constant of its VBA module) is compared with the installed xlwings;
-  a mismatch is reported in plain Chinese instead of xlwings' cryptic DLL error.
+- **Version lock**: on the first button press the add-in's versions (gkreport and
+  xlwings, passed by the launcher) are compared with this Python's; a mismatch (an
+  upgrade without ``addin install``) is reported in plain Chinese.
+- **Speed**: a click cold-starts Python, so nothing but xlwings is imported at module
+  level, and marking goes through the add-in's helper macros
+  (:class:`gkreport.markers.xlwings_marker.BatchMarker`): a few calls per sheet.
 """
 
 from __future__ import annotations
@@ -618,7 +622,7 @@ def consolidate_folder(book: xw.Book | None = None, *, folder: Path | None = Non
     if status_book is not None:
         _status(status_book, "gkreport：正在汇总，请稍候……")
     try:
-        # One process: RunPython's interpreter is a COM server; worker processes are not worth the risk.
+        # One process: worker processes started from the add-in's pythonw are not worth the risk.
         roster = cons.find_roster(folder)
         out_path = _summary_path(folder)
         result: Consolidation = cons.consolidate([folder], jobs=1, roster=roster, output=out_path)

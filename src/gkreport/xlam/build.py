@@ -1,13 +1,18 @@
 """Assemble ``gkreport.xlam`` from xlwings' ribbon add-in template.
 
-Why a template: the xlwings VBA modules that implement ``RunPython`` must
-match the installed xlwings version exactly (the DLL name contains the
+Why a template: the xlwings VBA module must match the installed xlwings
+version exactly (its DLL declarations and the Mac AppleScript name contain the
 version), so we take ``quickstart_addin_ribbon.xlam`` from the installed
 xlwings package and change only what is ours:
 
 * ``customUI/customUI.xml`` (the ribbon) -> ``addin/customUI.xml``;
 * the template's ribbon module (``RibbonMyAddin``) -> ``addin/gkreport_ribbon.bas``,
-  renamed ``GKReportRibbon``;
+  renamed ``GKReportRibbon``, with this gkreport version stamped into its
+  ``GKREPORT_VERSION`` constant and the generated ``GKText`` function (Chinese
+  messages as ``ChrW`` calls, :mod:`gkreport.xlam.messages`) appended. The ribbon
+  launches Python itself and uses only config/file helpers of the xlwings module
+  (``GetConfigFromFile``, ``FileExists``; on the Mac xlwings' AppleScript);
+* ``docProps/core.xml``: our title/author/version instead of xlwings' author;
 * in the ``xlwings`` module, ``PROJECT_NAME`` ``"myaddin"`` -> ``"gkreport"``,
   so the add-in reads its own config file ``~/.gkreport/gkreport.conf``
   (written by :func:`gkreport.xlam.install.install_addin`) instead of

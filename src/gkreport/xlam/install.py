@@ -15,7 +15,7 @@ Then write the add-in's user config file, which the xlwings VBA module reads
 (``GetConfigFilePath`` with ``PROJECT_NAME = "gkreport"``): on Windows
 ``%USERPROFILE%\\.gkreport\\gkreport.conf``, on macOS (sandboxed Excel)
 ``~/Library/Containers/com.microsoft.Excel/Data/gkreport.conf``.  It holds
-``Interpreter_Win``/``Interpreter_Mac`` = this Python, so ``RunPython`` runs
+``Interpreter_Win``/``Interpreter_Mac`` = this Python, so the add-in's launcher runs
 the interpreter that has ``gkreport`` installed.  The file uses VBA's
 ``Write #`` format (``"KEY","value"`` lines, no trailing blank line: xlwings
 #2174), in the ANSI code page on Windows because VBA's ``Input #`` reads it so.
