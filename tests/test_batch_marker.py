@@ -351,3 +351,60 @@ def test_snapshot_round_trips_every_look(look: Look) -> None:
     # and through the macros' text format
     parsed = Look.parse(FS.join(look.record("A1", 7).split(FS)[2:]))
     assert (parsed.fill, parsed.edges, parsed.note) == (look.fill, look.edges, look.note)
+
+
+class _Protection:
+    def __init__(self, **allow: bool) -> None:
+        for name in ("AllowFormattingCells", "AllowFormattingColumns", "AllowFormattingRows",
+                     "AllowInsertingColumns", "AllowInsertingRows", "AllowInsertingHyperlinks",
+                     "AllowDeletingColumns", "AllowDeletingRows", "AllowSorting", "AllowFiltering",
+                     "AllowUsingPivotTables"):
+            setattr(self, name, allow.get(name, False))
+
+
+class _ComSheet:
+    """The COM Worksheet properties the per-cell path's protection code uses."""
+
+    def __init__(self, name: str, password: str | None = None, **allow: bool) -> None:
+        self.name, self.password = name, password
+        self.ProtectContents = password is not None
+        self.ProtectDrawingObjects, self.ProtectScenarios, self.ProtectionMode = True, False, False
+        self.Protection = _Protection(**allow)
+        self.protected_with: dict[str, bool] | None = None
+
+    @property
+    def api(self) -> _ComSheet:
+        return self
+
+    def Unprotect(self, password: str = "") -> None:
+        if password != self.password:
+            raise RuntimeError("The password you supplied is not correct.")
+        self.ProtectContents = False
+
+    def Protect(self, **options: bool) -> None:
+        self.ProtectContents = True
+        self.protected_with = options
+
+
+def test_per_cell_path_keeps_each_sheets_options_and_names_password_sheets() -> None:
+    from gkreport.markers.xlwings_marker import XlwingsMarker
+
+    sheets = [_ComSheet("表一", "", AllowFormattingCells=True, AllowSorting=True), _ComSheet("表二", "secret"),
+              _ComSheet("封面")]
+    sheets[2].ProtectContents = False
+
+    class Book:
+        def __init__(self) -> None:
+            self.sheets = sheets
+
+    marker = XlwingsMarker.__new__(XlwingsMarker)
+    marker.book, marker.com, marker.remote = Book(), True, False
+    with marker.unprotected(touching={"表一"}):
+        assert not sheets[0].ProtectContents and sheets[1].ProtectContents
+    opts = sheets[0].protected_with
+    assert opts is not None and opts["AllowFormattingCells"] and opts["AllowSorting"]
+    assert not opts["AllowDeletingRows"] and opts["DrawingObjects"] and not opts["UserInterfaceOnly"]
+    assert sheets[1].protected_with is None and sheets[2].protected_with is None
+    with pytest.raises(ProtectedSheetError, match="“表二”设置了密码保护"), marker.unprotected(touching={"表二"}):
+        pass
+    assert sheets[0].ProtectContents  # put back even when refusing

@@ -79,17 +79,23 @@ def test_a_broken_install_exits_non_zero_with_the_traceback_in_the_log(
     assert "Traceback" in text and "ModuleNotFoundError" in text
 
 
-def test_a_button_runs_and_its_message_is_shown(capsys: pytest.CaptureFixture[str]) -> None:
-    # No Excel here: the message box falls back to stderr; the button itself ran.
+def test_a_message_no_box_could_show_goes_to_the_log(capsys: pytest.CaptureFixture[str], _isolated: Path) -> None:
+    # No Excel here (as when the clicking Excel cannot be reached): the button ran, its
+    # message could not be shown, so it is logged and the VBA is told (exit code) to
+    # show its Chinese dialog naming the log. pythonw has no stderr to fall back on.
     assert xlcall.main(["show_help", "--pid=4242", f"--addin-version={excel.__version__}",
-                        "--wb=年报.xlsx", "--from_xl=1"]) == xlcall.EXIT_OK
+                        "--wb=年报.xlsx", "--from_xl=1"]) == xlcall.EXIT_FAILED
     assert "gkreport 版本" in capsys.readouterr().err
+    assert "gkreport 版本" in _isolated.read_text("utf-8")
+    assert xlcall.main(["check_active"]) == xlcall.EXIT_FAILED
+    assert "没有打开的工作簿" in _isolated.read_text("utf-8")
 
 
-def test_no_workbook_open_is_a_message_not_an_error(capsys: pytest.CaptureFixture[str], _isolated: Path) -> None:
-    assert xlcall.main(["check_active"]) == xlcall.EXIT_OK
-    assert "没有打开的工作簿" in capsys.readouterr().err
-    assert not _isolated.exists()
+def test_a_button_whose_message_was_shown_exits_zero(monkeypatch: pytest.MonkeyPatch, _isolated: Path) -> None:
+    app = _App()
+    monkeypatch.setattr(xlcall, "_excel_app", lambda xw, pid: app)
+    assert xlcall.main(["show_help", "--pid=1"]) == xlcall.EXIT_OK
+    assert "gkreport 版本" in app.seen[-1] and not _isolated.exists()
 
 
 class _App:

@@ -120,13 +120,22 @@ def _log_exception(where: str) -> None:
         pass
 
 
+UNSHOWN: list[str] = []  # messages no message box could show (the launcher logs them)
+
+
 def _alert(app: Any, text: str, mode: str = "info") -> None:
-    """A message box; when even that fails (no Excel), fall back to stderr."""
+    """A message box; when even that fails (no Excel), fall back to stderr.
+
+    The text is also kept in :data:`UNSHOWN`, so the add-in's launcher can write it to
+    the log and exit non-zero: the VBA then shows its own Chinese dialog naming the log
+    (under ``pythonw`` there is no stderr to read).
+    """
     try:
         if app is None:
             raise RuntimeError("no app")
         app.alert(text, title=TITLE, buttons="ok", mode=mode)
     except Exception:
+        UNSHOWN.append(text)
         print(text, file=sys.stderr)
 
 

@@ -10,8 +10,9 @@ through ``cmd.exe``). Here we:
 2. attach to the Excel that clicked (``--pid``: its process id), not whichever Excel
    instance happens to be "active";
 3. never die silently: anything that goes wrong before gkreport.excel can show its own
-   Chinese message box is written to ``~/.gkreport/gkreport.log`` and the exit code is
-   non-zero, so the VBA shows one Chinese dialog naming that log.
+   Chinese message box, and any message no box could show, is written to
+   ``~/.gkreport/gkreport.log`` and the exit code is non-zero, so the VBA shows one
+   Chinese dialog naming that log.
 
 The log is UTF-8 and read by people, never by VBA (VBA's ANSI reader is why the old
 ``PYTHONUTF8=1`` advice produced mojibake).
@@ -95,9 +96,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gkreport import excel
 
         excel.use_app(_excel_app(xw, args.pid), args.addin_version, args.xlwings_version)
+        excel.UNSHOWN.clear()
         getattr(excel, args.button)()  # entry points catch and report everything themselves
     except BaseException:
         _log(traceback.format_exc())
+        return EXIT_FAILED
+    if excel.UNSHOWN:  # e.g. this Excel could not be reached: let the VBA point at the log
+        _log(f"{args.button}: messages that could not be shown in Excel (pid {args.pid}):\n"
+             + "\n---\n".join(excel.UNSHOWN) + "\n")
         return EXIT_FAILED
     return EXIT_OK
 
