@@ -84,10 +84,14 @@ Private Sub GKRun(ByVal entry As String, ByVal needsBook As Boolean)
         MsgBox GKText("no_config") & vbLf & GetConfigFilePath(), vbCritical, GKText("title")
         Exit Sub
     End If
-    If Not FileExists(interpreter) Then
-        MsgBox GKText("no_python") & vbLf & interpreter, vbCritical, GKText("title")
-        Exit Sub
-    End If
+    #If Mac Then
+        ' Sandboxed Excel may not see the interpreter's folder; the AppleScript can.
+    #Else
+        If Not FileExists(interpreter) Then
+            MsgBox GKText("no_python") & vbLf & interpreter, vbCritical, GKText("title")
+            Exit Sub
+        End If
+    #End If
     Application.StatusBar = GKText("running")
     #If Mac Then
         code = GKLaunchMac(entry, interpreter)
@@ -149,6 +153,14 @@ Private Function GKLaunchWin(ByVal entry As String, ByVal interpreter As String)
     Set wsh = CreateObject("WScript.Shell")
     extra = GKSetting("PYTHONPATH")
     If extra <> "" Then wsh.Environment("Process").Item("PYTHONPATH") = extra
+    ' A Conda environment's DLLs (pywin32 among them) are found through PATH, as
+    ' "conda activate" would set it.
+    If Len(Dir(folder & "\Library\bin", vbDirectory)) > 0 Then
+        If InStr(1, wsh.Environment("Process").Item("PATH"), folder & "\Library\bin;", vbTextCompare) = 0 Then
+            wsh.Environment("Process").Item("PATH") = folder & ";" & folder & "\Library\bin;" & _
+                wsh.Environment("Process").Item("PATH")
+        End If
+    End If
     wsh.CurrentDirectory = folder
     GKLaunchWin = wsh.Run(Chr(34) & exe & Chr(34) & " -B -m gkreport.xlcall " & entry & _
         " --pid=" & GetCurrentProcessId() & " --addin-version=" & GKREPORT_VERSION & _
