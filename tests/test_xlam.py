@@ -626,3 +626,86 @@ def test_python_calls_only_macros_the_add_in_defines(built: Path) -> None:
                       "GK_DeleteSheet", "GK_FinishResults"}
     for name in called:
         assert re.search(rf"^Public Function {name}\(", source, re.MULTILINE), name
+
+
+# --- Static checks of the ribbon VBA (no VBA runs here: catch what would not compile) ---
+
+_BLOCKS = (("If", "End If"), ("#If", "#End If"), ("For", "Next"), ("With", "End With"),
+           ("Select Case", "End Select"), ("Do", "Loop"))
+_VBA_KEYWORDS = {"If", "Else", "ElseIf", "End", "For", "Next", "With", "Set", "Dim", "Exit", "On", "Select",
+                 "Case", "Do", "Loop", "Call", "MsgBox", "Err", "Private", "Public", "Function", "Sub", "ReDim"}
+
+
+def _procedures(source: str) -> dict[str, tuple[str, list[str]]]:
+    """name -> (header line, body lines without comments) for every Sub/Function."""
+    out: dict[str, tuple[str, list[str]]] = {}
+    current: str | None = None
+    for raw in source.splitlines():
+        line = re.sub(r"'[^\"]*$", "", raw).rstrip()  # comments (no quote after the apostrophe)
+        m = re.match(r"^(?:Public |Private )?(?:Sub|Function) (\w+)\(", line)
+        if m:
+            current = m.group(1)
+            out[current] = (line, [])
+        elif re.match(r"^End (Sub|Function)$", line):
+            current = None
+        elif current is not None and line.strip():
+            out[current][1].append(line.strip())
+    return out
+
+
+def _joined(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        if out and out[-1].endswith(" _"):
+            out[-1] = out[-1][:-2] + " " + line
+        else:
+            out.append(line)
+    return out
+
+
+def test_ribbon_vba_blocks_are_balanced_and_variables_declared(built: Path) -> None:
+    source = _built_ribbon(built)
+    module_names = set(re.findall(r"^(?:Public |Private )?Const (\w+)", source, re.MULTILINE))
+    module_names |= set(re.findall(r"^(?:Public |Private )?(?:Sub|Function) (\w+)\(", source, re.MULTILINE))
+    procs = _procedures(source)
+    assert len(procs) >= 20
+    for name, (header, body) in procs.items():
+        lines = _joined(body)
+        for opener, closer in _BLOCKS:
+            if opener == "If":
+                opened = sum(1 for ln in lines if re.match(r"^(?:ElseIf )?If\b.*\bThen$", ln)
+                             and not ln.startswith("ElseIf"))
+            elif opener == "#If":
+                opened = sum(ln.startswith("#If ") for ln in lines)
+            elif opener == "For":
+                opened = sum(bool(re.match(r"^For (Each )?\w+", ln)) for ln in lines)
+            else:
+                opened = sum(ln == opener or ln.startswith(opener + " ") for ln in lines)
+            closed = sum(ln == closer or ln.startswith(closer + " ") for ln in lines)
+            assert opened == closed, (name, opener, opened, closed)
+        declared = set(module_names) | {name}
+        declared |= set(re.findall(r"(?:ByVal |ByRef )?(\w+)(?:\(\))? As \w+", header.split("(", 1)[1]))
+        for ln in lines:
+            if ln.startswith(("Dim ", "ReDim ")):
+                declared |= set(re.findall(r"(?:Dim |ReDim |, )(\w+)", ln))
+        labels = {ln[:-1] for ln in lines if re.fullmatch(r"\w+:", ln)}
+        for ln in lines:
+            m = re.match(r"^(?:Set )?(\w+)(?:\([^)]*\))? = ", ln) or re.match(r"^For (?:Each )?(\w+)", ln)
+            if m and m.group(1) not in _VBA_KEYWORDS:
+                assert m.group(1) in declared, (name, ln)
+        assert all(re.match(r"^(On Error GoTo|GoTo) (\w+)$", ln) is None
+                   or re.match(r"^(?:On Error GoTo|GoTo) (\w+)$", ln).group(1) in labels | {"0"}
+                   for ln in lines), name
+
+
+def test_look_fields_match_the_macros(built: Path) -> None:
+    from gkreport.markers.xlwings_marker import FS, Look
+
+    source = _built_ribbon(built)
+    assert "Private Const LOOK_FIELDS As Long = 14" in source  # read: fill, 12 border fields, has note, text
+    assert len(Look().record("A1", 7).split(FS)) == 17  # write: ref, mask, then the 15 read fields
+    write = _vba_procedure(source, "GK_WriteLooks")
+    assert 'If f(15) = "1" Then c.AddComment f(16)' in write and "CLng(f(2))" in write
+    read = _vba_procedure(source, "GK_ReadLooks")
+    assert "f(13) = \"1\"" in read and "f(14) = c.Comment.Text" in read
+    assert "Array(7, 8, 9, 10)" in read and "Array(7, 8, 9, 10)" in write  # left, top, bottom, right
