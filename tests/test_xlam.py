@@ -709,3 +709,16 @@ def test_look_fields_match_the_macros(built: Path) -> None:
     read = _vba_procedure(source, "GK_ReadLooks")
     assert "f(13) = \"1\"" in read and "f(14) = c.Comment.Text" in read
     assert "Array(7, 8, 9, 10)" in read and "Array(7, 8, 9, 10)" in write  # left, top, bottom, right
+
+
+def test_ribbon_vba_calls_only_defined_procedures(built: Path) -> None:
+    modules = {m.name: m.source for m in list_modules(_vba_of(built))}
+    ours, xlwings_vba = modules[RIBBON_MODULE], modules["xlwings"]
+    code = "\n".join(ln for ln in ours.splitlines() if not ln.lstrip().startswith("'"))
+    defined = set(re.findall(r"^(?:Public |Private )?(?:Sub|Function) (\w+)\(", ours, re.MULTILINE))
+    for name in set(re.findall(r"\b(GK\w+)\b", code)) - {"GKReportRibbon"}:
+        assert name in defined or re.search(rf"Const {name}\b", ours), name
+    for helper in ("GetConfigFromFile", "GetConfigFilePath", "FileExists", "ParentFolder", "ToPosixPath"):
+        assert helper in code
+        assert re.search(rf"^(?:Public )?Function {helper}\(", xlwings_vba, re.MULTILINE), helper
+    assert re.search(r"^Public Const XLWINGS_VERSION As String", xlwings_vba, re.MULTILINE)

@@ -564,7 +564,7 @@ def _new_form(version: str, book: xw.Book | None) -> Path | None:
             return path
         except Exception:  # fall back to opening the file itself
             pass
-    xw.Book(str(path))
+    _open(app, path)
     return path
 
 
@@ -578,6 +578,17 @@ def new_form_2021(book: xw.Book | None = None) -> Path | None:
 def new_form_2019(book: xw.Book | None = None) -> Path | None:
     """新建2019版填报表: a blank 2019-form workbook, opened in Excel."""
     return _new_form("2019", book)
+
+
+def _open(app: Any, path: Path) -> None:
+    """Open a workbook in the Excel whose button was clicked (not just any instance)."""
+    if app is not None:
+        try:
+            app.books.open(str(path))
+            return
+        except Exception:  # an engine without books.open: xlwings' default instance
+            pass
+    xw.Book(str(path))
 
 
 def _ask_folder(app: Any) -> Path | None:
@@ -642,7 +653,7 @@ def consolidate_folder(book: xw.Book | None = None, *, folder: Path | None = Non
         if status_book is not None:
             _status(status_book, False)
     if not (book is not None and is_remote(book)):
-        xw.Book(str(out))
+        _open(app, out)
     skipped = len(result.entries) - len(result.included)
     roster_line = (f"\n已按名单“{roster.name}”核对：未报送 {len(result.missing)} 个单位。" if roster is not None
                    else "\n（文件夹中放一个文件名含“名单”的 .xlsx 或 .csv，即可同时核对谁未报送。）")
