@@ -162,7 +162,7 @@ Private Function GKLaunchWin(ByVal entry As String, ByVal interpreter As String)
         End If
     End If
     wsh.CurrentDirectory = folder
-    GKLaunchWin = wsh.Run(Chr(34) & exe & Chr(34) & " -B -m gkreport.xlcall " & entry & _
+    GKLaunchWin = wsh.Run(Chr(34) & exe & Chr(34) & " -m gkreport.xlcall " & entry & _
         " --pid=" & GetCurrentProcessId() & " --addin-version=" & GKREPORT_VERSION & _
         " --xlwings-version=" & XLWINGS_VERSION, 0, True)
     #End If
