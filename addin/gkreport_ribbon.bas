@@ -144,7 +144,7 @@ Private Function GKLaunchWin(ByVal entry As String, ByVal interpreter As String)
     ' Python talks to this Excel (found by its process id) through COM meanwhile.
     #If Mac Then
     #Else
-    Dim wsh As Object, exe As String, folder As String, extra As String
+    Dim wsh As Object, exe As String, folder As String, extra As String, previous As String
     exe = interpreter
     folder = ParentFolder(interpreter)
     If LCase$(Right$(exe, 11)) = "\python.exe" Then
@@ -161,10 +161,14 @@ Private Function GKLaunchWin(ByVal entry As String, ByVal interpreter As String)
                 wsh.Environment("Process").Item("PATH")
         End If
     End If
+    ' Started in the Python folder (where older pywin32 finds its DLLs, as xlwings does);
+    ' Excel's own current folder is put back afterwards.
+    previous = wsh.CurrentDirectory
     wsh.CurrentDirectory = folder
     GKLaunchWin = wsh.Run(Chr(34) & exe & Chr(34) & " -m gkreport.xlcall " & entry & _
         " --pid=" & GetCurrentProcessId() & " --addin-version=" & GKREPORT_VERSION & _
         " --xlwings-version=" & XLWINGS_VERSION, 0, True)
+    wsh.CurrentDirectory = previous
     #End If
 End Function
 
