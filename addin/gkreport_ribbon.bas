@@ -165,10 +165,18 @@ Private Function GKLaunchWin(ByVal entry As String, ByVal interpreter As String)
     ' Excel's own current folder is put back afterwards.
     previous = wsh.CurrentDirectory
     wsh.CurrentDirectory = folder
+    On Error GoTo Blocked
     GKLaunchWin = wsh.Run(Chr(34) & exe & Chr(34) & " -m gkreport.xlcall " & entry & _
         " --pid=" & GetCurrentProcessId() & " --addin-version=" & GKREPORT_VERSION & _
         " --xlwings-version=" & XLWINGS_VERSION, 0, True)
+    On Error GoTo 0
     wsh.CurrentDirectory = previous
+    Exit Function
+Blocked:
+    ' Typically security software (or the "block Office child processes" rule).
+    wsh.CurrentDirectory = previous
+    MsgBox GKText("launch_blocked") & vbLf & exe & vbLf & Err.Description, vbCritical, GKText("title")
+    GKLaunchWin = 0
     #End If
 End Function
 

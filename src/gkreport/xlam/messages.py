@@ -29,6 +29,10 @@ MESSAGES: dict[str, str] = {
         "gkreport 未能完成这次操作（Python 没有正常启动或中途退出）。\n"
         "请把下面的日志文件发给技术支持人员；也可在命令提示符中运行 python -m gkreport addin install 修复安装。\n日志文件："
     ),
+    "launch_blocked": (
+        "无法启动 Python，可能被安全软件拦截（“Office 启动子进程”）。\n"
+        "请让管理员把下面这个程序加入安全软件的信任列表（加载项只启动它，不经过 cmd.exe、不联网）："
+    ),
     "vba_failed": "加载项出错，操作未完成。请重启 Excel 后重试；若仍出错，请把以下信息告诉技术支持人员：",
     "no_applescript": (
         "无法启动 Python：缺少 Excel 运行脚本。请在终端中运行 python3 -m gkreport addin install，然后重启 Excel。"
