@@ -1,8 +1,16 @@
 """Marks on a live workbook through xlwings: the ribbon's 校验 / 清除标记 buttons.
 
-Mirrors :class:`gkreport.markers.openpyxl_marker.OpenpyxlMarker` on an ``xlwings.Book``,
-so the same :func:`gkreport.marking.apply_marks` / ``clear_marks`` logic marks the
-workbook the user has open. It runs on two engines, which differ in what can be *read*:
+Two MarkTargets mirror :class:`gkreport.markers.openpyxl_marker.OpenpyxlMarker` on an
+``xlwings.Book``, so the same :func:`gkreport.marking.apply_marks` / ``clear_marks``
+logic marks the workbook the user has open:
+
+- :class:`BatchMarker`, used whenever the add-in is loaded (Windows and Mac): the
+  per-cell reads and writes run inside Excel in the add-in's helper macros, a few
+  cross-process calls in all (see its docstring and ``docs/addin-build.md``);
+- :class:`XlwingsMarker`, the per-cell path through xlwings' API, for the remote engine
+  and for desktop Excel without the add-in's macros. What follows describes it.
+
+It runs on two engines, which differ in what can be *read*:
 
 - desktop Excel (COM on Windows, AppleScript on macOS) reads and writes everything;
 - the remote engine (``xw.Book(json=...)``, used by the tests and by xlwings Server/Lite)
@@ -33,8 +41,10 @@ Choices, and why:
 - Values written to ranges go through :func:`gkreport.safety.excel_text`, so a message
   that starts with ``=`` or ``-`` stays text.
 - Sheet protection (the template protects its sheets without a password) blocks fills and
-  notes; :meth:`XlwingsMarker.unprotected` lifts it around marking on Windows and puts the
-  same protection back. The remote engine has no protection API, so it is skipped there.
+  notes; :meth:`XlwingsMarker.unprotected` lifts it around marking on Windows COM and puts
+  the same protection back (each sheet's own options); a sheet with a password raises
+  :class:`ProtectedSheetError` (a Chinese message). The remote engine has no protection
+  API, so it is skipped there; on the Mac the add-in's macros do it (BatchMarker).
 """
 
 from __future__ import annotations
