@@ -56,7 +56,8 @@ def run_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _store_python_steps(installed: Path) -> str:
+def _store_python_steps() -> str:
+    """Store Python: the add-in is outside XLSTART, so Excel must be told where it is."""
     return (
         "检测到 Microsoft Store 版 Python：它写入 AppData 的文件会被重定向到私有文件夹，"
         "Excel 看不到，所以加载项放在了上面的位置。请在 Excel 中：文件 → 选项 → 加载项 → "
@@ -79,7 +80,7 @@ def run_install(args: argparse.Namespace) -> int:
         return _fail(e)
     print(f"已安装加载项：{installed}")
     if sys.platform.startswith("win") and is_store_python():
-        print(_store_python_steps(installed))
+        print(_store_python_steps())
     else:
         print("请重新启动 Excel；功能区上会出现“政务公开年报”选项卡。")
     return EXIT_OK
