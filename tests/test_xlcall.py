@@ -143,3 +143,9 @@ def test_python_dash_m_gkreport_runs_the_cli(tmp_path: Path) -> None:
                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "a.xlam").is_file()
+
+
+def test_sheet_names_copied_to_keep_the_import_light_match_marking() -> None:
+    from gkreport import marking
+
+    assert (excel.RESULTS_SHEET, excel.STATE_SHEET) == (marking.RESULTS_SHEET, marking.STATE_SHEET)
