@@ -14,6 +14,7 @@ import string
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from . import addresses as addr
 from . import locate as loc
 from .findings import Finding, fingerprint, sort_findings
 from .forms import CellDef, Form, RuleDef, RuleInstance
@@ -217,14 +218,37 @@ class _Context:
                 if abs(diff) > rule.tolerance:
                     pending.append((len(evaluated) - 1 if local else -1, inst, left, right, blank_total))
         blames = loc.locate(evaluated) if self.locate else {}
+        blank_totals: dict[str, list[tuple[RuleInstance, float, float, loc.Blame | None]]] = {}
         for idx, inst, left, right, blank_total in pending:
             blame = blames.get(idx) if idx >= 0 else None
-            rule = inst.rule
-            # A blank total is the finding unless the other identities blame a part.
+            # A blank total is the finding unless the other identities blame a part. Only
+            # for identities within this report: a blank 上年结转 is not a blank total.
             blamed_elsewhere = blame is not None and blame.determined and inst.target not in blame.suspects
-            if blank_total and blank_rule is not None and not blamed_elsewhere:
-                rule = blank_rule
-            yield self._identity_finding(rule, inst, left, right, blame)
+            if blank_total and idx >= 0 and blank_rule is not None and not blamed_elsewhere:
+                blank_totals.setdefault(inst.rule.id, []).append((inst, left, right, blame))
+                continue
+            yield self._identity_finding(inst.rule, inst, left, right, blame)
+        for group in blank_totals.values():
+            assert blank_rule is not None  # only grouped when the form has the rule
+            if len(group) == 1:
+                inst, left, right, blame = group[0]
+                yield self._identity_finding(blank_rule, inst, left, right, blame)
+            else:
+                yield self._blank_group_finding(blank_rule, group)
+
+    def _blank_group_finding(self, rule: RuleDef,
+                             group: list[tuple[RuleInstance, float, float, loc.Blame | None]]) -> Finding:
+        """One finding for a column or row of blank totals (a clerk who skipped the 总计
+        column), naming it once instead of one error per row."""
+        targets = [self.form.cells[inst.target] for inst, *_ in group if inst.target]
+        listed = "、".join(f"{t.ref} 应为 {format_number(right)}" for t, (_, _, right, _) in zip(targets, group, strict=True))
+        template = str(rule.params.get("group_message", rule.message))
+        msg = render(template, where=_group_where(targets), count=len(targets), cells=listed)
+        parts = {c for inst, *_ in group for c in inst.cells()}
+        cells = targets + [self.form.cells[c] for c in self.form.cells if c in parts and c not in
+                           {t.id for t in targets}]
+        key = ",".join(inst.key for inst, *_ in group)
+        return self._finding(rule, msg, cells, suspects=targets, instance=f"{group[0][0].rule.id}:blank:{key}")
 
     def _identity_finding(self, rule: RuleDef, inst: RuleInstance, left: float, right: float,
                           blame: loc.Blame | None) -> Finding:
@@ -240,9 +264,10 @@ class _Context:
             if blame.determined:
                 observed = {c: self.report.number(c) for c in blame.errors}
                 fixes = loc.corrected(observed, blame)
-                parts = [f"{_where(self.form.cells[c])}（现为 {format_number(observed[c])}，应为 {format_number(v)}）"
+                parts = [f"{_where(self.form.cells[c])}（现为{self._shown(c)}，应为 {format_number(v)}）"
                          for c, v in fixes.items()]
-                msg += "。最可能填错的是 " + "、".join(parts)
+                if not (rule.type == "blank-total" and set(fixes) == {inst.target}):  # said already
+                    msg += "。最可能填错的是 " + "、".join(parts)
                 if len(fixes) == 1:
                     suggested = _num(next(iter(fixes.values())))
             elif rule.type == "blank-total":
@@ -258,6 +283,12 @@ class _Context:
             suspects, suggested = [target], _num(right)
         return self._finding(rule, msg, cells, suspects=suspects, expected=_num(right), actual=_num(left),
                              suggested=suggested, instance=f"{inst.rule.id}:{inst.key}")
+
+    def _shown(self, cid: str) -> str:
+        """A cell's current content for a message: a blank is 空白, never "0" (spaced like
+        the other numbers of a message: "现为空白" but "现为 13")."""
+        v = self.report.value(cid)
+        return "空白" if v.is_blank else f" {format_number(v.arith)}"
 
     def _compare_finding(self, inst: RuleInstance, left: float, right: float) -> Finding:
         cells = [self.form.cells[c] for c in inst.cells()]
@@ -333,6 +364,18 @@ def _where(cell: CellDef) -> str:
     """``表二 D9（（一）予以公开·自然人）``: sheet short name, address and label."""
     short = cell.sheet.split(" ")[0]
     return f"{short} {cell.ref}（{cell.label}）"
+
+
+def _group_where(cells: list[CellDef]) -> str:
+    """``表二 J 列（总计）``, ``表二 第 30 行（（七）总计）`` or the listed cells."""
+    short = cells[0].sheet.split(" ")[0]
+    cols = {addr.split_ref(c.ref)[0] for c in cells}
+    rows = {addr.split_ref(c.ref)[1] for c in cells}
+    if len(cols) == 1 and len({c.col_short for c in cells}) == 1:
+        return f"{short} {cells[0].ref.rstrip('0123456789')} 列（{cells[0].col_short}）"
+    if len(rows) == 1 and len({c.row_short for c in cells}) == 1:
+        return f"{short} 第 {rows.pop()} 行（{cells[0].row_short}）"
+    return f"{short} 各{cells[0].col_short}（{'、'.join(c.ref for c in cells)}）"
 
 
 def _short(raw: object, limit: int = 40) -> str:

@@ -527,18 +527,21 @@ def print_as_list(ws: Worksheet, title_rows: str = "1:1", *, fit_width: bool = T
         ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def fit_wrapped_rows(ws: Worksheet, column: str, first_row: int = 2, line_height: float = 15.0) -> None:
+def fit_wrapped_rows(ws: Worksheet, column: str, first_row: int = 2, line_height: float = 15.0, *,
+                     keep_taller: bool = False) -> None:
     """Row heights for wrapped text in ``column`` (openpyxl cannot measure text, and
     LibreOffice and WPS do not re-fit rows on opening, so long messages would overlap).
-    Width units as Excel counts them: a Chinese character takes two."""
+    Width units as Excel counts them: a Chinese character takes two. ``keep_taller``:
+    a second wrapped column only ever raises a row set for the first."""
     width = ws.column_dimensions[column].width or 8.43
     for row in range(first_row, ws.max_row + 1):
         text = ws[f"{column}{row}"].value
         if not isinstance(text, str) or not text:
             continue
         lines = sum(max(1, math.ceil(_width_units(part) / max(width - 1, 1))) for part in text.split("\n"))
-        if lines > 1:
-            ws.row_dimensions[row].height = line_height * lines
+        height = line_height * lines
+        if lines > 1 and not (keep_taller and (ws.row_dimensions[row].height or 0) >= height):
+            ws.row_dimensions[row].height = height
 
 
 def _width_units(text: str) -> int:
