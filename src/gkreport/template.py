@@ -58,6 +58,7 @@ FAIL_FILL = PatternFill("solid", fgColor="FFC7CE")
 FAIL_FONT = Font(name=FONT, color="9C0006", bold=True)
 WARN_FILL = PatternFill("solid", fgColor="FFEB9C")
 WARN_FONT = Font(name=FONT, color="9C5700", bold=True)
+TEXT_FONT = Font(color="C65911", bold=True)  # a data cell holding text
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
 UNLOCKED = Protection(locked=False)
@@ -221,12 +222,13 @@ def build_template(form: Form) -> Workbook:
 
 
 def _flag_text_cells(ws: Worksheet, table: TableDef, lay: livecalc.CalcLayout) -> None:
-    """A data cell holding text or a rejected value turns yellow while it does, so the
-    clerk sees which cell a ⚠ of the live checks is about."""
+    """A data cell holding text or a rejected value shows it in orange bold while it does,
+    so the clerk sees which cell a ⚠ of the live checks is about. The font only: a fill
+    would hide the red or yellow fill ``check --mark`` gives the same cell."""
     grid = addr.make_range(table.first_col, table.first_row, table.last_col, table.last_row)
     top = addr.split_ref(lay.band_range(table, "state").split(":")[0])
     state = addr.quote_sheet(livecalc.CALC_SHEET) + "!" + addr.make_ref(*top)
-    ws.conditional_formatting.add(grid, FormulaRule(formula=[f"{state}>0"], fill=WARN_FILL, font=WARN_FONT))
+    ws.conditional_formatting.add(grid, FormulaRule(formula=[f"{state}>0"], font=TEXT_FONT))
 
 
 def _write_calc_sheet(ws: Worksheet, form: Form, lay: livecalc.CalcLayout) -> None:
@@ -330,6 +332,9 @@ def _finish_table_sheet(ws: Worksheet, table: TableDef, form: Form, last_col: in
     for col, w in widths.items():
         ws.column_dimensions[addr.make_ref(col, 1)[:-1]].width = w
     _row_heights(ws, table, widths)
+    for row in {addr.split_ref(c.cell)[1] for c in checks if c.sheet == table.sheet} - set(
+            range(table.first_row, table.last_row + 1)):
+        ws.row_dimensions[row].height = 26  # "⚠ 含文字，请改为数字" takes two lines in a narrow column
     title_rng = addr.make_range(table.first_col, TITLE_ROW, last_col, TITLE_ROW)
     ws.merge_cells(title_rng)
     t = ws.cell(row=TITLE_ROW, column=table.first_col, value=table.title)
@@ -355,7 +360,7 @@ def _finish_table_sheet(ws: Worksheet, table: TableDef, form: Form, last_col: in
     note.value = (
         "说明：浅黄色单元格为填写区（浅蓝色为总计，须手工填写）；没有的项目请填 0，不要填“-”“/”或文字。"
         f"“校验”由公式自动计算：{PASS_MARK} 表示通过，{FAIL_MARK} 表示不平衡并给出应填的数，"
-        f"{WARN_MARK} 表示含文字（格子变黄），请改为数字。"
+        f"{WARN_MARK} 表示含文字（以橙色显示），请改为数字。"
     )
     note.font = Font(name=FONT, size=9, color="595959")
     note.alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
@@ -391,7 +396,7 @@ def _protect(ws: Worksheet) -> None:
 
 def _write_header_sheet(ws: Worksheet, form: Form, checks: Sequence[LiveCheck], lay: livecalc.CalcLayout) -> None:
     ws.column_dimensions["A"].width = 16
-    ws.column_dimensions["B"].width = 40
+    ws.column_dimensions["B"].width = 48
     ws.column_dimensions["C"].width = 56
     ws.merge_cells("A1:C1")
     ws["A1"] = f"{form.title} 统计表（{form.name}）"
@@ -469,7 +474,7 @@ def _write_header_sheet(ws: Worksheet, form: Form, checks: Sequence[LiveCheck], 
         f'"{WARN_MARK} "&IF(({text})>0,({text})&" 个单元格含文字（如“5件”“/”“１２”），请改为数字"'
         f'&IF(({rejected})>0,"；",""),"")&IF(({rejected})>0,({rejected})&" 个单元格不是有效的数字",""))'
     ), f'LEFT(B{row},1)<>"{PASS_MARK}"', "文字按校验程序的读法计入合计（“5件”按 5，“/”按 0），但应改为数字；"
-       "含文字的单元格显示为黄色")
+       "含文字的单元格以橙色粗体显示")
     row += 1
     year_cell = form.header_field("hdr.year").cell
     _label(ws, f"A{row}", "表式与年度", HEAD_FILL, Font(name=FONT, size=10, bold=True), LEFT)
@@ -514,13 +519,17 @@ def _write_header_sheet(ws: Worksheet, form: Form, checks: Sequence[LiveCheck], 
 
 
 def _status_cell(ws: Worksheet, row: int, formula: str, failing: str, note: str) -> None:
-    """A status line of the header sheet: live formula in B (red while ``failing``), note in C."""
+    """A status line of the header sheet: live formula in B (red while ``failing``, yellow
+    while it starts with ⚠), note in C; two lines high, as the messages are long."""
     c = ws[f"B{row}"]
     c.value = formula
     c.border = BORDER
     c.alignment = LEFT
+    ws.conditional_formatting.add(f"B{row}", FormulaRule(formula=[f'LEFT(B{row},1)="{WARN_MARK}"'], fill=WARN_FILL,
+                                                         font=WARN_FONT, stopIfTrue=True))
     ws.conditional_formatting.add(f"B{row}", FormulaRule(formula=[failing], fill=FAIL_FILL, font=FAIL_FONT))
     ws[f"C{row}"] = note
+    ws.row_dimensions[row].height = 30
 
 
 def print_as_list(ws: Worksheet, title_rows: str = "1:1", *, fit_width: bool = True, title_cols: str | None = None) -> None:

@@ -105,7 +105,8 @@ class OpenpyxlMarker:
             for col, v in enumerate(row, 1):
                 cell = ws.cell(row=r, column=col)
                 set_value(cell, v)
-                cell.alignment = Alignment(vertical="top", wrap_text=col in WRAPPED)
+                cell.alignment = Alignment(vertical="top", wrap_text=col in WRAPPED,
+                                           horizontal="center" if col == 1 else None)
                 if r == 1:
                     cell.font = Font(bold=True)
                     cell.fill = PatternFill("solid", fgColor="FFD9E1F2")
