@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import REAL_REPORTS
 from gkreport.engine import check
@@ -234,3 +236,25 @@ def test_a_blank_cell_is_said_to_be_blank_never_zero() -> None:
     assert single.message == "表二 J9（（一）予以公开·总计） 为空白，但其组成部分合计为 22，请填写总计"
     located = next(f for f in findings if f.rule == "T2-result-total")
     assert "（现为空白，应为 22）" in located.message
+
+
+_TOTALS = sorted(c for c in load_form("2021").cells if c.split(".")[0] in ("t2", "t3") and c.endswith(".total"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sets(st.sampled_from(_TOTALS)))
+def test_each_blank_total_is_named_once_and_groups_never_multiply(blank: set[str]) -> None:
+    """Whatever totals are left blank: every blank total whose parts are not 0 is blamed by
+    exactly one blank-total finding, at most one per rule, each message saying 空白."""
+    form, header, values = REAL_REPORTS["pingtan-2023"]()
+    report = report_from_raw(load_form(form), {**values, **dict.fromkeys(blank)}, header)
+    findings = [f for f in check(report) if f.rule == "blank-total"]
+    blamed = [s for f in findings for s in f.suspect_ids]
+    assert len(blamed) == len(set(blamed))
+    nonzero_blank = {c for c in blank if values[c] not in (0, None)}
+    assert set(blamed) <= blank
+    assert nonzero_blank - set(blamed) <= {
+        s for f in check(report) if f.rule != "blank-total" for s in f.suspect_ids}
+    first_rules = [f.instance.removeprefix("blank-total:").split(":")[0] for f in findings]
+    assert len(set(first_rules)) == len(first_rules)  # at most one finding per rule
+    assert all("空白" in f.message and "现为 0" not in f.message for f in findings)

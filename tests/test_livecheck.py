@@ -63,8 +63,8 @@ def _engine_failing(form: Form, values: dict, header: dict) -> set[str]:
         if not f.instance or ":" not in f.instance:
             continue
         rule, key = f.instance.split(":", 1)
-        if key.startswith("blank:"):
-            out.update(f"{rule}:{k}" for k in key.removeprefix("blank:").split(","))
+        if rule == "blank-total":  # blank totals grouped: every identity they break
+            out.update(key.split(","))
         elif rule in {r.id for r in form.rules if r.type in ("equal", "compare")}:
             out.add(f"{rule}:{key}")
     return out
@@ -91,6 +91,7 @@ def _fillings(version: str) -> dict[str, dict]:
         "text+error-same-row": {t2: f"{v}件", "t2.granted.company": (base["t2.granted.company"] or 0) + 4},
         "rejected": {zero: "见附件", "t2.new.person": "约5件", "t3.review.upheld": -2},
         "blank-totals": {c: None for c in form.table("t2").cell_ids if c.endswith(".total")},
+        "blank-grand-total": {"t2.total.total": None, "t3.review.total": None},
         "text-in-total-wrong": {"t2.granted.total": f"{(base['t2.granted.total'] or 0) + 1}件"},
     }
     return {k: ({**base, **chg}, header) for k, chg in out.items()}

@@ -22,6 +22,7 @@ from .report import Report
 from .values import format_number
 
 Peers = Mapping[str, float]  # cell id -> mean over peer agencies
+_Broken = tuple[RuleInstance, float, float, "loc.Blame | None"]  # a failing identity: left, right, blame
 
 
 class _Fmt(string.Formatter):
@@ -218,7 +219,7 @@ class _Context:
                 if abs(diff) > rule.tolerance:
                     pending.append((len(evaluated) - 1 if local else -1, inst, left, right, blank_total))
         blames = loc.locate(evaluated) if self.locate else {}
-        blank_totals: dict[str, list[tuple[RuleInstance, float, float, loc.Blame | None]]] = {}
+        blank_totals: dict[str, list[_Broken]] = {}
         for idx, inst, left, right, blank_total in pending:
             blame = blames.get(idx) if idx >= 0 else None
             # A blank total is the finding unless the other identities blame a part. Only
@@ -228,18 +229,39 @@ class _Context:
                 blank_totals.setdefault(inst.rule.id, []).append((inst, left, right, blame))
                 continue
             yield self._identity_finding(inst.rule, inst, left, right, blame)
-        for group in blank_totals.values():
+        if blank_totals:
             assert blank_rule is not None  # only grouped when the form has the rule
-            if len(group) == 1:
-                inst, left, right, blame = group[0]
-                yield self._identity_finding(blank_rule, inst, left, right, blame)
-            else:
-                yield self._blank_group_finding(blank_rule, group)
+            yield from self._blank_findings(blank_rule, blank_totals)
 
-    def _blank_group_finding(self, rule: RuleDef,
-                             group: list[tuple[RuleInstance, float, float, loc.Blame | None]]) -> Finding:
-        """One finding for a column or row of blank totals (a clerk who skipped the 总计
-        column), naming it once instead of one error per row."""
+    def _blank_findings(self, rule: RuleDef, groups: dict[str, list[_Broken]]) -> Iterable[Finding]:
+        """One finding per column or row of blank totals (a clerk who skipped the 总计 column)
+        instead of one per row, and one per blank cell: a total closing both a row and a
+        column (（七）总计·总计) is named by the first rule only; the identities it also
+        breaks are listed in the finding's ``instance`` (``blank-total:rule:key,…``)."""
+        owner: dict[str | None, str] = {}
+        kept: dict[str, list[_Broken]] = {}
+        also: dict[str, list[RuleInstance]] = {}
+        for rule_id, group in groups.items():
+            for item in group:
+                target = item[0].target
+                if target in owner:
+                    also.setdefault(owner[target], []).append(item[0])
+                    continue
+                owner[target] = rule_id
+                kept.setdefault(rule_id, []).append(item)
+        for rule_id, items in kept.items():
+            covered = [inst for inst, *_ in items] + also.get(rule_id, [])
+            instance = (f"{rule_id}:{covered[0].key}" if len(covered) == 1 else
+                        "blank-total:" + ",".join(f"{i.rule.id}:{i.key}" for i in covered))
+            if len(items) == 1:
+                inst, left, right, blame = items[0]
+                yield self._identity_finding(rule, inst, left, right, blame, instance=instance)
+            else:
+                yield self._blank_group_finding(rule, items, instance)
+
+    def _blank_group_finding(self, rule: RuleDef, group: list[_Broken], instance: str) -> Finding:
+        """The finding for several blank totals of one rule: where they are, and what each
+        should be."""
         targets = [self.form.cells[inst.target] for inst, *_ in group if inst.target]
         listed = "、".join(f"{t.ref} 应为 {format_number(right)}" for t, (_, _, right, _) in zip(targets, group, strict=True))
         template = str(rule.params.get("group_message", rule.message))
@@ -247,11 +269,10 @@ class _Context:
         parts = {c for inst, *_ in group for c in inst.cells()}
         cells = targets + [self.form.cells[c] for c in self.form.cells if c in parts and c not in
                            {t.id for t in targets}]
-        key = ",".join(inst.key for inst, *_ in group)
-        return self._finding(rule, msg, cells, suspects=targets, instance=f"{group[0][0].rule.id}:blank:{key}")
+        return self._finding(rule, msg, cells, suspects=targets, instance=instance)
 
     def _identity_finding(self, rule: RuleDef, inst: RuleInstance, left: float, right: float,
-                          blame: loc.Blame | None) -> Finding:
+                          blame: loc.Blame | None, instance: str | None = None) -> Finding:
         cells = [self.form.cells[c] for c in inst.cells()]
         target = self.form.cells[inst.target] if inst.target else None
         labels = dict(inst.labels)
@@ -282,7 +303,7 @@ class _Context:
         if rule.type == "blank-total" and target is not None:
             suspects, suggested = [target], _num(right)
         return self._finding(rule, msg, cells, suspects=suspects, expected=_num(right), actual=_num(left),
-                             suggested=suggested, instance=f"{inst.rule.id}:{inst.key}")
+                             suggested=suggested, instance=instance or f"{inst.rule.id}:{inst.key}")
 
     def _shown(self, cid: str) -> str:
         """A cell's current content for a message: a blank is 空白, never "0" (spaced like

@@ -42,6 +42,7 @@ from . import addresses as addr
 from .engine import check as engine_check
 from .findings import Finding, count_by_severity
 from .forms import Form, available_forms, load_form
+from .livecalc import CALC_SHEET
 from .markers.xlwings_marker import CellLook, XlwingsMarker, is_remote, uses_com
 from .marking import RESULTS_SHEET, STATE_SHEET, apply_marks
 from .marking import clear_marks as clear_all_marks
@@ -72,7 +73,7 @@ LOG_FILE = Path.home() / ".gkreport" / "gkreport.log"
 MAX_ROWS = 400  # same bound as the file reader: an inflated used range is not read
 ADDIN_FILE = "gkreport.xlam"
 _VERSION_RE = re.compile(r'XLWINGS_VERSION\s+As\s+String\s*=\s*"([^"]+)"', re.IGNORECASE)
-_SKIP_SHEETS = (RESULTS_SHEET, STATE_SHEET)
+_SKIP_SHEETS = (RESULTS_SHEET, STATE_SHEET, CALC_SHEET)  # CALC_SHEET: the live checks' helper
 
 P = ParamSpec("P")
 R = TypeVar("R")
