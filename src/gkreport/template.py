@@ -4,8 +4,10 @@ The template reproduces the printed tables (labels verbatim, the official merges
 a header sheet, defines a workbook-level name for every data cell and header field
 (the name *is* the cell id, so code finds cells by name, not by coordinates), unlocks
 only the input cells, validates what is typed, and carries **live checks**: a formula
-per rule identity that shows ✓ or what is wrong, plus conditional formatting that turns
-a failing total red. All of this works in Excel or WPS with no add-in installed.
+per rule identity that shows ✓, ✗ with what is wrong, or ⚠ where a cell holds text, plus
+conditional formatting that turns a failing total red. The checks read every cell as the
+engine does (see :mod:`gkreport.livecalc`), so they never contradict ``check``. All of this
+works in Excel, WPS or LibreOffice with no add-in installed.
 
 Decisions (see README):
 - Inputs start **blank**, not 0: blank and 0 mean different things in the data (blank =
