@@ -7,6 +7,7 @@ correct total holding "5件" while ``check`` reported nothing. Now, for every fi
 
 from __future__ import annotations
 
+import random
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -172,11 +173,48 @@ def _as_amounts(form: Form, unit: str | None) -> Form:
     return replace(form, cells=cells)
 
 
+_WIDE = str.maketrans("0123456789.,-+", "０１２３４５６７８９．，－＋")
+_JUNK = [*"0123456789" * 3, *",.-+eE /—０１２，．－件项元万亿", "万元", "1,234", "  ", "\u3000"]
+
+
+def _generated(rng: random.Random) -> str:
+    """Number-like text as clerks type it (separators, units, full-width, signs, spaces),
+    some of it right and some wrong; now and then plain junk from the same characters."""
+    if rng.random() < 0.3:
+        return "".join(rng.choice(_JUNK) for _ in range(rng.randint(1, 5)))
+    n = rng.choice([0, 1, 7, 12, 999, 1000, 1234, 12345, 1234567, rng.randint(0, 10**9)])
+    s = f"{n:,}" if rng.random() < 0.4 else str(n)
+    if rng.random() < 0.2:
+        s = s.replace(",", "", 1)
+    if rng.random() < 0.3:
+        s += rng.choice([".", ".0", ".5", ".25", ".0e1", "e2", "E-1", "e+3"])
+    if rng.random() < 0.2:
+        s = rng.choice("+-") + s
+    if rng.random() < 0.1:
+        s = "." + s
+    if rng.random() < 0.4:
+        s += rng.choice(["件", "项", "元", "万元", "亿元", "次", "件件", " 件"])
+    if rng.random() < 0.25:
+        s = s.translate(_WIDE)
+    if rng.random() < 0.2:
+        s = rng.choice([" ", "\u3000", "\n"]) + s + rng.choice(["", " ", "\u3000"])
+    return s
+
+
 def test_calc_sheet_reads_each_cell_as_the_engine(tmp_path: Path) -> None:
-    """Value and state of the hidden sheet equal parse_value's, for counts and amounts."""
+    """Value and state of the hidden sheet equal parse_value's, for counts and amounts: on
+    listed contents and on ~500 generated ones (fixed seed)."""
     base = load_form("2021")
+    rng = random.Random(2024)
+    n = len(base.table("t2").cell_ids) + len(base.table("t3").cell_ids)
     cases = {"counts": (base, RAW_CELLS), "wan": (_as_amounts(base, "万元"), RAW_AMOUNTS),
-             "yuan": (_as_amounts(base, "元"), RAW_AMOUNTS), "none": (_as_amounts(base, None), RAW_AMOUNTS)}
+             "yuan": (_as_amounts(base, "元"), RAW_AMOUNTS), "none": (_as_amounts(base, None), RAW_AMOUNTS),
+             "gen-counts": (base, [_generated(rng) for _ in range(n)]),
+             "gen-wan": (_as_amounts(base, "万元"), [_generated(rng) for _ in range(n)]),
+             "gen-none": (_as_amounts(base, None), [_generated(rng) for _ in range(n)])}
+    read_as_number = sum(1 for name, (form, raws) in cases.items() if name.startswith("gen")
+                         for raw in raws if _state_code(raw, "count", None)[1] == livecalc.TEXT_READ)
+    assert read_as_number > 100  # the generated contents do exercise the number grammar
     sources = {}
     for name, (form, raws) in cases.items():
         cells = [form.cells[c] for t in ("t2", "t3") for c in form.table(t).cell_ids]
