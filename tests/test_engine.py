@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import REAL_REPORTS
 from gkreport.engine import check
@@ -171,3 +173,88 @@ def test_narrative_vs_table() -> None:
                              text="本年新收政府信息公开申请 80 件，行政复议 2 件，行政诉讼 7 件。")
     findings = [f for f in check(report) if f.rule == "narrative-vs-table"]
     assert len(findings) == 1 and findings[0].expected == 80 and findings[0].actual == 81
+
+
+def test_cross_year_severities_are_calibrated() -> None:
+    """Carry-over is not printed on the form and real corrected reports break it: a warning
+    stating both numbers. 现行有效件数 continuity breaks as documents lapse: info only."""
+    this = _report("pingtan-2023", **{"t2.carried_in.person": 3, "t2.carried_in.total": 3,
+                                      "t2.new.person": 77, "t2.new.total": 78})
+    prev = _report("pingtan-2023", **{"t1.normative.in_force": 500})
+    prev.header["hdr.year"] = 2022
+    findings = check(this, previous=prev)
+    carry = [f for f in findings if f.rule == "carry-over"]
+    assert carry and {f.severity for f in carry} == {"warning"}
+    person = next(f for f in carry if f.cell_ids[0] == "t2.carried_in.person")
+    assert "为 3" in person.message and "为 0" in person.message
+    in_force = [f for f in findings if f.rule == "T1-in-force"]
+    assert in_force and {f.severity for f in in_force} == {"info"}
+    assert not _errors(findings)
+
+
+def test_blank_carried_in_is_not_a_blank_total() -> None:
+    """A blank 上年结转 against last year's 结转下年度 stays the carry-over warning."""
+    prev = _report("pingtan-2023", **{"t2.carried_out.person": 4, "t2.carried_out.total": 4,
+                                      "t2.total.person": 79, "t2.total.total": 79})
+    this = _report("pingtan-2023", **{"t2.carried_in.person": None})
+    assert this.value("t2.carried_in.person").is_blank
+    findings = check(this, previous=prev)
+    assert [f.rule for f in findings if "t2.carried_in.person" in f.cell_ids and f.rule != "blank-as-zero"] \
+        == ["carry-over"]
+    assert not any(f.rule == "blank-total" for f in findings)
+
+
+def test_blank_total_column_is_one_finding() -> None:
+    form, header, values = REAL_REPORTS["pingtan-2023"]()
+    blanked = {k: None for k in values if k.startswith("t2.") and k.endswith(".total")}
+    findings = _errors(check(report_from_raw(load_form(form), {**values, **blanked}, header)))
+    assert [f.rule for f in findings] == ["blank-total"], [f.message for f in findings]
+    (f,) = findings
+    assert f.message.startswith("表二 J 列（总计）有 12 个为空白")
+    assert "J7 应为 81" in f.message and "J30 应为 81" in f.message
+    assert len(f.suspects) == 12 and all(s.startswith("J") for s in f.suspects)
+    assert "现为 0" not in f.message
+
+
+def test_blank_total_row_and_group_are_one_finding_each() -> None:
+    form, header, values = REAL_REPORTS["pingtan-2023"]()
+    row = {f"t2.total.{c}": None for c in load_form(form).sets["t2_columns"]}
+    findings = _errors(check(report_from_raw(load_form(form), {**values, **row}, header)))
+    blank = [f for f in findings if f.rule == "blank-total"]
+    assert len(blank) == 1 and blank[0].message.startswith("表二 第 30 行（（七）总计）有 ")
+    groups = {f"t3.{g}.total": None for g in ("review", "suit_direct", "suit_after")}
+    findings = _errors(check(report_from_raw(load_form(form), {**values, **groups}, header)))
+    assert [f.message.split("有")[0] for f in findings] == ["表三 各总计（E7、J7、O7）"]
+
+
+def test_a_blank_cell_is_said_to_be_blank_never_zero() -> None:
+    findings = _errors(check(_report("pingtan-2023", **{"t2.granted.total": None})))
+    assert findings
+    for f in findings:
+        assert "现为 0" not in f.message, f.message
+    single = next(f for f in findings if f.rule == "blank-total")
+    assert single.message == "表二 J9（（一）予以公开·总计） 为空白，但其组成部分合计为 22，请填写总计"
+    located = next(f for f in findings if f.rule == "T2-result-total")
+    assert "（现为空白，应为 22）" in located.message
+
+
+_TOTALS = sorted(c for c in load_form("2021").cells if c.split(".")[0] in ("t2", "t3") and c.endswith(".total"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sets(st.sampled_from(_TOTALS)))
+def test_each_blank_total_is_named_once_and_groups_never_multiply(blank: set[str]) -> None:
+    """Whatever totals are left blank: every blank total whose parts are not 0 is blamed by
+    exactly one blank-total finding, at most one per rule, each message saying 空白."""
+    form, header, values = REAL_REPORTS["pingtan-2023"]()
+    report = report_from_raw(load_form(form), {**values, **dict.fromkeys(blank)}, header)
+    findings = [f for f in check(report) if f.rule == "blank-total"]
+    blamed = [s for f in findings for s in f.suspect_ids]
+    assert len(blamed) == len(set(blamed))
+    nonzero_blank = {c for c in blank if values[c] not in (0, None)}
+    assert set(blamed) <= blank
+    assert nonzero_blank - set(blamed) <= {
+        s for f in check(report) if f.rule != "blank-total" for s in f.suspect_ids}
+    first_rules = [f.instance.removeprefix("blank-total:").split(":")[0] for f in findings]
+    assert len(set(first_rules)) == len(first_rules)  # at most one finding per rule
+    assert all("空白" in f.message and "现为 0" not in f.message for f in findings)

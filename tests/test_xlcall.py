@@ -147,5 +147,7 @@ def test_python_dash_m_gkreport_runs_the_cli(tmp_path: Path) -> None:
 
 def test_sheet_names_copied_to_keep_the_import_light_match_marking() -> None:
     from gkreport import marking
+    from gkreport.livecalc import CALC_SHEET
 
     assert (excel.RESULTS_SHEET, excel.STATE_SHEET) == (marking.RESULTS_SHEET, marking.STATE_SHEET)
+    assert CALC_SHEET == excel._CALC_SHEET

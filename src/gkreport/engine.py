@@ -14,6 +14,7 @@ import string
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from . import addresses as addr
 from . import locate as loc
 from .findings import Finding, fingerprint, sort_findings
 from .forms import CellDef, Form, RuleDef, RuleInstance
@@ -21,6 +22,7 @@ from .report import Report
 from .values import format_number
 
 Peers = Mapping[str, float]  # cell id -> mean over peer agencies
+_Broken = tuple[RuleInstance, float, float, "loc.Blame | None"]  # a failing identity: left, right, blame
 
 
 class _Fmt(string.Formatter):
@@ -217,17 +219,60 @@ class _Context:
                 if abs(diff) > rule.tolerance:
                     pending.append((len(evaluated) - 1 if local else -1, inst, left, right, blank_total))
         blames = loc.locate(evaluated) if self.locate else {}
+        blank_totals: dict[str, list[_Broken]] = {}
         for idx, inst, left, right, blank_total in pending:
             blame = blames.get(idx) if idx >= 0 else None
-            rule = inst.rule
-            # A blank total is the finding unless the other identities blame a part.
+            # A blank total is the finding unless the other identities blame a part. Only
+            # for identities within this report: a blank 上年结转 is not a blank total.
             blamed_elsewhere = blame is not None and blame.determined and inst.target not in blame.suspects
-            if blank_total and blank_rule is not None and not blamed_elsewhere:
-                rule = blank_rule
-            yield self._identity_finding(rule, inst, left, right, blame)
+            if blank_total and idx >= 0 and blank_rule is not None and not blamed_elsewhere:
+                blank_totals.setdefault(inst.rule.id, []).append((inst, left, right, blame))
+                continue
+            yield self._identity_finding(inst.rule, inst, left, right, blame)
+        if blank_totals:
+            assert blank_rule is not None  # only grouped when the form has the rule
+            yield from self._blank_findings(blank_rule, blank_totals)
+
+    def _blank_findings(self, rule: RuleDef, groups: dict[str, list[_Broken]]) -> Iterable[Finding]:
+        """One finding per column or row of blank totals (a clerk who skipped the 总计 column)
+        instead of one per row, and one per blank cell: a total closing both a row and a
+        column (（七）总计·总计) is named by the first rule only; the identities it also
+        breaks are listed in the finding's ``instance`` (``blank-total:rule:key,…``)."""
+        owner: dict[str | None, str] = {}
+        kept: dict[str, list[_Broken]] = {}
+        also: dict[str, list[RuleInstance]] = {}
+        for rule_id, group in groups.items():
+            for item in group:
+                target = item[0].target
+                if target in owner:
+                    also.setdefault(owner[target], []).append(item[0])
+                    continue
+                owner[target] = rule_id
+                kept.setdefault(rule_id, []).append(item)
+        for rule_id, items in kept.items():
+            covered = [inst for inst, *_ in items] + also.get(rule_id, [])
+            instance = (f"{rule_id}:{covered[0].key}" if len(covered) == 1 else
+                        "blank-total:" + ",".join(f"{i.rule.id}:{i.key}" for i in covered))
+            if len(items) == 1:
+                inst, left, right, blame = items[0]
+                yield self._identity_finding(rule, inst, left, right, blame, instance=instance)
+            else:
+                yield self._blank_group_finding(rule, items, instance)
+
+    def _blank_group_finding(self, rule: RuleDef, group: list[_Broken], instance: str) -> Finding:
+        """The finding for several blank totals of one rule: where they are, and what each
+        should be."""
+        targets = [self.form.cells[inst.target] for inst, *_ in group if inst.target]
+        listed = "、".join(f"{t.ref} 应为 {format_number(right)}" for t, (_, _, right, _) in zip(targets, group, strict=True))
+        template = str(rule.params.get("group_message", rule.message))
+        msg = render(template, where=_group_where(targets), count=len(targets), cells=listed)
+        parts = {c for inst, *_ in group for c in inst.cells()}
+        cells = targets + [self.form.cells[c] for c in self.form.cells if c in parts and c not in
+                           {t.id for t in targets}]
+        return self._finding(rule, msg, cells, suspects=targets, instance=instance)
 
     def _identity_finding(self, rule: RuleDef, inst: RuleInstance, left: float, right: float,
-                          blame: loc.Blame | None) -> Finding:
+                          blame: loc.Blame | None, instance: str | None = None) -> Finding:
         cells = [self.form.cells[c] for c in inst.cells()]
         target = self.form.cells[inst.target] if inst.target else None
         labels = dict(inst.labels)
@@ -240,9 +285,10 @@ class _Context:
             if blame.determined:
                 observed = {c: self.report.number(c) for c in blame.errors}
                 fixes = loc.corrected(observed, blame)
-                parts = [f"{_where(self.form.cells[c])}（现为 {format_number(observed[c])}，应为 {format_number(v)}）"
+                parts = [f"{_where(self.form.cells[c])}（现为{self._shown(c)}，应为 {format_number(v)}）"
                          for c, v in fixes.items()]
-                msg += "。最可能填错的是 " + "、".join(parts)
+                if not (rule.type == "blank-total" and set(fixes) == {inst.target}):  # said already
+                    msg += "。最可能填错的是 " + "、".join(parts)
                 if len(fixes) == 1:
                     suggested = _num(next(iter(fixes.values())))
             elif rule.type == "blank-total":
@@ -257,7 +303,13 @@ class _Context:
         if rule.type == "blank-total" and target is not None:
             suspects, suggested = [target], _num(right)
         return self._finding(rule, msg, cells, suspects=suspects, expected=_num(right), actual=_num(left),
-                             suggested=suggested, instance=f"{inst.rule.id}:{inst.key}")
+                             suggested=suggested, instance=instance or f"{inst.rule.id}:{inst.key}")
+
+    def _shown(self, cid: str) -> str:
+        """A cell's current content for a message: a blank is 空白, never "0" (spaced like
+        the other numbers of a message: "现为空白" but "现为 13")."""
+        v = self.report.value(cid)
+        return "空白" if v.is_blank else f" {format_number(v.arith)}"
 
     def _compare_finding(self, inst: RuleInstance, left: float, right: float) -> Finding:
         cells = [self.form.cells[c] for c in inst.cells()]
@@ -333,6 +385,18 @@ def _where(cell: CellDef) -> str:
     """``表二 D9（（一）予以公开·自然人）``: sheet short name, address and label."""
     short = cell.sheet.split(" ")[0]
     return f"{short} {cell.ref}（{cell.label}）"
+
+
+def _group_where(cells: list[CellDef]) -> str:
+    """``表二 J 列（总计）``, ``表二 第 30 行（（七）总计）`` or the listed cells."""
+    short = cells[0].sheet.split(" ")[0]
+    cols = {addr.split_ref(c.ref)[0] for c in cells}
+    rows = {addr.split_ref(c.ref)[1] for c in cells}
+    if len(cols) == 1 and len({c.col_short for c in cells}) == 1:
+        return f"{short} {cells[0].ref.rstrip('0123456789')} 列（{cells[0].col_short}）"
+    if len(rows) == 1 and len({c.row_short for c in cells}) == 1:
+        return f"{short} 第 {rows.pop()} 行（{cells[0].row_short}）"
+    return f"{short} 各{cells[0].col_short}（{'、'.join(c.ref for c in cells)}）"
 
 
 def _short(raw: object, limit: int = 40) -> str:

@@ -76,7 +76,8 @@ ADDIN_FILE = "gkreport.xlam"
 _VERSION_RE = re.compile(r'XLWINGS_VERSION\s+As\s+String\s*=\s*"([^"]+)"', re.IGNORECASE)
 RESULTS_SHEET = "校验结果"  # = gkreport.marking.RESULTS_SHEET (checked by a test)
 STATE_SHEET = "_gkreport_marks"  # = gkreport.marking.STATE_SHEET
-_SKIP_SHEETS = (RESULTS_SHEET, STATE_SHEET)
+_CALC_SHEET = "_gkreport_calc"  # = gkreport.livecalc.CALC_SHEET (the live checks' helper)
+_SKIP_SHEETS = (RESULTS_SHEET, STATE_SHEET, _CALC_SHEET)
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .findings import Finding, sort_findings
-from .forms import SEVERITY_LABEL, SEVERITY_ORDER
+from .forms import SEVERITY_LABEL, SEVERITY_ORDER, available_forms, load_form
 
 RESULTS_SHEET = "校验结果"
 STATE_SHEET = "_gkreport_marks"
 NOTE_TAG = "【gkreport 校验】"
 FILL = {"error": "FFC7CE", "warning": "FFEB9C"}
+# The columns' places are read back by the ribbon (严重程度, 工作表, 单元格, 说明); 编号 is
+# the finding's fingerprint, kept last (hidden) for scripts that track a finding across checks.
 RESULT_HEADERS = ("序号", "严重程度", "工作表", "单元格", "规则", "说明", "建议值", "编号")
 
 
@@ -122,11 +124,21 @@ def results_rows(findings: Sequence[Finding]) -> tuple[list[list[object]], list[
     for i, f in enumerate(findings, 1):
         where = (f.suspects or f.cells or ("",))[0]
         rows.append([
-            i, SEVERITY_LABEL.get(f.severity, f.severity), f.sheet or "", where, f.rule, f.message,
+            i, SEVERITY_LABEL.get(f.severity, f.severity), f.sheet or "", where, rule_title(f.rule), f.message,
             "" if f.suggested is None else f.suggested, f.id,
         ])
         links.append((f.sheet, where) if f.sheet and where else None)
     return rows, links
+
+
+def rule_title(rule_id: str) -> str:
+    """The Chinese title a clerk reads for a rule id (``T2-result-total`` → ``（七）总计＝各项办理结果之和``);
+    ids no form defines (internal, reading problems) are shown as they are."""
+    for version in available_forms():
+        rule = next((r for r in load_form(version).rules if r.id == rule_id), None)
+        if rule is not None:
+            return rule.title
+    return rule_id
 
 
 def encode_snapshot(data: dict[str, object]) -> str:

@@ -4,8 +4,10 @@ The template reproduces the printed tables (labels verbatim, the official merges
 a header sheet, defines a workbook-level name for every data cell and header field
 (the name *is* the cell id, so code finds cells by name, not by coordinates), unlocks
 only the input cells, validates what is typed, and carries **live checks**: a formula
-per rule identity that shows ✓ or what is wrong, plus conditional formatting that turns
-a failing total red. All of this works in Excel or WPS with no add-in installed.
+per rule identity that shows ✓, ✗ with what is wrong, or ⚠ where a cell holds text, plus
+conditional formatting that turns a failing total red. The checks read every cell as the
+engine does (see :mod:`gkreport.livecalc`), so they never contradict ``check``. All of this
+works in Excel, WPS or LibreOffice with no add-in installed.
 
 Decisions (see README):
 - Inputs start **blank**, not 0: blank and 0 mean different things in the data (blank =
@@ -36,10 +38,14 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from . import addresses as addr
-from .forms import TYPE_LABEL, CellDef, Form, RuleInstance, TableDef, Term
+from . import livecalc
+from .forms import TYPE_LABEL, CellDef, Form, RuleInstance, TableDef
 
 PASS_MARK = "✓"
 FAIL_MARK = "✗"
+WARN_MARK = "⚠"
+TEXT_NOTE = f"{WARN_MARK} 含文字，请改为数字"
+REJECTED_NOTE = f"{WARN_MARK} 含无效内容，请改正"
 FIXED_TIME = dt.datetime(2024, 1, 1)
 
 FONT = "宋体"
@@ -52,6 +58,9 @@ BLOCK_FILL = PatternFill("solid", fgColor="C6D9F1")  # the light blue of the off
 CHECK_FILL = PatternFill("solid", fgColor="F7F7F7")
 FAIL_FILL = PatternFill("solid", fgColor="FFC7CE")
 FAIL_FONT = Font(name=FONT, color="9C0006", bold=True)
+WARN_FILL = PatternFill("solid", fgColor="FFEB9C")
+WARN_FONT = Font(name=FONT, color="9C5700", bold=True)
+TEXT_FONT = Font(color="C65911", bold=True)  # a data cell holding text
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
 UNLOCKED = Protection(locked=False)
@@ -131,64 +140,35 @@ def live_checks(form: Form) -> tuple[list[LiveCheck], list[CheckLine]]:
 # ------------------------------------------------------------------------------ formulas
 
 
-def _sum_expr(terms: Sequence[Term], form: Form, home_sheet: str) -> str:
-    """A formula for Σ coef×cell, grouping runs of adjacent cells into ranges.
-
-    SUM() is used even for single cells because it reads text and blanks as 0 where
-    ``+`` would give #VALUE!, so a stray "—" does not break the whole check.
-    """
-    if not terms:
-        return "0"
-    groups: list[tuple[int, str, list[tuple[int, int]]]] = []
-    for t in terms:
-        cell = form.cells[t.cell]
-        col, row = addr.split_ref(cell.ref)
-        if groups:
-            coef, sheet, run = groups[-1]
-            lc, lr = run[-1]
-            same_col = col == lc and row == lr + 1 and all(c == col for c, _ in run)
-            same_row = row == lr and col == lc + 1 and all(r == row for _, r in run)
-            if coef == t.coef and sheet == cell.sheet and (same_col or same_row):
-                run.append((col, row))
-                continue
-        groups.append((t.coef, cell.sheet, [(col, row)]))
-    parts = []
-    for coef, sheet, run in groups:
-        rng = addr.make_range(run[0][0], run[0][1], run[-1][0], run[-1][1])
-        ref = addr.absolute(rng, None if sheet == home_sheet else sheet)
-        parts.append(("-" if coef < 0 else "+") + f"SUM({ref})")
-    expr = "".join(parts)
-    return expr[1:] if expr.startswith("+") else expr
-
-
-def _diff_expr(inst: RuleInstance, form: Form, sheet: str) -> tuple[str, str, str]:
-    left = _sum_expr(inst.left, form, sheet)
-    right = _sum_expr(inst.right, form, sheet)
-    return left, right, f"({left})-({right})"
-
-
-def check_formula(check: LiveCheck, form: Form) -> str:
-    """The live check formula: ✓, or ✗ with the expected value / the imbalance."""
+def check_formula(check: LiveCheck, form: Form, lay: livecalc.CalcLayout) -> str:
+    """The live check: ✗ exactly where the engine reports the identity (the cells read as
+    the engine reads them, see :mod:`gkreport.livecalc`), with the expected value or the
+    imbalance; else ⚠ where a cell holds text ("5件", "/", "１２") or something the engine
+    rejects; else ✓."""
     inst = check.instance
     rule = inst.rule
-    left, right, diff = _diff_expr(inst, form, check.sheet)
-    tol = rule.tolerance
+    left = livecalc.band_sum(inst.left, form, lay)
+    right = livecalc.band_sum(inst.right, form, lay)
+    diff = f"({left})-({right})"
     if rule.type == "compare":
-        cond = f"({left}){rule.op}({right})"
+        op = rule.op or ">="
+        # The engine's _compare: a tolerance for >= and <=, none for > and <.
+        slack = {">=": f"-{1e-9:g}", "<=": f"+{1e-9:g}"}.get(op, "")
+        fails = f"NOT(({left}){op}({right}){slack})"
         fail = f'"{FAIL_MARK} 为 "&ROUND({left},6)'
     else:
-        cond = f"ABS({diff})<={tol:g}"
-        # A rule with a single total states the value the total should have; a balance
-        # of several cells (一+二 = 三+四) can only state the imbalance.
-        fail = (f'"{FAIL_MARK} 应为 "&ROUND({right},6)' if inst.target
-                else f'"{FAIL_MARK} 相差 "&ROUND({diff},6)')
-    return f'=IFERROR(IF({cond},"{PASS_MARK}",{fail}),"{FAIL_MARK} 无法计算")'
-
-
-def total_alarm_formula(inst: RuleInstance, form: Form, sheet: str) -> str:
-    """Conditional-format formula: TRUE when the identity of a total is broken."""
-    _, _, diff = _diff_expr(inst, form, sheet)
-    return f"ABS({diff})>{inst.rule.tolerance:g}"
+        fails = f"ABS({diff})>{rule.tolerance:g}"
+        if inst.target:
+            # A rule with a single total states the value the total should have.
+            tgt = addr.absolute(form.cells[inst.target].ref)
+            fail = f'IF(ISBLANK({tgt}),"{FAIL_MARK} 空白，应为 ","{FAIL_MARK} 应为 ")&ROUND({right},6)'
+        else:  # a balance of several cells (一+二 = 三+四) can only state the imbalance
+            fail = f'"{FAIL_MARK} 相差 "&ROUND({diff},6)'
+    terms = inst.left + inst.right
+    rejected = livecalc.band_count(terms, form, lay, livecalc.REJECTED)
+    text = livecalc.band_count(terms, form, lay, livecalc.TEXT_READ)
+    return (f'=IFERROR(IF({fails},{fail},IF({rejected}>0,"{REJECTED_NOTE}",'
+            f'IF({text}>0,"{TEXT_NOTE}","{PASS_MARK}"))),"{FAIL_MARK} 无法计算")')
 
 
 # ------------------------------------------------------------------------------ writing
@@ -213,32 +193,53 @@ def build_template(form: Form) -> Workbook:
     for line in lines:
         ws = table_ws[line.sheet]
         _label(ws, line.range, line.text, HEAD_FILL, Font(name=FONT, size=9, bold=True))
+    lay = livecalc.layout(form)
     for chk in checks:
         ws = table_ws[chk.sheet]
         c = ws[chk.cell]
-        c.value = check_formula(chk, form)
+        c.value = check_formula(chk, form, lay)
         c.font = Font(name=FONT, size=9)
         c.alignment = CENTER
         c.border = BORDER
         c.fill = CHECK_FILL
-        ws.conditional_formatting.add(
-            chk.cell, FormulaRule(formula=[f'LEFT({chk.cell},1)<>"{PASS_MARK}"'], fill=FAIL_FILL, font=FAIL_FONT)
-        )
+        failing = f'LEFT({addr.absolute(chk.cell)},1)="{FAIL_MARK}"'
+        ws.conditional_formatting.add(chk.cell, FormulaRule(formula=[failing], fill=FAIL_FILL, font=FAIL_FONT))
+        ws.conditional_formatting.add(chk.cell, FormulaRule(
+            formula=[f'LEFT({addr.absolute(chk.cell)},1)="{WARN_MARK}"'], fill=WARN_FILL, font=WARN_FONT))
         if chk.instance.target:
             target = form.cells[chk.instance.target]
-            ws.conditional_formatting.add(
-                target.range,
-                FormulaRule(formula=[total_alarm_formula(chk.instance, form, chk.sheet)], fill=FAIL_FILL,
-                            font=FAIL_FONT),
-            )
+            ws.conditional_formatting.add(target.range, FormulaRule(formula=[failing], fill=FAIL_FILL,
+                                                                    font=FAIL_FONT))
+    for table in form.tables:
+        _flag_text_cells(table_ws[table.sheet], table, lay)
+    _write_calc_sheet(wb.create_sheet(livecalc.CALC_SHEET), form, lay)
     for table in form.tables:
         ws = table_ws[table.sheet]
         extra = [addr.split_ref(c.cell)[0] for c in checks if c.sheet == table.sheet]
         last_col = max([table.last_col, *extra])
         _finish_table_sheet(ws, table, form, last_col, checks)
-    _write_header_sheet(header_ws, form, checks)
+    _write_header_sheet(header_ws, form, checks, lay)
     _define_names(wb, form)
     return wb
+
+
+def _flag_text_cells(ws: Worksheet, table: TableDef, lay: livecalc.CalcLayout) -> None:
+    """A data cell holding text or a rejected value shows it in orange bold while it does,
+    so the clerk sees which cell a ⚠ of the live checks is about. The font only: a fill
+    would hide the red or yellow fill ``check --mark`` gives the same cell."""
+    grid = addr.make_range(table.first_col, table.first_row, table.last_col, table.last_row)
+    top = addr.split_ref(lay.band_range(table, "state").split(":")[0])
+    state = addr.quote_sheet(livecalc.CALC_SHEET) + "!" + addr.make_ref(*top)
+    ws.conditional_formatting.add(grid, FormulaRule(formula=[f"{state}>0"], font=TEXT_FONT))
+
+
+def _write_calc_sheet(ws: Worksheet, form: Form, lay: livecalc.CalcLayout) -> None:
+    """The very hidden sheet of :mod:`gkreport.livecalc`: how the engine reads each cell."""
+    ws["A1"] = "gkreport：各数据单元格按校验程序的读法换算的结果，供“校验”公式使用。请勿修改。"
+    for ref, formula in livecalc.calc_cells(form, lay):
+        ws[ref] = formula
+    ws.sheet_state = "veryHidden"
+    _protect(ws)
 
 
 def _label(ws: Worksheet, rng: str, text: str, fill: PatternFill | None, font: Font,
@@ -333,6 +334,9 @@ def _finish_table_sheet(ws: Worksheet, table: TableDef, form: Form, last_col: in
     for col, w in widths.items():
         ws.column_dimensions[addr.make_ref(col, 1)[:-1]].width = w
     _row_heights(ws, table, widths)
+    for row in {addr.split_ref(c.cell)[1] for c in checks if c.sheet == table.sheet} - set(
+            range(table.first_row, table.last_row + 1)):
+        ws.row_dimensions[row].height = 26  # "⚠ 含文字，请改为数字" takes two lines in a narrow column
     title_rng = addr.make_range(table.first_col, TITLE_ROW, last_col, TITLE_ROW)
     ws.merge_cells(title_rng)
     t = ws.cell(row=TITLE_ROW, column=table.first_col, value=table.title)
@@ -357,7 +361,8 @@ def _finish_table_sheet(ws: Worksheet, table: TableDef, form: Form, last_col: in
     note = ws.cell(row=note_row, column=table.first_col)
     note.value = (
         "说明：浅黄色单元格为填写区（浅蓝色为总计，须手工填写）；没有的项目请填 0，不要填“-”“/”或文字。"
-        f"“校验”由公式自动计算：{PASS_MARK} 表示通过，{FAIL_MARK} 表示不平衡并给出应填的数。"
+        f"“校验”由公式自动计算：{PASS_MARK} 表示通过，{FAIL_MARK} 表示不平衡并给出应填的数，"
+        f"{WARN_MARK} 表示含文字（以橙色显示），请改为数字。"
     )
     note.font = Font(name=FONT, size=9, color="595959")
     note.alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
@@ -391,9 +396,9 @@ def _protect(ws: Worksheet) -> None:
     p.selectUnlockedCells = False
 
 
-def _write_header_sheet(ws: Worksheet, form: Form, checks: Sequence[LiveCheck]) -> None:
+def _write_header_sheet(ws: Worksheet, form: Form, checks: Sequence[LiveCheck], lay: livecalc.CalcLayout) -> None:
     ws.column_dimensions["A"].width = 16
-    ws.column_dimensions["B"].width = 40
+    ws.column_dimensions["B"].width = 48
     ws.column_dimensions["C"].width = 56
     ws.merge_cells("A1:C1")
     ws["A1"] = f"{form.title} 统计表（{form.name}）"
@@ -452,14 +457,26 @@ def _write_header_sheet(ws: Worksheet, form: Form, checks: Sequence[LiveCheck]) 
     # Overall state of the live checks, and the form-version check.
     row = last + 2
     _label(ws, f"A{row}", "表内校验", HEAD_FILL, Font(name=FONT, size=10, bold=True), LEFT)
-    fails = []
-    for sheet in dict.fromkeys(c.sheet for c in checks):
-        for rng in _check_ranges([c for c in checks if c.sheet == sheet]):
-            ref = addr.absolute(rng, sheet)
-            fails.append(f"(COUNTA({ref})-COUNTIF({ref},\"{PASS_MARK}\"))")
-    total = "+".join(fails) or "0"
-    _status_cell(ws, row, f'=IF({total}=0,"{PASS_MARK} 全部通过","{FAIL_MARK} 有 "&({total})&" 项未通过，见各表的“校验”列/行")',
-                 f'LEFT(B{row},1)<>"{PASS_MARK}"', "表二、表三的合计与勾稽关系（以及2019版表一的项目数）是否平衡")
+    ranges = [addr.absolute(rng, sheet) for sheet in dict.fromkeys(c.sheet for c in checks)
+              for rng in _check_ranges([c for c in checks if c.sheet == sheet])]
+    fails = "+".join(f'SUMPRODUCT(--(LEFT({r},1)="{FAIL_MARK}"))' for r in ranges) or "0"
+    warns = "+".join(f'SUMPRODUCT(--(LEFT({r},1)="{WARN_MARK}"))' for r in ranges) or "0"
+    _status_cell(ws, row, (
+        f'=IF({fails}>0,"{FAIL_MARK} 有 "&({fails})&" 项未通过，见各表的“校验”列/行",'
+        f'IF({warns}>0,"{WARN_MARK} 合计均平衡，但有 "&({warns})&" 项含文字或无效内容，见各表的“校验”列/行",'
+        f'"{PASS_MARK} 全部通过"))'
+    ), f'LEFT(B{row},1)<>"{PASS_MARK}"', "表二、表三的合计与勾稽关系（以及2019版表一的项目数）是否平衡")
+    row += 1
+    _label(ws, f"A{row}", "数字格式", HEAD_FILL, Font(name=FONT, size=10, bold=True), LEFT)
+    state = [addr.absolute(lay.band_range(t, "state"), livecalc.CALC_SHEET) for t in form.tables]
+    text = "+".join(f"COUNTIF({r},{livecalc.TEXT_READ})" for r in state)
+    rejected = "+".join(f"COUNTIF({r},{livecalc.REJECTED})" for r in state)
+    _status_cell(ws, row, (
+        f'=IF(({text})+({rejected})=0,"{PASS_MARK} 均为数字或空白",'
+        f'"{WARN_MARK} "&IF(({text})>0,({text})&" 个单元格含文字（如“5件”“/”“１２”），请改为数字"'
+        f'&IF(({rejected})>0,"；",""),"")&IF(({rejected})>0,({rejected})&" 个单元格不是有效的数字",""))'
+    ), f'LEFT(B{row},1)<>"{PASS_MARK}"', "文字按校验程序的读法计入合计（“5件”按 5，“/”按 0），但应改为数字；"
+       "含文字的单元格以橙色粗体显示")
     row += 1
     year_cell = form.header_field("hdr.year").cell
     _label(ws, f"A{row}", "表式与年度", HEAD_FILL, Font(name=FONT, size=10, bold=True), LEFT)
@@ -504,13 +521,17 @@ def _write_header_sheet(ws: Worksheet, form: Form, checks: Sequence[LiveCheck]) 
 
 
 def _status_cell(ws: Worksheet, row: int, formula: str, failing: str, note: str) -> None:
-    """A status line of the header sheet: live formula in B (red while ``failing``), note in C."""
+    """A status line of the header sheet: live formula in B (red while ``failing``, yellow
+    while it starts with ⚠), note in C; two lines high, as the messages are long."""
     c = ws[f"B{row}"]
     c.value = formula
     c.border = BORDER
     c.alignment = LEFT
+    ws.conditional_formatting.add(f"B{row}", FormulaRule(formula=[f'LEFT(B{row},1)="{WARN_MARK}"'], fill=WARN_FILL,
+                                                         font=WARN_FONT, stopIfTrue=True))
     ws.conditional_formatting.add(f"B{row}", FormulaRule(formula=[failing], fill=FAIL_FILL, font=FAIL_FONT))
     ws[f"C{row}"] = note
+    ws.row_dimensions[row].height = 30
 
 
 def print_as_list(ws: Worksheet, title_rows: str = "1:1", *, fit_width: bool = True, title_cols: str | None = None) -> None:
@@ -527,18 +548,21 @@ def print_as_list(ws: Worksheet, title_rows: str = "1:1", *, fit_width: bool = T
         ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def fit_wrapped_rows(ws: Worksheet, column: str, first_row: int = 2, line_height: float = 15.0) -> None:
+def fit_wrapped_rows(ws: Worksheet, column: str, first_row: int = 2, line_height: float = 15.0, *,
+                     keep_taller: bool = False) -> None:
     """Row heights for wrapped text in ``column`` (openpyxl cannot measure text, and
     LibreOffice and WPS do not re-fit rows on opening, so long messages would overlap).
-    Width units as Excel counts them: a Chinese character takes two."""
+    Width units as Excel counts them: a Chinese character takes two. ``keep_taller``:
+    a second wrapped column only ever raises a row set for the first."""
     width = ws.column_dimensions[column].width or 8.43
     for row in range(first_row, ws.max_row + 1):
         text = ws[f"{column}{row}"].value
         if not isinstance(text, str) or not text:
             continue
         lines = sum(max(1, math.ceil(_width_units(part) / max(width - 1, 1))) for part in text.split("\n"))
-        if lines > 1:
-            ws.row_dimensions[row].height = line_height * lines
+        height = line_height * lines
+        if lines > 1 and not (keep_taller and (ws.row_dimensions[row].height or 0) >= height):
+            ws.row_dimensions[row].height = height
 
 
 def _width_units(text: str) -> int:

@@ -15,7 +15,9 @@ from ..safety import set_value, xml_safe
 from ..template import fit_wrapped_rows, print_as_list
 
 THICK = Side(style="medium", color="C00000")
-WIDTHS = {"A": 6, "B": 9, "C": 16, "D": 8, "E": 18, "F": 90, "G": 9, "H": 18}
+# Widths in Excel's units (a Chinese character takes two). H, the fingerprint, is hidden.
+WIDTHS = {"A": 6, "B": 9, "C": 17, "D": 8, "E": 30, "F": 72, "G": 8, "H": 18}
+WRAPPED = (5, 6)  # 规则 and 说明 wrap; the row height follows the longer of the two
 
 
 def _color(c: object) -> str | None:
@@ -103,7 +105,8 @@ class OpenpyxlMarker:
             for col, v in enumerate(row, 1):
                 cell = ws.cell(row=r, column=col)
                 set_value(cell, v)
-                cell.alignment = Alignment(vertical="top", wrap_text=col == 6)
+                cell.alignment = Alignment(vertical="top", wrap_text=col in WRAPPED,
+                                           horizontal="center" if col == 1 else None)
                 if r == 1:
                     cell.font = Font(bold=True)
                     cell.fill = PatternFill("solid", fgColor="FFD9E1F2")
@@ -114,10 +117,13 @@ class OpenpyxlMarker:
                 target.font = Font(color="FF0563C1", underline="single")
         for col, width in WIDTHS.items():
             ws.column_dimensions[col].width = width
+        ws.column_dimensions["H"].hidden = True
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = f"A1:H{max(1, len(rows))}"
         fit_wrapped_rows(ws, "F")
+        fit_wrapped_rows(ws, "E", keep_taller=True)
         print_as_list(ws)  # clerks print the list to work through it
+        ws.print_area = f"A1:G{max(1, len(rows))}"
         # Show the results first when the copy is opened.
         self.wb.active = self.wb.sheetnames.index(RESULTS_SHEET)
         for other in self.wb.worksheets:
