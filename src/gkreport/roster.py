@@ -10,8 +10,8 @@ which every surface (console, 报送情况, cell comments, JSON) reports the sam
   two agencies apart: spaces, full/half-width forms, brackets and punctuation,
   人民政府 ↔ 政府, 街道办事处 ↔ 街道, 镇政府 ↔ 镇, and the county's own prefix
   (某某县 / 县) when the rest is still unique in the roster.
-- **near** match (rapidfuzz similarity ≥ :data:`PROPOSE_SCORE` to a roster entry that has no
-  report of its own): *proposed*, never assumed — one character is all that tells 东山镇
+- **near** match (rapidfuzz ``fuzz.ratio`` of the normalised names ≥ :data:`PROPOSE_SCORE`, to
+  a roster entry that has no report of its own): *proposed*, never assumed — one character is all that tells 东山镇
   from 西山镇, so no similarity score is safe to accept automatically (the automatic
   threshold is exactly the normalisation above). The report is summed into 全县 (it is a
   real report), counted under 未列入名单 in 分级汇总, and the roster entry is listed as
@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 
 LEVEL_OWN, LEVEL_TOWN = "本级", "乡镇街道"
 EXACT, NORMALISED, NEAR = "exact", "normalised", "near"
-PROPOSE_SCORE = 60.0  # below this a roster name is no useful hint (two unrelated 局 score ~50)
+# Below this a roster name is no useful hint: 某某县气象局 / 某某县统计局 score 67, while a typo in a
+# town (石玛镇人民政府 / 石马镇人民政府) scores 86 — scores are of the whole normalised names.
+PROPOSE_SCORE = 75.0
 
 _BRACKETS = re.compile(r"[\s()（）\[\]【】〔〕{}<>《》「」『』\"'“”‘’·•・.,，、]+")
 # Ways of writing the same agency, applied in order to a normalise_name()d string.
@@ -191,10 +193,10 @@ class RosterMatcher:
         report), one-to-one: the most similar pairs first, so two reports never claim one entry."""
         if not names or not free:
             return {}
-        choices = [agency_key(r.name) for r in free]
+        choices = [normalise_name(r.name) for r in free]
         pairs: list[tuple[float, int, int]] = []
         for i, n in enumerate(names):
-            for _, score, j in process.extract(agency_key(n), choices, scorer=fuzz.ratio, limit=3,
+            for _, score, j in process.extract(normalise_name(n), choices, scorer=fuzz.ratio, limit=3,
                                                score_cutoff=PROPOSE_SCORE):
                 pairs.append((score, i, j))
         out: dict[str, RosterMatch] = {}
