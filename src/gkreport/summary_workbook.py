@@ -144,16 +144,24 @@ def _header(ws: Worksheet, row: int, titles: Sequence[str], height: float | None
         ws.row_dimensions[row].height = height
 
 
-def _put(ws: Worksheet, row: int, values: Sequence[Any], fill: PatternFill | None = None,
-         wrap: bool = False) -> None:
+def _put(ws: Worksheet, row: int, values: Sequence[Any], style: StyleArray | None = None) -> None:
+    """Write a row; ``style`` (see :func:`_style`) is copied onto every cell of it."""
     for i, v in enumerate(values, start=1):
         c = ws.cell(row=row, column=i)
         if v is not None and v != "":
             set_value(c, v)
-        if fill is not None:
-            c.fill = fill
-        if wrap:
-            c.alignment = _WRAP
+        if style is not None:
+            c._style = StyleArray(style)  # a copy; setting .fill/.alignment per cell hashes them each time
+
+
+def _style(wb: Workbook, fill: PatternFill | None = None, alignment: Alignment | None = None) -> StyleArray:
+    """A cell format registered once, to copy onto many cells cheaply (1000 rows of 报送情况)."""
+    style = StyleArray()
+    if fill is not None:
+        style.fillId = wb._fills.add(fill)
+    if alignment is not None:
+        style.alignmentId = wb._alignments.add(alignment)
+    return style
 
 
 def _widths(ws: Worksheet, widths: Sequence[float]) -> None:
@@ -192,9 +200,7 @@ def _print_list(ws: Worksheet, title_rows: str, *, pages_wide: int = 1, title_co
 
 def _bulk_style(wb: Workbook, alignment: Alignment) -> int:
     """The cell-format (xf) index of ``alignment``, for rows xlsx_rows writes without openpyxl."""
-    style = StyleArray()
-    style.alignmentId = wb._alignments.add(alignment)
-    return wb._cell_styles.add(style)
+    return wb._cell_styles.add(_style(wb, alignment=alignment))
 
 
 # ---------------------------------------------------------------------------- 分级汇总
@@ -294,14 +300,13 @@ def _status_sheet(wb: Workbook, result: Consolidation) -> None:
     title.alignment = Alignment(vertical="center")
     ws.row_dimensions[1].height = 22
     _header(ws, 2, titles, height=30)
-    fills = {STATUS_MISSING: PatternFill("solid", fgColor=BAD_FILL_RGB),
-             STATUS_LEFT_OUT: PatternFill("solid", fgColor=BAD_FILL_RGB),
-             STATUS_NEAR: PatternFill("solid", fgColor=WARN_FILL_RGB),
-             STATUS_UNLISTED: PatternFill("solid", fgColor=WARN_FILL_RGB),
-             STATUS_ERRORS: PatternFill("solid", fgColor=WARN_FILL_RGB)}
+    bad = _style(wb, PatternFill("solid", fgColor=BAD_FILL_RGB), _WRAP)
+    warn = _style(wb, PatternFill("solid", fgColor=WARN_FILL_RGB), _WRAP)
+    styles = {STATUS_MISSING: bad, STATUS_LEFT_OUT: bad, STATUS_NEAR: warn, STATUS_UNLISTED: warn, STATUS_ERRORS: warn}
+    plain = _style(wb, alignment=_WRAP)
     rows = status_rows(result)
     for r, (status, row) in enumerate(rows, start=3):
-        _put(ws, r, row, fills.get(status), wrap=True)
+        _put(ws, r, row, styles.get(status, plain))
         lines = max(lines_needed(str(v), w) for v, w in zip(row, widths, strict=True) if isinstance(v, str) and v)
         if lines > 1:
             ws.row_dimensions[r].height = 15 * lines
