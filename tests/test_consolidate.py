@@ -183,10 +183,10 @@ def test_roster_missing_duplicate_mismatched(tmp_path: Path) -> None:
         given = rec["values"].get(cid)
         assert mine[cid][4:7] == (form.table(cell.table).title, cell.row_label or None, cell.col_label or None)
         assert mine[cid][7:] == ((None, "是") if given is None else (pytest.approx(float(given)), None)), cid
-    status = {r[0]: r for r in wb["报送情况"].iter_rows(min_row=3, values_only=True) if r[4] != "未纳入"}
-    assert status["某某县审计局"][4] == "未报送"
-    assert status[town["name"]][4] == "已纳入·名称略有不同"
-    assert status[town["name"]][7].startswith(f"名称与名单略有不同（名单：{town['name']}）")
+    status = {r[0]: r for r in wb["报送情况"].iter_rows(min_row=3, values_only=True) if r[6] != "未纳入"}
+    assert status["某某县审计局"][6] == "未报送"
+    assert status[town["name"]][6] == "已纳入·名称略有不同"
+    assert status[town["name"]][9].startswith(f"名称与名单略有不同（名单：{town['name']}）")
     texts = [v for row in wb["报送情况"].iter_rows(values_only=True) for v in row if isinstance(v, str)]
     assert any(t.startswith("重复报送") for t in texts)
     # every cell is uncertain while an agency is missing: grey-blue fill and a comment naming it

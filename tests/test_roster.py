@@ -186,12 +186,12 @@ def test_one_truth_on_console_json_status_sheet_and_comments(tmp_path: Path,
                                    "名单外单位 1，重复报送 0")
     rows = list(ws.iter_rows(min_row=3, values_only=True))
     by_typed = {r[3]: r for r in rows if r[3]}
-    assert [r[0] for r in rows if r[4] == "未报送"] == ["某某县统计局"]
-    assert by_typed["石玛镇人民政府"][4] == "已纳入·名称不符" and by_typed["石玛镇人民政府"][7].startswith(near)
+    assert [r[0] for r in rows if r[6] == "未报送"] == ["某某县统计局"]
+    assert by_typed["石玛镇人民政府"][6] == "已纳入·名称不符" and by_typed["石玛镇人民政府"][9].startswith(near)
     assert by_typed["石玛镇人民政府"][0] is None  # not assumed to be 石马镇
     assert by_typed["长兴街道"][:2] == ("长兴街道办事处", "乡镇街道")
-    assert by_typed["长兴街道"][7].startswith("名称与名单略有不同（名单：长兴街道办事处）")
-    assert by_typed["某某县气象局"][4] == "已纳入·名单外"
+    assert by_typed["长兴街道"][9].startswith("名称与名单略有不同（名单：长兴街道办事处）")
+    assert by_typed["某某县气象局"][6] == "已纳入·名单外"
 
     # the comment on every summary cell says the same
     cell = load_form("2021").cells["t2.new.total"]
@@ -228,5 +228,5 @@ def test_a_roster_agency_whose_file_was_left_out_is_not_proposed_for_another(tmp
     rows = list(openpyxl.load_workbook(write_summary(result, tmp_path / "s.xlsx"))["报送情况"]
                 .iter_rows(min_row=3, values_only=True))
     old = next(r for r in rows if r[2] == "old.xlsx")
-    assert old[0] == "某某县统计局" and old[4] == "未纳入" and old[7].startswith("计为未报送：")
-    assert not any(r[4] == "未报送" for r in rows)  # shown once, on its file's row
+    assert old[0] == "某某县统计局" and old[6] == "未纳入" and old[9].startswith("计为未报送：")
+    assert not any(r[6] == "未报送" for r in rows)  # shown once, on its file's row

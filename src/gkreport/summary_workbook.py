@@ -42,8 +42,8 @@ from .consolidate import (
     _clean,
     _listing,
 )
-from .forms import SEVERITY_LABEL, Form
-from .roster import NORMALISED, RosterEntry, roster_line
+from .forms import SEVERITY_LABEL, Form, load_form
+from .roster import NORMALISED, roster_line
 from .safety import set_value, xml_safe
 from .xlsx_rows import BulkRows
 
@@ -194,8 +194,7 @@ def _print_list(ws: Worksheet, title_rows: str, *, pages_wide: int = 1, title_co
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.6
     ws.print_options.horizontalCentered = True
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-    ws.oddHeader.center.text = "&A"  # the sheet's name on every page
+    ws.oddFooter.center.text = "&A　第 &P 页，共 &N 页"  # the sheet's name: pages of a printed stack
 
 
 def _bulk_style(wb: Workbook, alignment: Alignment) -> int:
@@ -220,7 +219,7 @@ def _levels_sheet(wb: Workbook, result: Consolidation, form: Form) -> None:
                      *(result.level_sums[lv][cid] for lv in cols)])
     ws.freeze_panes = "E2"
     ws.auto_filter.ref = f"A1:{get_column_letter(4 + len(cols))}{len(form.cells) + 1}"
-    _widths(ws, [22, 7, 44, 26, *([11] * len(cols))])
+    _widths(ws, [20, 6, 52, 36, *([11] * len(cols))])
     _print_list(ws, "1:1")
 
 
@@ -251,33 +250,35 @@ def file_status(e: FileEntry, roster: bool) -> str:
     return STATUS_OK
 
 
+STATUS_COLUMNS = (("名单中的单位", 24.0), ("层级", 9.0), ("文件", 30.0), ("报表所填单位名称", 24.0), ("年度", 6.0),
+                  ("表式", 11.0), ("状态", 16.0), ("错误数", 6.0), ("警告数", 6.0), ("说明", 56.0))
+_ROSTER_ONLY = 2  # the first two columns are shown only with a roster
+
+
 def status_rows(result: Consolidation) -> list[tuple[str, list[Any]]]:
-    """(status, row) for 报送情况: roster agencies that did not report, then every file; problems first."""
+    """(status, row of :data:`STATUS_COLUMNS`) for 报送情况: the roster agencies that sent
+    nothing, then every file; problems first (the order of :data:`_STATUS_ORDER`)."""
     roster = result.roster is not None
     rows: list[tuple[str, list[Any]]] = []
     missing_names = {m.name for m, _ in result.missing}
     for m, note in result.missing:
         if not note:  # no file at all; one that was left out is shown on its file's row
-            rows.append((STATUS_MISSING, _status_row(roster, m, "", "", STATUS_MISSING, None, None,
-                                                     "名单中有此单位，未收到其报表")))
+            rows.append((STATUS_MISSING, [m.name, m.level or "", "", "", None, "", STATUS_MISSING, None, None,
+                                          "名单中有此单位，未收到其报表"]))
     for e in result.entries:
         s = e.summary
         status = file_status(e, roster)
         reason = e.reason
-        entry = RosterEntry(e.roster_name, e.level) if e.roster_name else None
-        if entry is not None and entry.name in missing_names and not e.included:
+        if e.roster_name in missing_names and not e.included:
             reason = f"计为未报送：{reason}"
-        rows.append((status, _status_row(
-            roster, entry, e.file, s.agency or "", status,
-            s.counts.get("error", 0) if s.ok else None, s.counts.get("warning", 0) if s.ok else None, reason)))
+        rows.append((status, [
+            e.roster_name or "", (e.level or "") if e.roster_name else "", e.file, s.agency or "", s.year,
+            load_form(s.form).name if s.form else "", status,
+            s.counts.get("error", 0) if s.ok else None, s.counts.get("warning", 0) if s.ok else None, reason]))
+    if not roster:
+        rows = [(st, row[_ROSTER_ONLY:]) for st, row in rows]
     order = {s: i for i, s in enumerate(_STATUS_ORDER)}
     return sorted(rows, key=lambda sr: order[sr[0]])  # stable: roster order, then file order
-
-
-def _status_row(roster: bool, entry: RosterEntry | None, file: str, typed: str, status: str,
-                errors: int | None, warnings: int | None, note: str) -> list[Any]:
-    head = [entry.name if entry else "", (entry.level or "") if entry else ""] if roster else []
-    return [*head, file, typed, status, errors, warnings, note]
 
 
 def status_title(result: Consolidation) -> str:
@@ -290,9 +291,8 @@ def status_title(result: Consolidation) -> str:
 def _status_sheet(wb: Workbook, result: Consolidation) -> None:
     ws = wb.create_sheet(STATUS_SHEET)
     roster = result.roster is not None
-    titles = [*(["名单中的单位", "层级"] if roster else []),
-              "文件", "报表所填单位名称", "状态", "错误数", "警告数", "说明"]
-    widths = [*([26, 10] if roster else []), 32, 26, 17, 7, 7, 64]
+    columns = STATUS_COLUMNS if roster else STATUS_COLUMNS[_ROSTER_ONLY:]
+    titles, widths = [t for t, _ in columns], [w for _, w in columns]
     ncol = len(titles)
     title = ws.cell(row=1, column=1)
     set_value(title, status_title(result))
