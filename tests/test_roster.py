@@ -79,7 +79,7 @@ def test_near_names_are_proposed_with_a_score_one_to_one() -> None:
     assert got["石玛镇人民政府"].kind == NEAR and got["石玛镇人民政府"].score == pytest.approx(600 / 7)
     assert "石码镇人民政府" not in got or got["石码镇人民政府"].entry.name != "石马镇人民政府"
     assert "某某县气象局" not in got  # 67 % to 某某县统计局: below PROPOSE_SCORE, not a useful hint
-    assert near_note(got["石玛镇人民政府"]) == "名称不符，可能是名单中的 石马镇人民政府（相似度 85%）"
+    assert near_note(got["石玛镇人民政府"]) == "名称不符，可能是名单中的 石马镇人民政府（相似度 86%）"
     # a roster entry that already has its report is not proposed again
     free = [r for r in ROSTER if r.name != "石马镇人民政府"]
     assert "石玛镇人民政府" not in matcher.propose(["石玛镇人民政府"], free)
@@ -152,7 +152,7 @@ def test_one_truth_on_console_json_status_sheet_and_comments(tmp_path: Path,
     result = consolidate([d], roster=roster, jobs=1)
     assert len(result.included) == 5  # every report is summed
     assert [m.name for m, _ in result.missing] == ["某某县统计局"]  # only the one that never reported
-    near = "名称不符，可能是名单中的 石马镇人民政府（相似度 85%）"
+    near = "名称不符，可能是名单中的 石马镇人民政府（相似度 86%）"
     assert [(m.agency, m.suggestion, m.note) for m in result.mismatched] == [
         ("石玛镇人民政府", "石马镇人民政府", near), ("某某县气象局", None, "名称不在名单中（名单中没有相近的名称）")]
     assert {e.summary.agency: e.name for e in result.renamed} == {
@@ -165,7 +165,8 @@ def test_one_truth_on_console_json_status_sheet_and_comments(tmp_path: Path,
     text = capsys.readouterr().out
     assert "名单 5 个单位：已报送 3（其中名称与名单略有不同 2），名称不符待确认 1，未报送 1；名单外单位 1" in text
     assert "未报送：某某县统计局" in text and "未报送：石马镇" not in text
-    assert f"名称不符，待确认：石玛镇人民政府（2.xlsx）{near}；已计入全县合计" in text
+    assert f"待确认：石玛镇人民政府（2.xlsx）{near}；已计入全县合计" in text
+    assert "名单外：某某县气象局（4.xlsx）名称不在名单中（名单中没有相近的名称）；已计入全县合计" in text
     assert "名称与名单略有不同：某某县人民政府办公室（0.xlsx）按名单中的 某某县政府办公室 计入" in text
 
     # JSON

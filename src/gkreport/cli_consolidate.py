@@ -98,10 +98,10 @@ def print_consolidation(r: Consolidation, written: Path | None) -> None:
         for m, note in r.missing:
             print(f"    未报送：{m.name}" + (f"（{note}）" if note else ""))
         for p in r.pending:
-            print(f"    名称不符，待确认：{p.agency}（{p.file}）{p.note}；已计入全县合计")
+            print(f"    待确认：{p.agency}（{p.file}）{p.note}；已计入全县合计")
         for p in r.mismatched:
             if p.match is None:
-                print(f"    名称不符：{p.agency}（{p.file}）{p.note}；已计入全县合计")
+                print(f"    名单外：{p.agency}（{p.file}）{p.note}；已计入全县合计")
         for e in r.renamed:
             print(f"    名称与名单略有不同：{e.summary.agency}（{e.file}）按名单中的 {e.name} 计入")
         for a, f, k in r.duplicates:

@@ -227,7 +227,7 @@ def closest(name: str, roster: Sequence[RosterEntry]) -> RosterMatch | None:
 
 
 def percent(score: float) -> str:
-    return f"{int(score)}%"
+    return f"{round(score)}%"
 
 
 def near_note(match: RosterMatch) -> str:
