@@ -455,7 +455,7 @@ def _charts_sheet(wb: Workbook, result: Consolidation, form: Form) -> None:
     chart.y_axis.delete = False
     chart.y_axis.majorGridlines = None
     chart.legend = None
-    chart.height, chart.width = 15.5, 25.0
+    chart.height, chart.width = 15.5, 24.0
     chart.add_data(Reference(ws, min_col=2, min_row=data_row, max_row=data_row + len(top)), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=data_row + 1, max_row=data_row + len(top)))
     ws.add_chart(chart, "A1")
@@ -463,9 +463,13 @@ def _charts_sheet(wb: Workbook, result: Consolidation, form: Form) -> None:
     if has_pie:
         _results_pie(ws, shares, data_row)
         ws.row_breaks.append(Break(id=_CHART_ROWS * 2))
-    _widths(ws, [34, 16, 4, 30, 12, 44])  # 140 units: the charts' 25 cm, so they print at ~100%
+    _widths(ws, [34, 16, 4, 30, 12])
     _print_list(ws, f"{data_row}:{data_row}")
-    ws.print_area = f"A1:F{data_row + max(len(ranked), len(shares))}"
+    # At 100 %: the charts' size is absolute (24 x 15.5 cm, inside an A4 landscape page), while a
+    # fit-to-width scale would depend on how wide each program draws a column (LibreOffice's
+    # substitute fonts make columns ~30 % wider than Excel's and shrank the charts with them).
+    ws.sheet_properties.pageSetUpPr.fitToPage = False
+    ws.page_setup.scale = 100
 
 
 def _results_pie(ws: Worksheet, shares: Sequence[tuple[str, float | int]], data_row: int) -> None:
@@ -488,6 +492,6 @@ def _results_pie(ws: Worksheet, shares: Sequence[tuple[str, float | int]], data_
     pie.dataLabels = DataLabelList(showPercent=True, showVal=False, showCatName=False, showSerName=False,
                                    showLegendKey=False)  # the legend names the slices; the labels give shares
     pie.legend.position = "r"
-    pie.height, pie.width = 15.5, 25.0
+    pie.height, pie.width = 15.5, 24.0
     ws.add_chart(pie, f"A{_CHART_ROWS + 1}")
 
