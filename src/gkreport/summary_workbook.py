@@ -144,14 +144,14 @@ def _header(ws: Worksheet, row: int, titles: Sequence[str], height: float | None
         ws.row_dimensions[row].height = height
 
 
-def _put(ws: Worksheet, row: int, values: Sequence[Any], style: StyleArray | None = None) -> None:
-    """Write a row; ``style`` (see :func:`_style`) is copied onto every cell of it."""
+def _put(ws: Worksheet, row: int, values: Sequence[Any], styles: Sequence[StyleArray] = ()) -> None:
+    """Write a row; ``styles`` (see :func:`_style`), one per column, are copied onto its cells."""
     for i, v in enumerate(values, start=1):
         c = ws.cell(row=row, column=i)
         if v is not None and v != "":
             set_value(c, v)
-        if style is not None:
-            c._style = StyleArray(style)  # a copy; setting .fill/.alignment per cell hashes them each time
+        if styles:
+            c._style = StyleArray(styles[i - 1])  # a copy; setting .fill/.alignment per cell hashes them each time
 
 
 def _style(wb: Workbook, fill: PatternFill | None = None, alignment: Alignment | None = None) -> StyleArray:
@@ -250,8 +250,9 @@ def file_status(e: FileEntry, roster: bool) -> str:
     return STATUS_OK
 
 
-STATUS_COLUMNS = (("名单中的单位", 24.0), ("层级", 9.0), ("文件", 30.0), ("报表所填单位名称", 24.0), ("年度", 6.0),
-                  ("表式", 11.0), ("状态", 16.0), ("错误数", 6.0), ("警告数", 6.0), ("说明", 56.0))
+STATUS_COLUMNS = (("名单中的单位", 24.0), ("层级", 10.0), ("文件", 30.0), ("报表所填单位名称", 24.0), ("年度", 6.0),
+                  ("表式", 12.0), ("状态", 20.0), ("错误数", 6.0), ("警告数", 6.0), ("说明", 56.0))
+_CENTRED = {"层级", "年度", "表式", "错误数", "警告数"}
 _ROSTER_ONLY = 2  # the first two columns are shown only with a roster
 
 
@@ -300,10 +301,15 @@ def _status_sheet(wb: Workbook, result: Consolidation) -> None:
     title.alignment = Alignment(vertical="center")
     ws.row_dimensions[1].height = 22
     _header(ws, 2, titles, height=30)
-    bad = _style(wb, PatternFill("solid", fgColor=BAD_FILL_RGB), _WRAP)
-    warn = _style(wb, PatternFill("solid", fgColor=WARN_FILL_RGB), _WRAP)
+    centred = Alignment(wrap_text=True, vertical="top", horizontal="center")
+
+    def row_styles(fill: PatternFill | None) -> list[StyleArray]:
+        return [_style(wb, fill, centred if t in _CENTRED else _WRAP) for t in titles]
+
+    bad = row_styles(PatternFill("solid", fgColor=BAD_FILL_RGB))
+    warn = row_styles(PatternFill("solid", fgColor=WARN_FILL_RGB))
     styles = {STATUS_MISSING: bad, STATUS_LEFT_OUT: bad, STATUS_NEAR: warn, STATUS_UNLISTED: warn, STATUS_ERRORS: warn}
-    plain = _style(wb, alignment=_WRAP)
+    plain = row_styles(None)
     rows = status_rows(result)
     for r, (status, row) in enumerate(rows, start=3):
         _put(ws, r, row, styles.get(status, plain))
