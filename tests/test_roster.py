@@ -231,3 +231,16 @@ def test_a_roster_agency_whose_file_was_left_out_is_not_proposed_for_another(tmp
     old = next(r for r in rows if r[2] == "old.xlsx")
     assert old[0] == "某某县统计局" and old[6] == "未纳入" and old[9].startswith("计为未报送：")
     assert not any(r[6] == "未报送" for r in rows)  # shown once, on its file's row
+
+
+def test_an_agency_without_a_level_on_the_roster_has_its_own_column(tmp_path: Path) -> None:
+    d, roster, values = _county(tmp_path)
+    roster.write_text(roster.read_text(encoding="utf-8").replace("某某县财政局,县本级", "某某县财政局,"),
+                      encoding="utf-8")
+    result = consolidate([d], roster=roster, jobs=1)
+    ws = openpyxl.load_workbook(write_summary(result, tmp_path / "s.xlsx"))["分级汇总"]
+    assert [c.value for c in ws[1]][4:] == ["本级", "乡镇街道", "未列入名单", "名单未填层级", "全县"]
+    for row in ws.iter_rows(min_row=2, values_only=True):
+        assert sum(row[4:8]) == pytest.approx(row[8]), row[0]
+    by_id = {r[0]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert by_id["t1.rules.issued"][7] == values["某某县财政局"]["t1.rules.issued"]

@@ -16,9 +16,10 @@ from gkreport.summary_workbook import (
     BAD_FILL_RGB,
     HEAD_FILL_RGB,
     WARN_FILL_RGB,
-    _bulk_style,
+    _xf,
     detail_label,
     lines_needed,
+    text_width,
     write_summary,
 )
 from gkreport.xlsx_rows import BulkRows, save_with_rows
@@ -147,12 +148,19 @@ def test_each_chart_fits_a_page_with_its_title(summary) -> None:
     assert values == sorted(values, reverse=True)
 
 
+@pytest.mark.parametrize("text", ["汇总数不平（表二 D30）", "ａｂｃ、，。", "Ab 1", "한국어", ""])
+def test_text_width_counts_wide_characters_twice(text: str) -> None:
+    import unicodedata
+
+    assert text_width(text) == sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def test_bulk_rows_carry_a_style_and_a_row_height(tmp_path: Path) -> None:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "S"
     ws["A1"] = "头"
-    wrap = _bulk_style(wb, Alignment(wrap_text=True, vertical="top"))
+    wrap = _xf(wb, alignment=Alignment(wrap_text=True, vertical="top"))
     rows = [["短", 1], ["很长的说明" * 10, 2.5], ["=1+1", None]]
     save_with_rows(wb, tmp_path / "b.xlsx", {"S": BulkRows(2, rows, 3, 2, styles=[wrap, None],
                                                             height=lambda r: 60.0 if len(r[0]) > 10 else None)})

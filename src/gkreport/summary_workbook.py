@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -85,8 +84,8 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
     _mark_uncertain(wb, result, form)
     if result.has_levels:
         _levels_sheet(wb, result, form)
-    _status_sheet(wb, result)
     bulk: dict[str, BulkRows] = {}
+    _status_sheet(wb, result, bulk)
     _issues_sheet(wb, result, bulk)
     _detail_sheet(wb, result, form, bulk)
     if long:
@@ -144,18 +143,14 @@ def _header(ws: Worksheet, row: int, titles: Sequence[str], height: float | None
         ws.row_dimensions[row].height = height
 
 
-def _put(ws: Worksheet, row: int, values: Sequence[Any], styles: Sequence[StyleArray] = ()) -> None:
-    """Write a row; ``styles`` (see :func:`_style`), one per column, are copied onto its cells."""
+def _put(ws: Worksheet, row: int, values: Sequence[Any]) -> None:
     for i, v in enumerate(values, start=1):
-        c = ws.cell(row=row, column=i)
         if v is not None and v != "":
-            set_value(c, v)
-        if styles:
-            c._style = StyleArray(styles[i - 1])  # a copy; setting .fill/.alignment per cell hashes them each time
+            set_value(ws.cell(row=row, column=i), v)
 
 
 def _style(wb: Workbook, fill: PatternFill | None = None, alignment: Alignment | None = None) -> StyleArray:
-    """A cell format registered once, to copy onto many cells cheaply (1000 rows of 报送情况)."""
+    """A cell format registered with the workbook (its fill, alignment), built without a cell."""
     style = StyleArray()
     if fill is not None:
         style.fillId = wb._fills.add(fill)
@@ -169,15 +164,23 @@ def _widths(ws: Worksheet, widths: Sequence[float]) -> None:
         ws.column_dimensions[get_column_letter(i)].width = w
 
 
+# Wide (two-unit) characters: CJK, Hangul, full-width forms and CJK punctuation — the
+# East Asian Width W/F ranges that occur in reports, matched in C rather than per character.
+_WIDE = re.compile("[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
+                   "\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]")
+
+
 def text_width(text: str) -> int:
     """Width in Excel's units (a Chinese character takes two)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return len(text) + len(_WIDE.findall(text))
 
 
 def lines_needed(text: str, width: float) -> int:
     """Lines ``text`` wraps to in a column ``width`` wide (openpyxl cannot measure, and
     LibreOffice and WPS keep the stored row height, so rows are sized when written)."""
     per_line = max(width - 1.5, 1.0)
+    if 2 * len(text) <= per_line and "\n" not in text:
+        return 1  # short enough even if every character is wide (most cells: no width to count)
     return sum(max(1, math.ceil(text_width(part) / per_line)) for part in str(text).split("\n"))
 
 
@@ -197,9 +200,9 @@ def _print_list(ws: Worksheet, title_rows: str, *, pages_wide: int = 1, title_co
     ws.oddFooter.center.text = "&A　第 &P 页，共 &N 页"  # the sheet's name: pages of a printed stack
 
 
-def _bulk_style(wb: Workbook, alignment: Alignment) -> int:
-    """The cell-format (xf) index of ``alignment``, for rows xlsx_rows writes without openpyxl."""
-    return wb._cell_styles.add(_style(wb, alignment=alignment))
+def _xf(wb: Workbook, fill: PatternFill | None = None, alignment: Alignment | None = None) -> int:
+    """The cell-format (xf) index of a style, for rows xlsx_rows writes without openpyxl."""
+    return wb._cell_styles.add(_style(wb, fill, alignment))
 
 
 # ---------------------------------------------------------------------------- 分级汇总
@@ -289,7 +292,7 @@ def status_title(result: Consolidation) -> str:
     return line + (f"。{roster_line(result)}" if result.roster is not None else "")
 
 
-def _status_sheet(wb: Workbook, result: Consolidation) -> None:
+def _status_sheet(wb: Workbook, result: Consolidation, bulk: dict[str, BulkRows]) -> None:
     ws = wb.create_sheet(STATUS_SHEET)
     roster = result.roster is not None
     columns = STATUS_COLUMNS if roster else STATUS_COLUMNS[_ROSTER_ONLY:]
@@ -303,19 +306,23 @@ def _status_sheet(wb: Workbook, result: Consolidation) -> None:
     _header(ws, 2, titles, height=30)
     centred = Alignment(wrap_text=True, vertical="top", horizontal="center")
 
-    def row_styles(fill: PatternFill | None) -> list[StyleArray]:
-        return [_style(wb, fill, centred if t in _CENTRED else _WRAP) for t in titles]
+    def row_styles(fill: PatternFill | None) -> list[int | None]:
+        return [_xf(wb, fill, centred if t in _CENTRED else _WRAP) for t in titles]
 
     bad = row_styles(PatternFill("solid", fgColor=BAD_FILL_RGB))
     warn = row_styles(PatternFill("solid", fgColor=WARN_FILL_RGB))
-    styles = {STATUS_MISSING: bad, STATUS_LEFT_OUT: bad, STATUS_NEAR: warn, STATUS_UNLISTED: warn, STATUS_ERRORS: warn}
+    by_status = {STATUS_MISSING: bad, STATUS_LEFT_OUT: bad, STATUS_NEAR: warn, STATUS_UNLISTED: warn,
+                 STATUS_ERRORS: warn}
     plain = row_styles(None)
-    rows = status_rows(result)
-    for r, (status, row) in enumerate(rows, start=3):
-        _put(ws, r, row, styles.get(status, plain))
-        lines = max(lines_needed(str(v), w) for v, w in zip(row, widths, strict=True) if isinstance(v, str) and v)
-        if lines > 1:
-            ws.row_dimensions[r].height = 15 * lines
+    at = titles.index("状态")
+
+    def height(row: Sequence[Any]) -> float | None:
+        lines = max(lines_needed(v, w) if isinstance(v, str) and v else 1 for v, w in zip(row, widths, strict=True))
+        return 15.0 * lines if lines > 1 else None
+
+    rows = [row for _, row in status_rows(result)]
+    bulk[ws.title] = BulkRows(3, rows, len(rows), ncol, styles=lambda row: by_status.get(row[at], plain),
+                              height=height)
     ws.freeze_panes = "A3"
     ws.auto_filter.ref = f"A2:{get_column_letter(ncol)}{len(rows) + 2}"
     _widths(ws, widths)
@@ -344,7 +351,7 @@ def _issues_sheet(wb: Workbook, result: Consolidation, bulk: dict[str, BulkRows]
         lines = max(lines_needed(str(row[i]), widths[i]) for i in (0, 1, 6) if row[i])
         return 15.0 * lines if lines > 1 else None
 
-    wrap = _bulk_style(wb, _WRAP)
+    wrap = _xf(wb, alignment=_WRAP)
     bulk[ws.title] = BulkRows(2, issues, len(issues), 7, styles=[wrap] * 7, height=height)
     ws.auto_filter.ref = f"A1:G{len(issues) + 1}"
     ws.freeze_panes = "A2"

@@ -56,8 +56,9 @@ class BulkRows:
     rows: Iterable[Sequence[Any]]
     n_rows: int  # how many ``rows`` yields (checked), for the sheet's <dimension>
     n_cols: int  # widest row
-    # Optional cell-format (xf) index per column, e.g. wrapped text (see summary_workbook._bulk_style).
-    styles: Sequence[int | None] = ()
+    # Optional cell-format (xf) index per column, e.g. wrapped text (see summary_workbook._xf), or a
+    # function giving them for a row (a row coloured by its status).
+    styles: Sequence[int | None] | Callable[[Sequence[Any]], Sequence[int | None]] = ()
     # Optional row height in points for a row (None: the default), so wrapped text shows whole.
     height: Callable[[Sequence[Any]], float | None] | None = None
 
@@ -125,11 +126,22 @@ def _write_with_rows(fh: IO[bytes], xml: bytes, b: BulkRows) -> None:
     letters = [get_column_letter(i) for i in range(1, b.n_cols + 1)]
     pieces: list[str] = []
     written = 0
-    styles = [f' s="{s}"' if s is not None else "" for s in b.styles]
+    attrs: dict[tuple[int | None, ...], list[str]] = {}
+
+    def attributes(ids: Sequence[int | None]) -> list[str]:
+        key = tuple(ids)
+        if key not in attrs:
+            attrs[key] = [f' s="{s}"' if s is not None else "" for s in key]
+        return attrs[key]
+
+    styles = attributes(b.styles) if not callable(b.styles) else []
     for r, row in enumerate(b.rows, start=b.first_row):
-        if styles:  # a styled column's cells carry s="n"
-            cells = [_cell(f"{letter}{r}", v, attr) for letter, v, attr in zip(letters, row, styles, strict=False)
-                     if v is not None and v != ""]
+        if callable(b.styles):
+            styles = attributes(b.styles(row))
+        if styles:  # a styled column's cells carry s="n", empty ones too (a row's fill has no gaps)
+            cells = [_cell(f"{letter}{r}", v, attr) if v is not None and v != ""
+                     else (f'<c r="{letter}{r}"{attr}/>' if attr else "")
+                     for letter, v, attr in zip(letters, row, styles, strict=False)]
         else:  # plain ints (most of the cells) inline; everything else through _cell
             cells = [f'<c r="{letter}{r}"><v>{v}</v></c>' if type(v) is int and -_INT_SAFE < v < _INT_SAFE
                      else _cell(f"{letter}{r}", v)
