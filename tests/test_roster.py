@@ -86,9 +86,14 @@ def test_near_names_are_proposed_with_a_score_one_to_one() -> None:
     assert closest("某某县统计局局", ROSTER).entry.name == "某某县统计局"  # type: ignore[union-attr]
 
 
-def test_duplicate_roster_names_are_one_agency() -> None:
+def test_duplicate_roster_names_are_one_agency(tmp_path: Path) -> None:
     roster = [RosterEntry("某某县财政局", "本级"), RosterEntry("某某县财政局", "本级")]
     assert RosterMatcher(roster).match("某某县 财政局") is not None
+    d, roster_csv, _ = _county(tmp_path)
+    text = roster_csv.read_text(encoding="utf-8")
+    roster_csv.write_text(text + "某某县财政局,县本级\n某某县统计局,县本级\n", encoding="utf-8")
+    result = consolidate([d], roster=roster_csv, jobs=1)
+    assert [m.name for m, _ in result.missing] == ["某某县统计局"]  # listed twice, missing once
 
 
 _NAMES = st.text(alphabet="东西南北中新和安平清石青龙凤云山河湖溪桥", min_size=2, max_size=4)

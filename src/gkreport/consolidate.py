@@ -406,37 +406,38 @@ def _check_names(result: Consolidation, kept: Mapping[str, FileEntry], read: Seq
     """Roster status of every agency, decided once (see roster.py for the semantics): notes on
     included reports whose name was normalised or only resembles a roster entry, the 名称不符
     list, and 未报送 — roster entries with no included report and no near-named one."""
-    submitted = {id(e.match.entry) for e in kept.values() if e.included and e.match is not None}
+    # Roster entries are told apart by name: a name listed twice is one agency.
+    submitted = {e.match.entry.name for e in kept.values() if e.included and e.match is not None}
     unlisted = [e for e in kept.values() if e.included and e.match is None]
-    files_of: dict[int, list[FileEntry]] = {}  # roster entry -> every readable file certainly its
+    files_of: dict[str, list[FileEntry]] = {}  # roster name -> every readable file certainly its
     for e in read:
         m = e.match or (matcher.match(e.summary.agency) if e.summary.ok else None)
         if m is not None:
-            files_of.setdefault(id(m.entry), []).append(e)
+            files_of.setdefault(m.entry.name, []).append(e)
             if e.match is None:  # a left-out file still names its roster agency in 报送情况
                 e.match, e.roster_name, e.level = m, m.entry.name, m.entry.level
     # A roster entry whose own file was left out (other form, --strict) is 未报送, never a proposal.
-    free = [r for r in matcher.roster if id(r) not in submitted and id(r) not in files_of]
+    free = list({r.name: r for r in matcher.roster if r.name not in submitted and r.name not in files_of}.values())
     proposals = matcher.propose([e.summary.agency or "" for e in unlisted], free)
     for e in kept.values():
         if e.included and e.match is not None and e.match.kind == "normalised":
             e.reason = "；".join(x for x in (renamed_note(e.match), e.reason) if x)
-    proposed: set[int] = set()
+    proposed: set[str] = set()
     for e in unlisted:
         near = proposals.get(e.summary.agency or "")
         if near is not None:
             e.match = near
-            proposed.add(id(near.entry))
+            proposed.add(near.entry.name)
         mismatch = NameMismatch(e.name, e.file, near)
         result.mismatched.append(mismatch)
         e.reason = "；".join(x for x in (f"{mismatch.note}；已计入全县合计", e.reason) if x)
-    seen: set[str] = set()
+    done = submitted | proposed
     for r in matcher.roster:
-        if r.name in seen or id(r) in submitted or id(r) in proposed:
+        if r.name in done:
             continue
-        seen.add(r.name)
+        done.add(r.name)
         got = kept.get("roster:" + normalise_name(r.name))
-        files = [got] if got is not None else files_of.get(id(r), [])
+        files = [got] if got is not None else files_of.get(r.name, [])
         result.missing.append((r, f"有文件但未纳入：{files[0].reason}" if files else ""))
 
 
