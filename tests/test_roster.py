@@ -179,6 +179,8 @@ def test_one_truth_on_console_json_status_sheet_and_comments(tmp_path: Path,
                      "--force", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [m["name"] for m in doc["missing"]] == ["某某县统计局"]
+    assert doc["roster"] == {"roster": 5, "submitted": 3, "renamed": 2, "pending": 1, "missing": 1, "unlisted": 1,
+                             "duplicates": 0}
     assert doc["mismatched"][0] == {"agency": "石玛镇人民政府", "file": "2.xlsx", "suggestion": "石马镇人民政府",
                                     "score": pytest.approx(85.7, abs=0.1), "note": near}
     files = {f["agency"]: f for f in doc["files"]}

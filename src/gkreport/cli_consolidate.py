@@ -17,6 +17,7 @@ from .consolidate import Consolidation, consolidate, roster_line, write_summary
 from .findings import count_by_severity
 from .forms import SEVERITY_LABEL, available_forms
 from .readers import ReadError
+from .roster import roster_counts
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -124,6 +125,7 @@ def _json(r: Consolidation, written: Path | None) -> None:
                    "form": e.summary.form, "readable": e.summary.ok, "counts": e.summary.counts,
                    "included": e.included, "reason": e.reason, "level": e.level, "roster_name": e.roster_name,
                    "match": e.match.kind if e.match else None} for e in r.entries],
+        "roster": roster_counts(r) if r.roster is not None else None,
         "missing": [{"name": m.name, "level": m.level, "note": n} for m, n in r.missing],
         "duplicates": [{"agency": a, "file": f, "kept": k} for a, f, k in r.duplicates],
         "mismatched": [{"agency": m.agency, "file": m.file, "suggestion": m.suggestion,

@@ -265,17 +265,18 @@ class NameMismatch:
 
 
 def roster_counts(result: Consolidation) -> dict[str, int]:
-    """How the roster's agencies stand; 已报送 + 待确认 + 未报送 = the roster's (distinct) agencies."""
+    """How the roster's agencies stand: submitted + pending + missing = roster (distinct names);
+    ``renamed`` are submitted under a normalised name, ``unlisted`` included but off the roster."""
     roster = {r.name for r in result.roster or []}
     submitted = {e.match.entry.name for e in result.included if e.match is not None and e.match.counts}
-    return {"名单": len(roster), "已报送": len(submitted), "名称略有不同": len(result.renamed),
-            "名称不符待确认": len(result.pending), "未报送": len(result.missing),
-            "不在名单中": len(result.mismatched) - len(result.pending), "重复报送": len(result.duplicates)}
+    return {"roster": len(roster), "submitted": len(submitted), "renamed": len(result.renamed),
+            "pending": len(result.pending), "missing": len(result.missing),
+            "unlisted": len(result.mismatched) - len(result.pending), "duplicates": len(result.duplicates)}
 
 
 def roster_line(result: Consolidation) -> str:
     """The roster check in one sentence (console, 报送情况's title line)."""
     c = roster_counts(result)
-    renamed = f"（其中名称与名单略有不同 {c['名称略有不同']}）" if c["名称略有不同"] else ""
-    return (f"名单 {c['名单']} 个单位：已报送 {c['已报送']}{renamed}，名称不符待确认 {c['名称不符待确认']}，"
-            f"未报送 {c['未报送']}；名单外单位 {c['不在名单中']}，重复报送 {c['重复报送']}")
+    renamed = f"（其中名称与名单略有不同 {c['renamed']}）" if c["renamed"] else ""
+    return (f"名单 {c['roster']} 个单位：已报送 {c['submitted']}{renamed}，名称不符待确认 {c['pending']}，"
+            f"未报送 {c['missing']}；名单外单位 {c['unlisted']}，重复报送 {c['duplicates']}")
