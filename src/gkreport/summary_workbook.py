@@ -5,8 +5,9 @@ sheet carries its own print set-up: A4 landscape, the header row repeated on eve
 page, one page wide wherever that stays legible (the 200-column 明细 is spread over a
 few pages wide with the agency column repeated), charts sized to one page each.
 
-Bulk rows (问题清单, 明细, the long table) are streamed by :mod:`gkreport.xlsx_rows`;
-openpyxl only writes headers, styles and the short sheets. Every name and count the
+Bulk rows (报送情况, 问题清单, 明细, the long table) are streamed by :mod:`gkreport.xlsx_rows`,
+with cell formats registered once and referred to by index; openpyxl writes the headers,
+print set-up and the short sheets (分级汇总's 200 rows, 图表). Every name and count the
 roster check produces is worded once, in :mod:`gkreport.roster`, and used here, in the
 console and in JSON alike.
 """
