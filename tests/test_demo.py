@@ -26,6 +26,10 @@ def test_demo_writes_templates_marked_copies_and_a_county_summary(tmp_path: Path
     assert {"gkreport-template-2021.xlsx", "gkreport-template-2019.xlsx", "pingtan-2023.checked.xlsx",
             "pingtan-2023-with-errors.checked.xlsx", "示例县-2023-汇总.xlsx"} <= names
     assert "未报送：某某县统计局" in text and "长兴街道办事处" in text
+    # two agencies typed their name unlike the roster: one is the same agency, one only resembles it
+    assert "名称与名单略有不同：杨中街道（0008-杨中街道办事处.xlsx）按名单中的 杨中街道办事处 计入" in text
+    assert "待确认：东全镇人民政府（0007-东金镇人民政府.xlsx）名称不符，可能是名单中的 东金镇人民政府" in text
+    assert "未报送：东金镇" not in text
 
     # The county total equals the sum of the 2021-form samples, read independently.
     county = data_dir("samples") / "示例县-2023"

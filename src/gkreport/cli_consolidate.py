@@ -13,10 +13,11 @@ import json
 import sys
 from pathlib import Path
 
-from .consolidate import Consolidation, consolidate, write_summary
+from .consolidate import Consolidation, consolidate, roster_line, write_summary
 from .findings import count_by_severity
 from .forms import SEVERITY_LABEL, available_forms
 from .readers import ReadError
+from .roster import roster_counts
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -94,13 +95,18 @@ def print_consolidation(r: Consolidation, written: Path | None) -> None:
         for e in excluded:
             print(f"    - {e.file}：{e.reason}")
     if r.roster is not None:
-        print(f"名单 {len(r.roster)} 个单位：未报送 {len(r.missing)}，重复报送 {len(r.duplicates)}，名称不符 {len(r.mismatched)}")
+        print(roster_line(r))
         for m, note in r.missing:
             print(f"    未报送：{m.name}" + (f"（{note}）" if note else ""))
+        for p in r.pending:
+            print(f"    待确认：{p.agency}（{p.file}）{p.note}；已计入全县合计")
+        for p in r.mismatched:
+            if p.match is None:
+                print(f"    名单外：{p.agency}（{p.file}）{p.note}；已计入全县合计")
+        for e in r.renamed:
+            print(f"    名称与名单略有不同：{e.summary.agency}（{e.file}）按名单中的 {e.name} 计入")
         for a, f, k in r.duplicates:
             print(f"    重复报送：{a}（{f}，已纳入 {k}）")
-        for a, f, h in r.mismatched:
-            print(f"    名称不符：{a}（{f}）" + (f"，建议：{h}" if h else ""))
     c = count_by_severity(r.summary_findings)
     print(f"汇总表校验：错误 {c['error']}，警告 {c['warning']}，提示 {c['info']}")
     for f in r.summary_findings:
@@ -117,10 +123,15 @@ def _json(r: Consolidation, written: Path | None) -> None:
         "year": r.year,
         "files": [{"file": e.summary.path, "agency": e.summary.agency, "name": e.name, "year": e.summary.year,
                    "form": e.summary.form, "readable": e.summary.ok, "counts": e.summary.counts,
-                   "included": e.included, "reason": e.reason, "level": e.level} for e in r.entries],
+                   "included": e.included, "reason": e.reason, "level": e.level, "roster_name": e.roster_name,
+                   "match": e.match.kind if e.match else None} for e in r.entries],
+        "roster": roster_counts(r) if r.roster is not None else None,
         "missing": [{"name": m.name, "level": m.level, "note": n} for m, n in r.missing],
         "duplicates": [{"agency": a, "file": f, "kept": k} for a, f, k in r.duplicates],
-        "mismatched": [{"agency": a, "file": f, "suggestion": h} for a, f, h in r.mismatched],
+        "mismatched": [{"agency": m.agency, "file": m.file, "suggestion": m.suggestion,
+                        "score": round(m.score, 1) if m.score is not None else None, "note": m.note}
+                       for m in r.mismatched],
+        "renamed": [{"agency": e.summary.agency, "file": e.file, "roster_name": e.name} for e in r.renamed],
         "summary": r.sums,
         "levels": r.level_sums,
         "summary_findings": [f.to_dict() for f in r.summary_findings],

@@ -13,7 +13,9 @@ from .forms import load_form
 from .resources import data_dir
 from .template import template_filename, write_template
 
-COUNTY = "示例县-2023"  # samples/示例县-2023/: eight agencies, one with an error, one on the old form
+# samples/示例县-2023/: eight agencies (one with an error, two with their name typed unlike the roster's)
+# and one on the old form
+COUNTY = "示例县-2023"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -20,14 +20,11 @@ Design choices, and why:
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import difflib
 import multiprocessing
 import os
 import re
 import sys
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -38,18 +35,26 @@ from typing import Any
 
 from .engine import check
 from .findings import Finding, count_by_severity
-from .forms import SEVERITY_LABEL, Form, available_forms, load_form
+from .forms import Form, available_forms, load_form
 from .inputs import collect_files
 from .readers import ReadError, is_lock_file, read_any
-from .readers.files import decode_text
 from .readers.workbook import warm_layout
 from .report import report_from_raw
+from .roster import LEVEL_OWN as LEVEL_OWN
+from .roster import LEVEL_TOWN as LEVEL_TOWN
+from .roster import NameMismatch, RosterMatch, RosterMatcher, renamed_note
+from .roster import RosterEntry as RosterEntry
+from .roster import closest as closest
+from .roster import load_roster as load_roster
+from .roster import normalise_name as normalise_name
+from .roster import roster_line as roster_line
 
-LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL = "本级", "乡镇街道", "全县"
+LEVEL_ALL = "全县"
 LEVELS = (LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL)
+LEVEL_UNLISTED = "未列入名单"  # included agencies the roster does not (certainly) name: 分级汇总's third column
+LEVEL_UNSET = "名单未填层级"  # on the roster, but its 层级 cell is empty
 CHART_CELL = "t2.new.total"
 STATUS_SHEET, ISSUES_SHEET = "报送情况", "问题清单"  # also how a summary is told from an agency's report
-_BRACKETS = re.compile(r"[\s()（）\[\]【】〔〕{}<>《》「」『』\"'“”‘’·•・.,，、]+")
 
 
 # ------------------------------------------------------------------------------- data
@@ -75,14 +80,6 @@ class FileSummary:
 
 
 @dataclass
-class RosterEntry:
-    """One expected agency from the roster (名单)."""
-
-    name: str
-    level: str | None  # 本级 / 乡镇街道 / None when the roster has no 层级
-
-
-@dataclass
 class FileEntry:
     """One input file and what became of it in this consolidation."""
 
@@ -92,6 +89,7 @@ class FileEntry:
     name: str = ""  # the agency as shown (the roster name when matched)
     roster_name: str | None = None
     level: str | None = None
+    match: RosterMatch | None = None  # how the agency name matched the roster (a NEAR one is only proposed)
 
     @property
     def file(self) -> str:
@@ -108,7 +106,7 @@ class Consolidation:
     roster: list[RosterEntry] | None = None
     missing: list[tuple[RosterEntry, str]] = field(default_factory=list)  # (who, note)
     duplicates: list[tuple[str, str, str]] = field(default_factory=list)  # (agency, file, kept file)
-    mismatched: list[tuple[str, str, str | None]] = field(default_factory=list)  # (agency, file, suggestion)
+    mismatched: list[NameMismatch] = field(default_factory=list)  # included, name not certainly on the roster
     sums: dict[str, float | int] = field(default_factory=dict)
     level_sums: dict[str, dict[str, float | int]] = field(default_factory=dict)
     blanks: dict[str, list[str]] = field(default_factory=dict)  # cell id -> agencies that left it blank
@@ -122,9 +120,21 @@ class Consolidation:
     def has_levels(self) -> bool:
         return bool(self.level_sums)
 
+    @property
+    def pending(self) -> list[NameMismatch]:
+        """Reports whose name only resembles a roster entry: that entry is neither 已报送 nor 未报送."""
+        return [m for m in self.mismatched if m.match is not None]
+
+    @property
+    def renamed(self) -> list[FileEntry]:
+        """Included reports matched to the roster after normalising their agency name."""
+        return [e for e in self.included if e.match is not None and e.match.kind == "normalised"]
+
     def uncertain(self, cell_id: str) -> list[str]:
-        """Agencies that make a summary cell uncertain: missing ones, then those that left it blank."""
-        return [m.name for m, _ in self.missing] + self.blanks.get(cell_id, [])
+        """Agencies that make a summary cell uncertain: missing ones, roster entries whose report is
+        not confirmed (a near name), then those that left the cell blank."""
+        return ([m.name for m, _ in self.missing] + [p.suggestion or "" for p in self.pending]
+                + self.blanks.get(cell_id, []))
 
     @property
     def error_count(self) -> int:
@@ -293,59 +303,7 @@ def _isolated(path: str) -> FileSummary:
 # ---------------------------------------------------------------------------- roster
 
 
-def normalise_name(name: str) -> str:
-    """Agency names as typed differ in spaces, full-width forms and brackets; compare without them."""
-    return _BRACKETS.sub("", unicodedata.normalize("NFKC", name or "")).lower()
-
-
-def _level(text: object) -> str | None:
-    t = str(text or "").strip()
-    if not t:
-        return None
-    return LEVEL_TOWN if any(k in t for k in ("乡", "镇", "街道")) else LEVEL_OWN
-
-
-def load_roster(path: Path) -> list[RosterEntry]:
-    """Read a roster (.csv or .xlsx) with a 单位名称 column and an optional 层级 column."""
-    path = Path(path)
-    rows: list[list[Any]]
-    if path.suffix.lower() == ".csv":
-        data = path.read_bytes()
-        decoded = decode_text(data)
-        if decoded is None:
-            raise ReadError("名单文件的编码无法识别（请另存为 UTF-8 或 GBK 编码的 CSV）")
-        text = decoded
-        rows = [list(r) for r in csv.reader(text.splitlines())]
-    else:
-        import python_calamine as pc
-
-        try:
-            wb = pc.CalamineWorkbook.from_path(str(path))
-            rows = wb.get_sheet_by_index(0).to_python()
-            wb.close()
-        except Exception as e:
-            raise ReadError(f"名单文件无法读取（{type(e).__name__}）") from None
-    for i, row in enumerate(rows):
-        heads = [str(c or "").strip() for c in row]
-        if "单位名称" in heads:
-            name_col = heads.index("单位名称")
-            level_col = heads.index("层级") if "层级" in heads else None
-            out = []
-            for r in rows[i + 1:]:
-                cell = r[name_col] if name_col < len(r) else None
-                name = str(cell if cell is not None else "").strip()
-                if not name:
-                    continue
-                lv = _level(r[level_col]) if level_col is not None and level_col < len(r) else None
-                out.append(RosterEntry(name, lv))
-            return out
-    raise ReadError("名单文件中没有“单位名称”列")
-
-
-def closest(name: str, candidates: Mapping[str, str]) -> str | None:
-    """The roster name closest to ``name`` (difflib), as a suggestion for the person."""
-    hit = difflib.get_close_matches(normalise_name(name), list(candidates), n=1, cutoff=0.5)
-    return candidates[hit[0]] if hit else None
+# Matching and loading live in roster.py; re-exported above for callers of this module.
 
 
 # ---------------------------------------------------------------------------- consolidating
@@ -378,20 +336,19 @@ def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | N
 
     result = Consolidation(form=form_obj, year=target_year, entries=entries, roster=roster_entries)
     entries.extend(read_entries)
-    candidates = _eligible(read_entries, form_obj, target_year, roster_entries or [])
+    candidates = _eligible(read_entries, form_obj, target_year, RosterMatcher(roster_entries or []))
     kept = _one_per_agency(result, candidates, strict)
     if roster_entries is not None:
-        result.missing = _not_submitted(roster_entries, kept, read_entries)
+        _check_names(result, kept, read_entries, RosterMatcher(roster_entries))
     if form_obj is not None:
         _sum(result, form_obj)
     return result
 
 
 def _eligible(read: Sequence[FileEntry], form: Form | None, year: int | None,
-              roster: Sequence[RosterEntry]) -> dict[str, list[FileEntry]]:
-    """The files of this form and year, grouped by agency (roster name when matched);
-    every other file gets its reason."""
-    by_norm = {normalise_name(r.name): r for r in roster}
+              matcher: RosterMatcher) -> dict[str, list[FileEntry]]:
+    """The files of this form and year, grouped by agency (roster name when matched exactly or
+    after normalising); every other file gets its reason."""
     groups: dict[str, list[FileEntry]] = {}
     for e in read:
         s = e.summary
@@ -406,10 +363,11 @@ def _eligible(read: Sequence[FileEntry], form: Form | None, year: int | None,
             e.reason = f"报告年度不同（{s.year} 年度，本次汇总 {year} 年度），未纳入"
             continue
         norm = normalise_name(s.agency or "")
-        match = by_norm.get(norm) if norm else None
+        match = matcher.match(s.agency)
         if match is not None:
-            e.roster_name, e.level, e.name = match.name, match.level, match.name
-            key = "roster:" + normalise_name(match.name)
+            e.match = match
+            e.roster_name, e.level, e.name = match.entry.name, match.entry.level, match.entry.name
+            key = "roster:" + normalise_name(match.entry.name)
         else:
             key = "name:" + (norm or e.file)
         groups.setdefault(key, []).append(e)
@@ -419,7 +377,6 @@ def _eligible(read: Sequence[FileEntry], form: Form | None, year: int | None,
 def _one_per_agency(result: Consolidation, groups: Mapping[str, list[FileEntry]], strict: bool) -> dict[str, FileEntry]:
     """One report per agency: a resubmission (later 填报日期, else the newer file) replaces the
     earlier one, which is listed as a duplicate naming the one used. Marks what is included."""
-    roster_norms = {normalise_name(r.name): r.name for r in result.roster or []}
     kept: dict[str, FileEntry] = {}
     for key, group in groups.items():
         chosen = max(group, key=_newness)
@@ -440,26 +397,48 @@ def _one_per_agency(result: Consolidation, groups: Mapping[str, list[FileEntry]]
             notes.append(f"纳入，但有 {s.counts['error']} 个错误，请核实")
         if s.year is None and result.year is not None:
             notes.append(f"未填报告年度，按 {result.year} 年度纳入")
-        if result.roster is not None and e.roster_name is None:
-            hint = closest(s.agency or "", roster_norms) if s.agency else None
-            result.mismatched.append((e.name, e.file, hint))
-            notes.append("单位名称不在名单中" + (f"（建议：{hint}）" if hint else ""))
         e.reason = "；".join(notes)
     return kept
 
 
-def _not_submitted(roster: Sequence[RosterEntry], kept: Mapping[str, FileEntry],
-                   read: Sequence[FileEntry]) -> list[tuple[RosterEntry, str]]:
-    """Roster agencies without an included report, with what became of their file if any."""
-    out = []
-    for r in roster:
+def _check_names(result: Consolidation, kept: Mapping[str, FileEntry], read: Sequence[FileEntry],
+                 matcher: RosterMatcher) -> None:
+    """Roster status of every agency, decided once (see roster.py for the semantics): notes on
+    included reports whose name was normalised or only resembles a roster entry, the 名称不符
+    list, and 未报送 — roster entries with no included report and no near-named one."""
+    # Roster entries are told apart by name: a name listed twice is one agency.
+    submitted = {e.match.entry.name for e in kept.values() if e.included and e.match is not None}
+    unlisted = [e for e in kept.values() if e.included and e.match is None]
+    files_of: dict[str, list[FileEntry]] = {}  # roster name -> every readable file certainly its
+    for e in read:
+        m = e.match or (matcher.match(e.summary.agency) if e.summary.ok else None)
+        if m is not None:
+            files_of.setdefault(m.entry.name, []).append(e)
+            if e.match is None:  # a left-out file still names its roster agency in 报送情况
+                e.match, e.roster_name, e.level = m, m.entry.name, m.entry.level
+    # A roster entry whose own file was left out (other form, --strict) is 未报送, never a proposal.
+    free = list({r.name: r for r in matcher.roster if r.name not in submitted and r.name not in files_of}.values())
+    proposals = matcher.propose([e.summary.agency or "" for e in unlisted], free)
+    for e in kept.values():
+        if e.included and e.match is not None and e.match.kind == "normalised":
+            e.reason = "；".join(x for x in (renamed_note(e.match), e.reason) if x)
+    proposed: set[str] = set()
+    for e in unlisted:
+        near = proposals.get(e.summary.agency or "")
+        if near is not None:
+            e.match = near
+            proposed.add(near.entry.name)
+        mismatch = NameMismatch(e.name, e.file, near)
+        result.mismatched.append(mismatch)
+        e.reason = "；".join(x for x in (f"{mismatch.note}；已计入全县合计", e.reason) if x)
+    done = submitted | proposed
+    for r in matcher.roster:
+        if r.name in done:
+            continue
+        done.add(r.name)
         got = kept.get("roster:" + normalise_name(r.name))
-        if got is None:
-            others = [e for e in read if normalise_name(e.summary.agency or "") == normalise_name(r.name)]
-            out.append((r, f"有文件但未纳入：{others[0].reason}" if others else ""))
-        elif not got.included:
-            out.append((r, f"有文件但未纳入：{got.reason}"))
-    return out
+        files = [got] if got is not None else files_of.get(r.name, [])
+        result.missing.append((r, f"有文件但未纳入：{files[0].reason}" if files else ""))
 
 
 def _newness(e: FileEntry) -> tuple[str, float, str]:
@@ -512,13 +491,15 @@ def _sum(result: Consolidation, form: Form) -> None:
     groups: dict[str, dict[str, float]] = {LEVEL_ALL: dict.fromkeys(ids, 0.0)}
     levels_known = bool(result.roster) and any(r.level for r in result.roster or [])
     if levels_known:
-        groups[LEVEL_OWN] = dict.fromkeys(ids, 0.0)
-        groups[LEVEL_TOWN] = dict.fromkeys(ids, 0.0)
+        # Every included agency lands in exactly one part, so the parts add up to 全县.
+        for lv in (LEVEL_OWN, LEVEL_TOWN, LEVEL_UNLISTED):
+            groups[lv] = dict.fromkeys(ids, 0.0)
     blanks: dict[str, list[str]] = {}
     for e in result.included:
         targets = [groups[LEVEL_ALL]]
-        if levels_known and e.level in groups:
-            targets.append(groups[e.level])
+        if levels_known:
+            part = e.level if e.roster_name is not None else LEVEL_UNLISTED
+            targets.append(groups.setdefault(part or LEVEL_UNSET, dict.fromkeys(ids, 0.0)))
         for cid, v in e.summary.values.items():
             if cid in groups[LEVEL_ALL]:
                 for g in targets:
@@ -527,7 +508,7 @@ def _sum(result: Consolidation, form: Form) -> None:
             blanks.setdefault(cid, []).append(e.name)
     result.sums = {cid: _clean(v) for cid, v in groups[LEVEL_ALL].items()}
     if levels_known:
-        result.level_sums = {lv: {cid: _clean(v) for cid, v in groups[lv].items()} for lv in LEVELS}
+        result.level_sums = {lv: {cid: _clean(v) for cid, v in g.items()} for lv, g in groups.items()}
     result.blanks = blanks
     report = report_from_raw(form, result.sums, {"hdr.agency": "汇总", "hdr.year": result.year}, source="汇总")
     result.summary_findings = [_with_sources(f, result.included) for f in check(report, locate=False)]
@@ -547,260 +528,20 @@ def _with_sources(f: Finding, included: Sequence[FileEntry]) -> Finding:
 # ---------------------------------------------------------------------------- writing
 
 
-UNCERTAIN_FILL_RGB = "DCE6F1"  # light grey-blue: "this number may still change"
-
-
 def write_summary(result: Consolidation, out: Path, force: bool = False, long: bool = False) -> Path:
-    """Write the summary workbook atomically; refuse to replace ``out`` unless ``force``."""
-    from openpyxl.chart import BarChart, Reference
-    from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    """Write the summary workbook atomically (see :mod:`gkreport.summary_workbook`)."""
+    from .summary_workbook import write_summary as write
 
-    from .fill import fill_workbook
-    from .safety import set_value, xml_safe
-    from .template import build_template, print_as_list
-    from .xlsx_rows import BulkRows, save_with_rows
-
-    out = Path(out)
-    if out.exists() and not force:
-        raise FileExistsError(f"输出文件 {out} 已存在；如需覆盖请加 --force")
-    form = result.form
-    if form is None:
-        raise ValueError("没有可用的报表，无法生成汇总")
-    included = result.included
-    wb = build_template(form)
-    regions = {e.summary.region for e in included if e.summary.region}
-    fill_workbook(wb, form, result.sums, {
-        "hdr.agency": f"汇总（{len(included)} 个单位）", "hdr.year": result.year,
-        # The region when every agency gave the same one; the date the summary was made.
-        "hdr.region": regions.pop() if len(regions) == 1 else None, "hdr.date": dt.date.today(),
-    })
-    fill = PatternFill("solid", fgColor=UNCERTAIN_FILL_RGB)
-    for cid, cell in form.cells.items():
-        who = result.uncertain(cid)
-        if not who:
-            continue
-        c = wb[cell.sheet][cell.ref]
-        c.fill = fill
-        missing = [m.name for m, _ in result.missing]
-        blank = result.blanks.get(cid, [])
-        parts = []
-        if missing:
-            parts.append(f"未报送（{len(missing)}）：" + _listing(missing))
-        if blank:
-            parts.append(f"此格空白（{len(blank)}）：" + _listing(blank))
-        c.comment = Comment(xml_safe("汇总数可能不完整。\n" + "\n".join(parts)), "gkreport", width=320, height=160)
-
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="D9D9D9")
-
-    def header(ws: Any, row: int, titles: Sequence[str]) -> None:
-        for i, t in enumerate(titles, start=1):
-            c = ws.cell(row=row, column=i)
-            set_value(c, t)
-            c.font = bold
-            c.fill = head_fill
-            c.alignment = Alignment(wrap_text=True, vertical="center")
-
-    def put(ws: Any, row: int, values: Sequence[Any]) -> None:
-        for i, v in enumerate(values, start=1):
-            if v is not None and v != "":
-                set_value(ws.cell(row=row, column=i), v)
-
-    # 分级汇总
-    if result.has_levels:
-        ws = wb.create_sheet("分级汇总")
-        header(ws, 1, ["单元格编号", "表", "行", "列", LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL])
-        for r, (cid, cell) in enumerate(form.cells.items(), start=2):
-            put(ws, r, [cid, form.table(cell.table).title, cell.row_label, cell.col_label,
-                        *(result.level_sums[lv][cid] for lv in LEVELS)])
-        unmatched = sum(1 for e in included if e.level is None)
-        if unmatched:
-            put(ws, len(form.cells) + 3, [f"注：{unmatched} 个单位未在名单中找到层级，只计入全县。"])
-        ws.freeze_panes = "E2"
-        _widths(ws, [22, 24, 40, 24, 12, 12, 12])
-        print_as_list(ws)
-
-    # 报送情况
-    ws = wb.create_sheet(STATUS_SHEET)
-    header(ws, 1, ["文件", "填报单位", "年度", "表式", "错误数", "警告数", "是否纳入", "原因"])
-    r = 2
-    for e in result.entries:
-        s = e.summary
-        put(ws, r, [e.file, s.agency or "", s.year, load_form(s.form).name if s.form else "",
-                    s.counts.get("error", 0) if s.ok else None, s.counts.get("warning", 0) if s.ok else None,
-                    "是" if e.included else "否", e.reason])
-        r += 1
-    if result.roster is not None:
-        r += 1
-        for title, rows in (
-            (f"未报送（{len(result.missing)}）", [[m.name, m.level or "", note] for m, note in result.missing]),
-            (f"重复报送（{len(result.duplicates)}）", [[a, f, f"已纳入 {k}"] for a, f, k in result.duplicates]),
-            (f"名称不符（{len(result.mismatched)}）", [[a, f, f"建议：{h}" if h else "名单中没有相近的名称"]
-                                                     for a, f, h in result.mismatched]),
-        ):
-            c = ws.cell(row=r, column=1)
-            set_value(c, title)
-            c.font = bold
-            r += 1
-            for row in rows or [["（无）"]]:
-                put(ws, r, row)
-                r += 1
-            r += 1
-    ws.freeze_panes = "A2"
-    _widths(ws, [30, 28, 8, 22, 8, 8, 9, 60])
-    print_as_list(ws)
-
-    # 问题清单, 明细 and the long table hold one row per finding / agency / agency×cell:
-    # the bulk of the cells, appended as plain rows by xlsx_rows (openpyxl's per-cell
-    # objects cost more than reading all the inputs). Headers and layout stay openpyxl's.
-    bulk: dict[str, BulkRows] = {}
-    ws = wb.create_sheet(ISSUES_SHEET)
-    header(ws, 1, ["单位", "文件", "工作表", "单元格", "规则", "严重程度", "说明"])
-    issues: list[list[Any]] = [
-        ["汇总", "", f.sheet or "", (f.suspects or f.cells or ("",))[0], f.rule,
-         SEVERITY_LABEL.get(f.severity, f.severity), f.message] for f in result.summary_findings]
-    for e in result.entries:
-        s = e.summary
-        if not s.ok:
-            issues.append([e.name if s.agency else "", e.file, "", "", "读取失败", SEVERITY_LABEL["error"], s.error])
-            continue
-        issues.extend([e.name, e.file, fd["sheet"], fd["cell"], fd["rule"],
-                       SEVERITY_LABEL.get(fd["severity"], fd["severity"]), fd["message"]] for fd in s.findings)
-    bulk[ws.title] = BulkRows(2, issues, len(issues), 7)
-    ws.auto_filter.ref = f"A1:G{len(issues) + 1}"
-    ws.freeze_panes = "A2"
-    _widths(ws, [28, 30, 16, 8, 18, 9, 80])
-    print_as_list(ws)
-
-    # 明细
-    ids = list(form.cells)
-    ws = wb.create_sheet("明细")
-    labels = [
-        ("表", [form.table(form.cells[c].table).title for c in ids]),
-        ("行", [form.cells[c].row_label for c in ids]),
-        ("列", [form.cells[c].col_label for c in ids]),
-        ("编号", ids),
-    ]
-    for i, (what, row) in enumerate(labels, start=1):
-        header(ws, i, ["单位" if what == "编号" else "", "文件" if what == "编号" else "",
-                       "层级" if what == "编号" else what, *row])
-
-    def wide_rows() -> Iterable[list[Any]]:
-        for e in included:
-            vals, blank = e.summary.values, set(e.summary.blanks)
-            yield [e.name, e.file, e.level or "",
-                   *(None if cid in blank else vals.get(cid, 0) for cid in ids)]
-
-    bulk[ws.title] = BulkRows(len(labels) + 1, wide_rows(), len(included), 3 + len(ids))
-    ws.freeze_panes = f"D{len(labels) + 1}"  # a string: ws.cell() would create a cell there
-    # Filters on the 编号 row, which is also the header row to give a pivot table.
-    ws.auto_filter.ref = f"A{len(labels)}:{get_column_letter(3 + len(ids))}{len(labels) + len(included)}"
-    _widths(ws, [28, 26, 10])
-    # 200 columns cannot fit a page width: repeat the labels and the agency instead.
-    print_as_list(ws, f"1:{len(labels)}", fit_width=False, title_cols="A:A")
-
-    if long:
-        ws = wb.create_sheet("明细（长表）")
-        header(ws, 1, ["单位", "文件", "层级", "单元格编号", "表", "行", "列", "数值", "是否空白"])
-        where = {cid: (form.table(c.table).title, c.row_label, c.col_label) for cid, c in form.cells.items()}
-
-        def long_rows() -> Iterable[list[Any]]:
-            for e in included:
-                vals, blank = e.summary.values, set(e.summary.blanks)
-                for cid in ids:
-                    yield [e.name, e.file, e.level or "", cid, *where[cid],
-                           *((None, "是") if cid in blank else (vals.get(cid, 0), None))]
-
-        bulk[ws.title] = BulkRows(2, long_rows(), len(included) * len(ids), 9)
-        ws.auto_filter.ref = f"A1:I{len(included) * len(ids) + 1}"
-        ws.freeze_panes = "A2"
-        print_as_list(ws)
-
-    # 图表
-    if CHART_CELL in form.cells and included:
-        ws = wb.create_sheet("图表")
-        header(ws, 1, ["单位", form.cells[CHART_CELL].label])
-        for r, e in enumerate(included, start=2):
-            put(ws, r, [e.name, e.summary.values.get(CHART_CELL, 0)])
-        chart = BarChart()
-        chart.type = "bar"
-        chart.title = f"各单位{form.cells[CHART_CELL].row_short}（件）"
-        chart.y_axis.title = "件"
-        chart.height = max(8.0, min(400.0, 0.45 * len(included)))
-        chart.width = 18
-        n = len(included)
-        chart.add_data(Reference(ws, min_col=2, min_row=1, max_row=n + 1), titles_from_data=True)
-        chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n + 1))
-        chart.legend = None
-        ws.add_chart(chart, "D2")
-        _widths(ws, [30, 16])
-        _results_pie(ws, form, result.sums)
-
-    # Re-check just before replacing: another run may have written it meanwhile.
-    if out.exists() and not force:
-        raise FileExistsError(f"输出文件 {out} 已存在；如需覆盖请加 --force")
-    return save_with_rows(wb, out, bulk)
-
-
-RESULT_RULE, RESULT_KEY = "T2-result-total", "col=total"  # (七)总计 = the sum of every result row
-_TRAILING_NOTE = re.compile(r"（[^（）]*）$")
+    return write(result, out, force=force, long=long)
 
 
 def result_shares(form: Form, sums: Mapping[str, float | int]) -> list[tuple[str, float | int]]:
-    """The county's applications by outcome (（一）予以公开, （二）部分公开, ...), from the rule
-    that adds the result rows up, grouped by their heading: what the pie chart shows."""
-    try:
-        rule = form.rule(RESULT_RULE)
-    except KeyError:
-        return []
-    inst = next((i for i in rule.instances if i.key == RESULT_KEY), None)
-    if inst is None:
-        return []
-    groups: dict[str, float | int] = {}
-    for t in inst.right:
-        path = form.cells[t.cell].row_path
-        label = _TRAILING_NOTE.sub("", path[1] if len(path) > 1 else path[-1])
-        groups[label] = groups.get(label, 0) + t.coef * sums.get(t.cell, 0)
-    return list(groups.items())
+    """The county's applications by outcome (see :func:`gkreport.summary_workbook.result_shares`)."""
+    from .summary_workbook import result_shares as shares
 
-
-def _results_pie(ws: Any, form: Form, sums: Mapping[str, float | int]) -> None:
-    """A pie of :func:`result_shares`, with its little table, right of the bar chart."""
-    from openpyxl.chart import PieChart, Reference
-    from openpyxl.chart.label import DataLabelList
-    from openpyxl.styles import Font
-
-    shares = result_shares(form, sums)
-    if not shares or not any(v for _, v in shares):
-        return
-    col = 16  # column P
-    for i, title in enumerate(("办理结果", "件数")):
-        c = ws.cell(row=1, column=col + i, value=title)
-        c.font = Font(bold=True)
-    for r, (label, v) in enumerate(shares, start=2):
-        ws.cell(row=r, column=col, value=label)
-        ws.cell(row=r, column=col + 1, value=_clean(v))
-    pie = PieChart()
-    pie.title = "全县政府信息公开申请办理结果"
-    pie.add_data(Reference(ws, min_col=col + 1, min_row=1, max_row=len(shares) + 1), titles_from_data=True)
-    pie.set_categories(Reference(ws, min_col=col, min_row=2, max_row=len(shares) + 1))
-    pie.dataLabels = DataLabelList(showPercent=True, showVal=False, showCatName=False, showSerName=False,
-                                   showLegendKey=False)  # the legend names the slices; the labels give shares
-    pie.height, pie.width = 10, 14
-    ws.add_chart(pie, f"P{len(shares) + 3}")
-    ws.column_dimensions["P"].width = 22
+    return shares(form, sums)
 
 
 def _listing(names: Sequence[str], limit: int = 15) -> str:
     shown = "、".join(names[:limit])
     return shown + (f" 等 {len(names)} 个单位" if len(names) > limit else "")
-
-
-def _widths(ws: Any, widths: Sequence[float]) -> None:
-    from openpyxl.utils import get_column_letter
-
-    for i, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = w
-

@@ -27,7 +27,7 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -56,6 +56,11 @@ class BulkRows:
     rows: Iterable[Sequence[Any]]
     n_rows: int  # how many ``rows`` yields (checked), for the sheet's <dimension>
     n_cols: int  # widest row
+    # Optional cell-format (xf) index per column, e.g. wrapped text (see summary_workbook._xf), or a
+    # function giving them for a row (a row coloured by its status).
+    styles: Sequence[int | None] | Callable[[Sequence[Any]], Sequence[int | None]] = ()
+    # Optional row height in points for a row (None: the default), so wrapped text shows whole.
+    height: Callable[[Sequence[Any]], float | None] | None = None
 
 
 def save_with_rows(wb: Workbook, path: Path, bulk: Mapping[str, BulkRows]) -> Path:
@@ -121,12 +126,29 @@ def _write_with_rows(fh: IO[bytes], xml: bytes, b: BulkRows) -> None:
     letters = [get_column_letter(i) for i in range(1, b.n_cols + 1)]
     pieces: list[str] = []
     written = 0
+    attrs: dict[tuple[int | None, ...], list[str]] = {}
+
+    def attributes(ids: Sequence[int | None]) -> list[str]:
+        key = tuple(ids)
+        if key not in attrs:
+            attrs[key] = [f' s="{s}"' if s is not None else "" for s in key]
+        return attrs[key]
+
+    styles = attributes(b.styles) if not callable(b.styles) else []
     for r, row in enumerate(b.rows, start=b.first_row):
-        # Plain ints (most of the cells) inline; everything else through _cell.
-        cells = [f'<c r="{letter}{r}"><v>{v}</v></c>' if type(v) is int and -_INT_SAFE < v < _INT_SAFE
-                 else _cell(f"{letter}{r}", v)
-                 for letter, v in zip(letters, row, strict=False) if v is not None and v != ""]
-        pieces.append(f'<row r="{r}">{"".join(cells)}</row>')
+        if callable(b.styles):
+            styles = attributes(b.styles(row))
+        if styles:  # a styled column's cells carry s="n", empty ones too (a row's fill has no gaps)
+            cells = [_cell(f"{letter}{r}", v, attr) if v is not None and v != ""
+                     else (f'<c r="{letter}{r}"{attr}/>' if attr else "")
+                     for letter, v, attr in zip(letters, row, styles, strict=False)]
+        else:  # plain ints (most of the cells) inline; everything else through _cell
+            cells = [f'<c r="{letter}{r}"><v>{v}</v></c>' if type(v) is int and -_INT_SAFE < v < _INT_SAFE
+                     else _cell(f"{letter}{r}", v)
+                     for letter, v in zip(letters, row, strict=False) if v is not None and v != ""]
+        h = b.height(row) if b.height is not None else None
+        ht = f' ht="{h:g}" customHeight="1"' if h else ""
+        pieces.append(f'<row r="{r}"{ht}>{"".join(cells)}</row>')
         written += 1
         if len(pieces) >= 500:
             fh.write("".join(pieces).encode("utf-8"))
@@ -137,18 +159,18 @@ def _write_with_rows(fh: IO[bytes], xml: bytes, b: BulkRows) -> None:
     fh.write(tail)
 
 
-def _cell(ref: str, v: Any) -> str:
+def _cell(ref: str, v: Any, attr: str = "") -> str:
     if isinstance(v, bool):
         v = "是" if v else "否"
     if isinstance(v, int):
         if abs(v) <= EXCEL_MAX:
-            return f'<c r="{ref}"><v>{v}</v></c>'
+            return f'<c r="{ref}"{attr}><v>{v}</v></c>'
         v = str(v)
     elif isinstance(v, float):
         if math.isfinite(v) and abs(v) <= EXCEL_MAX:
-            return f'<c r="{ref}"><v>{v!r}</v></c>'
+            return f'<c r="{ref}"{attr}><v>{v!r}</v></c>'
         v = repr(v)
     text = escape(xml_safe(str(v)), {"\r": "&#13;"})  # a raw CR would read back as LF
     if not text:
         return ""  # nothing XML can hold: the cell stays empty, as None would
-    return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+    return f'<c r="{ref}"{attr} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
