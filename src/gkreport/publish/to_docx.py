@@ -117,14 +117,14 @@ def set_cell_margins(table: Table, left_right_twips: int = 40) -> None:
 
 
 def set_widths(table: Table, widths: Iterable) -> None:
-    """Fixed column widths (tblGrid for LibreOffice, tcW on every cell for Word)."""
+    """Fixed column widths (tblGrid for LibreOffice, tcW on every cell for Word); call it
+    before merging (a merge adds up the widths of the cells it joins)."""
     widths = list(widths)
     table.autofit = False
     for col, w in zip(table.columns, widths, strict=True):
         col.width = w
-    for row in table.rows:
-        for i, cell in enumerate(row.cells):
-            cell.width = widths[i]
+    for i, cell in enumerate(table._cells):
+        cell.width = widths[i % len(widths)]
 
 
 def repeat_header(table: Table, rows: int) -> None:
@@ -167,10 +167,15 @@ def _table(doc, part: TablePart, text_width) -> None:
     # blocks, each with its own header, so repeating its first block's header would mislead.
     stacked = any(b.style == "block" for b in grid.boxes)
     repeat_header(table, 0 if stacked else grid.header_rows)
+    # The cells, taken once before any merge: Table.cell() rebuilds the whole table's cell
+    # list on every call. Boxes never overlap, so merging one box leaves the <w:tc> of every
+    # other box in place and these handles stay valid.
+    cells = table._cells
+    n = grid.n_cols
     for box in grid.boxes:
-        cell = table.cell(box.r1 - 1, box.c1 - 1)
+        cell = cells[(box.r1 - 1) * n + box.c1 - 1]
         if box.merged:
-            cell = cell.merge(table.cell(box.r2 - 1, box.c2 - 1))
+            cell = cell.merge(cells[(box.r2 - 1) * n + box.c2 - 1])
         _fill_box(cell, box, part, size)
 
 

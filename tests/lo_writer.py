@@ -1,0 +1,32 @@
+"""LibreOffice Writer for the tests of .docx outputs (publication, notices)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import soffice
+
+
+def writer_available(exe: str) -> bool:
+    """A LibreOffice install may have Calc without Writer (Debian's libreoffice-calc)."""
+    program = Path(exe).resolve().parent
+    if program.name != "program":
+        return True  # an unusual layout: let the conversion itself tell
+    return any(program.glob("libswlo.*")) or any(program.glob("swlo.*"))
+
+
+def lo_pdf(src: Path, outdir: Path) -> Path:
+    """Convert a .docx to PDF with LibreOffice Writer (skipped where Writer is absent)."""
+    exe = soffice()
+    if exe is None or not writer_available(exe):
+        pytest.skip("LibreOffice Writer is not installed (apt-get install libreoffice-writer)")
+    outdir.mkdir(parents=True, exist_ok=True)
+    profile = outdir / "lo-profile"
+    subprocess.run([exe, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(outdir), str(src)], check=True, capture_output=True, timeout=180)
+    out = outdir / (src.stem + ".pdf")
+    assert out.exists(), f"LibreOffice did not write {out}"
+    return out
