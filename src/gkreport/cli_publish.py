@@ -68,3 +68,70 @@ def run(args: argparse.Namespace) -> int:
             print(f"    [{SEVERITY_LABEL[f.severity]}] {f.message}", file=sys.stderr)
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+# ------------------------------------------------------------------------------ --notices (check, consolidate)
+
+
+def add_notices_option(p: argparse.ArgumentParser, *, consolidate: bool = False) -> None:
+    """``--notices DIR`` for ``check`` and ``consolidate`` (registered from their modules)."""
+    more = "；另生成名单中未报送单位的“催报清单.docx”（需 --roster），每份通知旁附标注副本" if consolidate else \
+        "；给出 --mark 时，标注副本也复制到此文件夹"
+    p.add_argument("--notices", type=Path, metavar="DIR",
+                   help="为每个有错误的单位生成“退回修改通知”（.docx，可打印签发）" + more)
+
+
+def _prepared(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        print(f"错误：无法创建通知文件夹 {folder}（{e.strerror or e}）", file=sys.stderr)
+        return False
+    return True
+
+
+def check_notices(args: argparse.Namespace, results: list) -> int | None:
+    """Write return notices after ``check``; an exit code only when the folder is unusable."""
+    folder: Path | None = getattr(args, "notices", None)
+    if folder is None:
+        return None
+    if not _prepared(folder):
+        return EXIT_UNUSABLE
+    from .notices import write_check_notices
+
+    try:
+        written = write_check_notices(results, folder)
+    except OSError as e:
+        print(f"错误：无法写入退回修改通知（{e.strerror or e}）", file=sys.stderr)
+        return EXIT_UNUSABLE
+    _say_written(written, folder)
+    return None
+
+
+def consolidation_notices(args: argparse.Namespace, result) -> int | None:
+    """Write return notices and the chase list after ``consolidate``."""
+    folder: Path | None = getattr(args, "notices", None)
+    if folder is None:
+        return None
+    if not _prepared(folder):
+        return EXIT_UNUSABLE
+    from .notices import CHASE_NAME, write_chase_list, write_consolidation_notices
+
+    try:
+        written = write_consolidation_notices(result, folder)
+        if result.roster is not None:
+            written.append(write_chase_list(result, folder / CHASE_NAME))
+    except OSError as e:
+        print(f"错误：无法写入退回修改通知（{e.strerror or e}）", file=sys.stderr)
+        return EXIT_UNUSABLE
+    _say_written(written, folder)
+    return None
+
+
+def _say_written(written: list[Path], folder: Path) -> None:
+    if not written:
+        print(f"没有需要退回修改的报表，未生成通知（{folder}）", file=sys.stderr)
+        return
+    print(f"已生成 {len(written)} 份文件到 {folder}：", file=sys.stderr)
+    for p in written:
+        print(f"    {p.name}", file=sys.stderr)

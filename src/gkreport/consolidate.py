@@ -44,6 +44,7 @@ from .readers import ReadError, is_lock_file, read_any
 from .readers.files import decode_text
 from .readers.workbook import warm_layout
 from .report import report_from_raw
+from .stamp import data_fingerprint
 
 LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL = "本级", "乡镇街道", "全县"
 LEVELS = (LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL)
@@ -72,6 +73,7 @@ class FileSummary:
     blanks: list[str] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: {"error": 0, "warning": 0, "info": 0})
+    fingerprint: str = ""  # stamp.data_fingerprint: matches a signed return notice to this file
 
 
 @dataclass
@@ -80,6 +82,7 @@ class RosterEntry:
 
     name: str
     level: str | None  # 本级 / 乡镇街道 / None when the roster has no 层级
+    extra: tuple[tuple[str, str], ...] = ()  # the roster's other columns (联系人, 联系电话 …), for the 催报清单
 
 
 @dataclass
@@ -174,6 +177,7 @@ def summarise_file(path: str) -> FileSummary:
         mtime=_mtime(path),
         values=values, blanks=blanks,
         findings=[_finding_dict(f) for f in findings], counts=count_by_severity(findings),
+        fingerprint=data_fingerprint(report),
     )
 
 
@@ -337,9 +341,18 @@ def load_roster(path: Path) -> list[RosterEntry]:
                 if not name:
                     continue
                 lv = _level(r[level_col]) if level_col is not None and level_col < len(r) else None
-                out.append(RosterEntry(name, lv))
+                extra = tuple((h, _roster_text(r[j])) for j, h in enumerate(heads)
+                              if h and j not in (name_col, level_col) and j < len(r) and _roster_text(r[j]))
+                out.append(RosterEntry(name, lv, extra))
             return out
     raise ReadError("名单文件中没有“单位名称”列")
+
+
+def _roster_text(v: object) -> str:
+    """A roster cell as text: a phone number read as 13800000000.0 is 13800000000."""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip() if v is not None else ""
 
 
 def closest(name: str, candidates: Mapping[str, str]) -> str | None:
@@ -624,13 +637,13 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
 
     # 报送情况
     ws = wb.create_sheet(STATUS_SHEET)
-    header(ws, 1, ["文件", "填报单位", "年度", "表式", "错误数", "警告数", "是否纳入", "原因"])
+    header(ws, 1, ["文件", "填报单位", "年度", "表式", "错误数", "警告数", "是否纳入", "原因", "数据指纹"])
     r = 2
     for e in result.entries:
         s = e.summary
         put(ws, r, [e.file, s.agency or "", s.year, load_form(s.form).name if s.form else "",
                     s.counts.get("error", 0) if s.ok else None, s.counts.get("warning", 0) if s.ok else None,
-                    "是" if e.included else "否", e.reason])
+                    "是" if e.included else "否", e.reason, s.fingerprint])
         r += 1
     if result.roster is not None:
         r += 1
@@ -649,7 +662,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
                 r += 1
             r += 1
     ws.freeze_panes = "A2"
-    _widths(ws, [30, 28, 8, 22, 8, 8, 9, 60])
+    _widths(ws, [30, 28, 8, 22, 8, 8, 9, 60, 10])
     print_as_list(ws)
 
     # 问题清单, 明细 and the long table hold one row per finding / agency / agency×cell:
