@@ -138,6 +138,15 @@ def repeat_header(table: Table, rows: int) -> None:
             tr_pr.append(head)
 
 
+def keep_together(table: Table) -> None:
+    """Keep a table on one page where it fits: every row but the last "keeps with next"
+    (how Word keeps a table together; LibreOffice reads it the same way)."""
+    for row in table.rows[:-1]:
+        for tc in row._tr.tc_lst:
+            for p in tc.iterchildren(qn("w:p")):
+                Paragraph(p, None).paragraph_format.keep_with_next = True
+
+
 def write_cell(cell: _Cell, text: str, *, size: Pt, bold: bool = False,
                align: WD_ALIGN_PARAGRAPH = WD_ALIGN_PARAGRAPH.CENTER, font: str = TABLE_FONT) -> None:
     cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
@@ -177,6 +186,8 @@ def _table(doc, part: TablePart, text_width) -> None:
         if box.merged:
             cell = cell.merge(cells[(box.r2 - 1) * n + box.c2 - 1])
         _fill_box(cell, box, part, size)
+    if stacked or grid.n_rows <= 10:  # table 2 may break across pages: its header repeats
+        keep_together(table)
 
 
 def _fill_box(cell: _Cell, box: Box, part: TablePart, size: Pt) -> None:
@@ -207,7 +218,7 @@ def write_docx(pub: Publication, path: Path) -> None:
     for para in pub.intro:
         _para(doc, para)
     for sec in pub.sections:
-        add_paragraph(doc, sec.title, font=HEADING_FONT)
+        add_paragraph(doc, sec.title, font=HEADING_FONT).paragraph_format.keep_with_next = True
         for part in sec.parts:
             if isinstance(part, TablePart):
                 _table(doc, part, text_width)

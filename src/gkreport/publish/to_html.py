@@ -36,11 +36,13 @@ def _col_styles(grids: list[TableGrid]) -> str:
     rules = []
     for g in grids:
         weights = list(g.table.col_widths)
-        if not weights:
-            continue
+        if len(set(weights)) < 2:
+            continue  # equal columns are the browser's default
         total = sum(weights)
+        by_width: dict[str, list[str]] = {}
         for i, w in enumerate(weights, 1):
-            rules.append(f"table.{g.table.id} col.c{i}{{width:{100 * w / total:.1f}%}}")
+            by_width.setdefault(f"{100 * w / total:.1f}%", []).append(f"table.{g.table.id} col.c{i}")
+        rules += [",".join(sel) + f"{{width:{w}}}" for w, sel in by_width.items()]
     return "\n".join(rules)
 
 
@@ -49,7 +51,11 @@ def _cell(box: Box, part: TablePart) -> str:
         f' colspan="{box.colspan}"' if box.colspan > 1 else "")
     if box.cell_id is not None:
         return f"<td{span}>{escape(part.texts.get(box.cell_id, ''))}</td>"
-    scope = ' scope="row"' if box.style == "row" else (' scope="colgroup"' if box.colspan > 1 else ' scope="col"')
+    if box.style == "row":
+        scope = ' scope="rowgroup"' if box.rowspan > 1 else ' scope="row"'
+    else:
+        scope = ' scope="colgroup"' if box.colspan > 1 else ' scope="col"'
+
     return f'<th{span}{scope} class="{box.style}">{escape(box.text)}</th>'
 
 
