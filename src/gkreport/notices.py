@@ -33,6 +33,7 @@ from .publish.to_docx import (
     TABLE_FONT,
     add_paragraph,
     add_text,
+    grid_widths,
     new_document,
     repeat_header,
     set_borders,
@@ -152,7 +153,8 @@ def _grid(doc, headers: Sequence[str], rows: Sequence[Sequence[str]], widths_cm:
     table = doc.add_table(rows=1 + len(rows), cols=len(headers))
     set_borders(table)
     set_cell_margins(table, 60)
-    set_widths(table, [Cm(w) for w in widths_cm])
+    total = sum(widths_cm)
+    set_widths(table, grid_widths(int(Cm(total).twips), [w / total for w in widths_cm]))
     repeat_header(table, 1)
     cells = table._cells
     n = len(headers)

@@ -17,7 +17,7 @@ from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_COLOR_INDEX
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
+from docx.shared import Cm, Pt, Twips
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
@@ -127,6 +127,12 @@ def set_widths(table: Table, widths: Iterable) -> None:
         cell.width = widths[i % len(widths)]
 
 
+def grid_widths(total_twips: int, shares: Iterable[float]) -> list[Twips]:
+    """Column widths in whole twips (Word's unit), so that a merged cell's width is exactly
+    the sum of its grid columns, as Word expects."""
+    return [Twips(max(1, int(total_twips * share))) for share in shares]
+
+
 def repeat_header(table: Table, rows: int) -> None:
     """Repeat the first ``rows`` rows on every page; keep each row on one page."""
     for i, row in enumerate(table.rows):
@@ -171,7 +177,7 @@ def _table(doc, part: TablePart, text_width) -> None:
     set_cell_margins(table)
     weights = list(grid.table.col_widths) or [1.0] * grid.n_cols
     total = sum(weights)
-    set_widths(table, [int(text_width * w / total) for w in weights])
+    set_widths(table, grid_widths(int(text_width) // 635, [w / total for w in weights]))
     # A header shared by the whole table is repeated on each page; table 1 is a stack of
     # blocks, each with its own header, so repeating its first block's header would mislead.
     stacked = any(b.style == "block" for b in grid.boxes)
