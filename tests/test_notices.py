@@ -154,3 +154,13 @@ def test_notice_opens_in_libreoffice(folder: Path, tmp_path: Path) -> None:
     main(["check", str(folder / "a.xlsx"), "--notices", str(out), "-q"])
     pdf = lo_pdf(out / "甲局-退回修改通知.docx", tmp_path / "pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_header_errors_name_the_header_field(tmp_path: Path) -> None:
+    """A 2023 report on the 2019 form: the notice points at 报告年度 on the header sheet."""
+    src = make_filled(tmp_path, "old.xlsx", "2019", dict.fromkeys(REAL_REPORTS["helan-hongguang-2020"]()[2], 0),
+                      {"hdr.agency": "某某县审计局", "hdr.year": 2023})
+    out = tmp_path / "n"
+    assert main(["check", str(src), "--notices", str(out), "-q"]) == 1
+    (row,) = _problem_rows(out / "某某县审计局-退回修改通知.docx")
+    assert row[1:6] == ["基本信息", "报告年度", "—", "基本信息!B6", "2023"] and "2021版" in row[7]

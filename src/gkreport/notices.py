@@ -42,7 +42,7 @@ from .publish.to_docx import (
     write_cell,
 )
 from .report import Report
-from .stamp import cell_text, data_fingerprint
+from .stamp import cell_text, data_fingerprint, raw_text
 from .values import format_number
 
 NOTICE_SUFFIX = "退回修改通知.docx"
@@ -109,17 +109,11 @@ def notice_item(report: Report, f: Finding) -> NoticeItem:
     header = next((h for h in form.header if h.id == cid), None)
     if header is not None:
         raw = report.header.get(header.id)
-        current = cell_text_raw(raw) or "（空白）"
+        current = raw_text(raw) or "（空白）"
         return NoticeItem(form.header_sheet, header.label, "—", f"{header.sheet}!{header.cell}", current,
                           suggested, f.message)
     where = f"{f.sheet}!{ref}" if f.sheet and ref else "—"
     return NoticeItem(f.sheet or "—", "—", "—", where, "—", suggested, f.message)
-
-
-def cell_text_raw(raw: object) -> str:
-    from .values import Value
-
-    return cell_text(Value(raw, "number"))
 
 
 def build_notice(report: Report, findings: Sequence[Finding], file: Path,

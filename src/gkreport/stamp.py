@@ -22,7 +22,11 @@ def cell_text(value: Value) -> str:
     """A cell's value as text, the same for every reader: integers as digits (3.0 -> "3"),
     decimals in positional notation with every digit of the stored float, text with its
     whitespace collapsed, blank as ''. Also how the publication prints a cell."""
-    raw = value.raw
+    return raw_text(value.raw)
+
+
+def raw_text(raw: object) -> str:
+    """:func:`cell_text` of a raw cell content (also used for header fields)."""
     if raw is None:
         return ""
     if isinstance(raw, bool):
