@@ -100,9 +100,9 @@ def test_status_sheet_is_styled_and_colours_what_needs_action(summary) -> None:
     ws = wb["报送情况"]
     assert ws["A1"].value.startswith("共 7 个文件：纳入汇总 6 个，未纳入 1 个。名单 7 个单位：已报送 6")
     assert [c.value for c in ws[2]] == ["名单中的单位", "层级", "文件", "报表所填单位名称", "年度", "表式", "状态",
-                                       "错误数", "警告数", "说明"]
+                                       "错误数", "警告数", "说明", "数据指纹"]
     assert all(c.fill.fgColor.rgb.endswith(HEAD_FILL_RGB) and c.font.b for c in ws[2])
-    assert ws.freeze_panes == "A3" and ws.auto_filter.ref == f"A2:J{ws.max_row}"
+    assert ws.freeze_panes == "A3" and ws.auto_filter.ref == f"A2:K{ws.max_row}"
     assert ws.column_dimensions["J"].width >= 50
     rows = {r[6].value if r[6].value != "已纳入" else r[2].value: r for r in ws.iter_rows(min_row=3)}
     assert rows["未报送"][0].value == "某某县审计局"

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from . import cli_publish
 from .checking import FileResult, check_file
 from .forms import SEVERITY_LABEL, available_forms
 from .inputs import collect_files
@@ -25,6 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--form", choices=available_forms(), help="指定表式版本（默认自动识别）")
     p.add_argument("--year", type=int, help="报告年度（文件中没有填写时使用）")
     p.add_argument("-q", "--quiet", action="store_true", help="只输出每个文件的汇总行")
+    cli_publish.add_notices_option(p)
     p.set_defaults(func=run)
 
 
@@ -56,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         for r in results:
             print_result(r, quiet=args.quiet)
+    if (failed := cli_publish.check_notices(args, results)) is not None:
+        return failed
     if any(r.error for r in results):
         return EXIT_UNUSABLE
     if any(r.counts["error"] for r in results):

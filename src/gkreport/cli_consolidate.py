@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from . import cli_publish
 from .consolidate import Consolidation, consolidate, roster_line, write_summary
 from .findings import count_by_severity
 from .forms import SEVERITY_LABEL, available_forms
@@ -34,6 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="输出文件已存在时覆盖")
     p.add_argument("--json", action="store_true", help="以 JSON 输出汇总结果")
     p.add_argument("--jobs", type=int, metavar="N", help="并行读取的进程数（默认为 CPU 核数）")
+    cli_publish.add_notices_option(p, consolidate=True)
     p.set_defaults(func=run)
 
 
@@ -76,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         _json(result, written)
     else:
         print_consolidation(result, written)
+    if (failed := cli_publish.consolidation_notices(args, result)) is not None:
+        return failed
     return EXIT_FINDINGS if result.error_count else EXIT_OK
 
 

@@ -48,6 +48,7 @@ from .roster import closest as closest
 from .roster import load_roster as load_roster
 from .roster import normalise_name as normalise_name
 from .roster import roster_line as roster_line
+from .stamp import data_fingerprint
 
 LEVEL_ALL = "全县"
 LEVELS = (LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL)
@@ -77,6 +78,7 @@ class FileSummary:
     blanks: list[str] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: {"error": 0, "warning": 0, "info": 0})
+    fingerprint: str = ""  # stamp.data_fingerprint: matches a signed return notice to this file
 
 
 @dataclass
@@ -184,6 +186,7 @@ def summarise_file(path: str) -> FileSummary:
         mtime=_mtime(path),
         values=values, blanks=blanks,
         findings=[_finding_dict(f) for f in findings], counts=count_by_severity(findings),
+        fingerprint=data_fingerprint(report),
     )
 
 

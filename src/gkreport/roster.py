@@ -62,6 +62,7 @@ class RosterEntry:
 
     name: str
     level: str | None  # 本级 / 乡镇街道 / None when the roster has no 层级
+    extra: tuple[tuple[str, str], ...] = ()  # the roster's other columns (联系人, 联系电话 …), for the 催报清单
 
 
 @dataclass(frozen=True)
@@ -144,9 +145,18 @@ def load_roster(path: Path) -> list[RosterEntry]:
                 if not name:
                     continue
                 lv = _level(r[level_col]) if level_col is not None and level_col < len(r) else None
-                out.append(RosterEntry(name, lv))
+                extra = tuple((h, _roster_text(r[j])) for j, h in enumerate(heads)
+                              if h and j not in (name_col, level_col) and j < len(r) and _roster_text(r[j]))
+                out.append(RosterEntry(name, lv, extra))
             return out
     raise ReadError("名单文件中没有“单位名称”列")
+
+
+def _roster_text(v: object) -> str:
+    """A roster cell as text: a phone number read as 13800000000.0 is 13800000000."""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip() if v is not None else ""
 
 
 # ---------------------------------------------------------------------------- matching

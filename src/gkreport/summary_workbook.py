@@ -255,8 +255,9 @@ def file_status(e: FileEntry, roster: bool) -> str:
 
 
 STATUS_COLUMNS = (("名单中的单位", 24.0), ("层级", 10.0), ("文件", 30.0), ("报表所填单位名称", 24.0), ("年度", 6.0),
-                  ("表式", 12.0), ("状态", 20.0), ("错误数", 6.0), ("警告数", 6.0), ("说明", 56.0))
-_CENTRED = {"层级", "年度", "表式", "错误数", "警告数"}
+                  ("表式", 12.0), ("状态", 20.0), ("错误数", 6.0), ("警告数", 6.0), ("说明", 56.0),
+                  ("数据指纹", 10.0))
+_CENTRED = {"层级", "年度", "表式", "错误数", "警告数", "数据指纹"}
 _ROSTER_ONLY = 2  # the first two columns are shown only with a roster
 
 
@@ -269,7 +270,7 @@ def status_rows(result: Consolidation) -> list[tuple[str, list[Any]]]:
     for m, note in result.missing:
         if not note:  # no file at all; one that was left out is shown on its file's row
             rows.append((STATUS_MISSING, [m.name, m.level or "", "", "", None, "", STATUS_MISSING, None, None,
-                                          "名单中有此单位，未收到其报表"]))
+                                          "名单中有此单位，未收到其报表", ""]))
     for e in result.entries:
         s = e.summary
         status = file_status(e, roster)
@@ -279,7 +280,8 @@ def status_rows(result: Consolidation) -> list[tuple[str, list[Any]]]:
         rows.append((status, [
             e.roster_name or "", (e.level or "") if e.roster_name else "", e.file, s.agency or "", s.year,
             load_form(s.form).name if s.form else "", status,
-            s.counts.get("error", 0) if s.ok else None, s.counts.get("warning", 0) if s.ok else None, reason]))
+            s.counts.get("error", 0) if s.ok else None, s.counts.get("warning", 0) if s.ok else None, reason,
+            s.fingerprint]))
     if not roster:
         rows = [(st, row[_ROSTER_ONLY:]) for st, row in rows]
     order = {s: i for i, s in enumerate(_STATUS_ORDER)}
