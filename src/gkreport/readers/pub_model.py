@@ -75,6 +75,7 @@ class Model:
 
     form: Form
     canon: dict[str, str] = field(default_factory=dict)
+    by_numbering: bool = False  # the last loose match went by the row's numbering alone
 
     def c(self, text: str) -> str:
         got = self.canon.get(text)
@@ -206,7 +207,9 @@ class Model:
         if not scored and je:
             # numbering only: the row's own number, for the rows that carry it
             deepest = [k for k, _, _ in self.t2_rows if self._leaf_enum[k] and self._leaf_enum[k] <= je]
-            return self._next_in_order(deepest, after)
+            got = self._next_in_order(deepest, after)
+            self.by_numbering = got is not None
+            return got
         if not scored:
             return None
         best = max(s for s, _ in scored)

@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from ..values import parse_value as cell_value
 from .pub_model import Model, assemble
 from .pub_solve import solve_row
 from .pub_sources import Cell, Mode, Row, Value, is_blank, parse_text
@@ -296,6 +295,10 @@ class Placer:
             self._t2_group(row, group, labels, values)
             return
         assert key is not None
+        if m.by_numbering:
+            self.issue("info", f"表二 行标签“{''.join(names).strip()}”与官方标签不符，按其编号和位置对应为"
+                               f"“{m.t2_row_name(key)}”（{row.where}）")
+            m.by_numbering = False
         self.t2_after = m.t2_grid[key]
         what = f"第{m.t2_grid[key]}行（{m.t2_row_name(key)}）"
         cell_id: Callable[[str], str] = lambda ck: m.t2_cell[(key, ck)]  # noqa: E731
@@ -334,11 +337,11 @@ class Placer:
             return
         zeros, unread = [], []
         for ck, t in zip(col_keys, texts, strict=True):
-            v = cell_value(t)
+            v = parse_text(t)
             ids = [m.t2_cell[(k, ck)] for k in keys]
-            if v.state == "blank":
+            if v is None:
                 continue
-            if v.state == "number" and v.number == 0:
+            if isinstance(v, int | float) and v == 0:
                 zeros.append(m.t2_col_names[ck])
                 for cid in ids:
                     self.set(cid, 0, row.where)

@@ -7,10 +7,12 @@ columns; a missing cell is filled only where the form's identities among the row
 cells (the row total) and "counts are never negative" fix it. If every way that satisfies
 the rules gives the same cells, that is what the report says and it is placed (with an
 info finding saying so); otherwise the row is not guessed: it is reported and left unread.
+With too many values the rules are not used to choose the extra one: only when every
+choice gives the same cells (16 zeros for 15 cells) is the row placed.
 
 Examples: six zeros in a seven-column row can only be seven zeros; 16 zeros in the
 15-column table 3 are 15 zeros; "5 5" in seven columns could be any of six columns plus
-the total, so it is not placed.
+the total, so it is not placed; "0 0 0 0 0 0 0 7" is not placed either.
 """
 
 from __future__ import annotations
@@ -59,17 +61,12 @@ def solve_row(texts: Sequence[str], ids: Sequence[str], cells: Mapping[str, Cell
                 if len(found) > 1:
                     return None
     else:
+        # Too many values: the rules are not used to pick the extra one (that would make the
+        # row's identity true by construction); only if every choice gives the same cells.
         for keep in combinations(range(k), n):
-            known = {ids[j]: (texts[i], numbers[i]) for j, i in enumerate(keep)}
-            got = _complete(known, ids, cells, constraints)
-            if got is None or got == "ambiguous":
-                continue
-            dropped = tuple(texts[i] for i in range(k) if i not in keep)
-            sig = _signature(got, ids)
-            if sig in found and found[sig].dropped != dropped:
-                # same cells whichever value is extra: the extra ones are the same numbers
-                dropped = found[sig].dropped
-            found.setdefault(sig, Solved(got.texts, got.deduced, dropped))
+            got = Solved({ids[j]: texts[i] for j, i in enumerate(keep)}, {},
+                         tuple(texts[i] for i in range(k) if i not in keep))
+            found.setdefault(_signature(got, ids), got)
             if len(found) > 1:
                 return None
     return next(iter(found.values())) if len(found) == 1 else None
