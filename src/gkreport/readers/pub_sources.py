@@ -106,11 +106,12 @@ class _Budget:
         self.name = name
         self.cells = 0
 
-    def take(self, n: int, where: str) -> None:
-        if n > MAX_ROW_CELLS:
+    def take(self, n: int, where: str, *, row: bool = True, count: bool = True) -> None:
+        """Count ``n`` more cells (``count``); ``row``: they are one row, which has a width limit."""
+        if row and n > MAX_ROW_CELLS:
             raise ReportReadError(f"{where}有 {n} 个单元格，超过上限 {MAX_ROW_CELLS}，不像是年度报告的表格，"
                                   f"拒绝读取：{self.name}")
-        self.cells += n
+        self.cells += n if count else 0
         if self.cells > MAX_CELLS:
             raise ReportReadError(f"表格单元格总数超过上限 {MAX_CELLS}，不像是年度报告，拒绝读取：{self.name}")
 
@@ -219,19 +220,21 @@ def grid_rows(table: Sequence[Sequence[Spec]], table_no: int, what: str, budget:
             key += 1
             rs = max(1, min(rs, n_rows - r, MAX_SPAN))
             cs = max(1, min(cs, MAX_SPAN))
-            budget.take(rs * cs, f"{what}第{r + 1}行的合并单元格")
+            budget.take(rs * cs, f"{what}第{r + 1}行", row=False)
             for dr in range(rs):
                 for dc in range(cs):
                     occupied[(r + dr, c + dc)] = (key, text, c, cs)
             c += cs
             if c > MAX_ROW_CELLS:
-                budget.take(c, f"{what}第{r + 1}行")
-    n_cols = max((c for _, c in occupied), default=-1) + 1
+                budget.take(c, f"{what}第{r + 1}行", count=False)
+    width: dict[int, int] = {}  # row -> columns up to its last cell (no padding of short rows)
+    for r, c in occupied:
+        width[r] = max(width.get(r, 0), c + 1)
     rows = []
     for r in range(n_rows):
         cells: list[Cell] = []
         last_key: int | None = None
-        for c in range(n_cols):
+        for c in range(width.get(r, 0)):
             hit = occupied.get((r, c))
             if hit is None:
                 cells.append(Cell("", c))

@@ -273,8 +273,10 @@ def read_published(path: Path, form: str = "auto", year: int | None = None) -> I
     path = Path(path)
     try:
         return _read_published(path, form, year)
-    except ReportReadError:
-        raise
+    except ReportReadError as e:
+        if path.name in str(e):
+            raise
+        raise ReportReadError(f"{e}：{path.name}") from None
     except (MemoryError, RecursionError):
         raise ReportReadError(f"文件内容过于复杂，超出读取能力，拒绝读取：{path.name}") from None
     except Exception as e:  # a reader bug on strange input must still be a message, not a traceback
