@@ -247,3 +247,18 @@ def test_json_findings_name_the_unread_cells(tmp_path: Path, capsys: pytest.Capt
     (inc,) = [f for f in result["findings"] if f["rule"] == "import-incomplete"]
     assert "8.属于行政查询事项" in inc["message"] and len(inc["cell_ids"]) == 7
     assert inc["sheet"] == FORM.cells["t2.deny_query.total"].sheet
+
+
+def test_import_cli_says_how_many_cells_it_could_not_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gkreport import cli_import
+
+    path = write(tmp_path, report_text(row_values=_drop_company_from_results))
+    parser = argparse.ArgumentParser()
+    cli_import.add_parser(parser.add_subparsers())
+    out = tmp_path / "out.xlsx"
+    code = cli_import.cmd_import(parser.parse_args(["import", str(path), "-o", str(out)]))
+    printed = capsys.readouterr().out
+    assert code == 1 and out.exists()
+    assert "其余在报告中为空白" not in printed
+    assert "报告中有数值但未能读取 77 个" in printed and "导入不完整" in printed
+    assert printed.count("未能读取：") == 11
