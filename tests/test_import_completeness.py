@@ -127,7 +127,7 @@ def test_a_short_row_whose_total_equals_the_one_value_is_deduced(tmp_path: Path)
     got = read_published(write(tmp_path, report_text(row_values=drop_total)))
     assert got.values["t2.granted.total"] == 22 and got.complete
     (note,) = [n for n in got.notes if "推定" in n]
-    assert "（一）予以公开" in note and "为 22" in note
+    assert "（一）予以公开" in note and "各列依次为 22、0、0、0、0、0、22" in note and "推定" in note
 
 
 def test_too_many_values_are_not_truncated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,11 +13,9 @@ file, never a traceback or gigabytes of memory.
 
 from __future__ import annotations
 
-import io
 import re
 import unicodedata
-import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -99,7 +97,12 @@ def is_blank(text: str) -> bool:
     return not text.strip().strip("\u3000\u00a0\u200b").strip()
 
 
-class _Budget:
+def shown(texts: Iterable[str]) -> str:
+    """Published values for a message: “19”、“0”; blanks left out."""
+    return "、".join(f"“{t.strip()}”" for t in texts if not is_blank(t)) or "（无）"
+
+
+class Budget:
     """Counts table cells across a document so that no input can make millions of them."""
 
     def __init__(self, name: str) -> None:
@@ -151,7 +154,7 @@ def text_rows(text: str, name: str = "") -> list[Row]:
     """Rows of a text extraction: tab-separated lines, or one cell per line."""
     lines = text.split("\n")
     _check_lines(lines, name)
-    budget = _Budget(name)
+    budget = Budget(name)
     single = sum(1 for ln in lines if ln.startswith("\t") and "\t" not in ln[1:])
     multi = sum(1 for ln in lines if "\t" in ln.strip("\t") or ln.count("\t") >= 2)
     if single > multi:
@@ -166,7 +169,7 @@ def text_rows(text: str, name: str = "") -> list[Row]:
     return rows
 
 
-def _cell_per_line_rows(lines: Sequence[str], budget: _Budget) -> list[Row]:
+def _cell_per_line_rows(lines: Sequence[str], budget: Budget) -> list[Row]:
     """Group ``\\tcell`` lines into rows (a blank line ends a row).
 
     A line without the leading tab directly after a cell line continues that cell: a
@@ -207,7 +210,7 @@ def _cell_per_line_rows(lines: Sequence[str], budget: _Budget) -> list[Row]:
 Spec = tuple[str, int, int]  # (text, rowspan, colspan) as in HTML
 
 
-def grid_rows(table: Sequence[Sequence[Spec]], table_no: int, what: str, budget: _Budget) -> list[Row]:
+def grid_rows(table: Sequence[Sequence[Spec]], table_no: int, what: str, budget: Budget) -> list[Row]:
     """Expand (text, rowspan, colspan) rows into grid rows; merged cells appear once per row."""
     occupied: dict[tuple[int, int], tuple[int, str, int, int]] = {}
     n_rows = len(table)
@@ -249,7 +252,7 @@ def grid_rows(table: Sequence[Sequence[Spec]], table_no: int, what: str, budget:
     return rows
 
 
-def _span_value(v: str | None) -> tuple[int, bool]:
+def span_value(v: str | None) -> tuple[int, bool]:
     """A span attribute: at most 6 digits are read (``int()`` of 5000 digits raises); capped."""
     m = re.match(r"\s*(\d{1,6})", v or "")
     if not m:
@@ -277,7 +280,7 @@ class _HtmlTables(HTMLParser):
     def _span(self, attrs: list[tuple[str, str | None]], name: str) -> int:
         for k, v in attrs:
             if k == name and v:
-                n, capped = _span_value(v)
+                n, capped = span_value(v)
                 self.capped += capped
                 return n
         return 1
@@ -365,193 +368,12 @@ def read_html(path: Path, data: bytes) -> Source:
         parser.close()
     except ReportReadError as e:
         raise ReportReadError(f"{e}：{path.name}") from None
-    budget = _Budget(path.name)
+    budget = Budget(path.name)
     rows: list[Row] = []
     for i, table in enumerate(parser.tables, 1):
         rows += grid_rows(table, i, f"网页第{i}个表格", budget)
     notes = [f"网页表格中有 {parser.capped} 处合并单元格跨度超过 {MAX_SPAN}，按 {MAX_SPAN} 读取"] if parser.capped else []
     return Source(rows, "\n".join(parser.lines), notes=notes)
-
-
-# ------------------------------------------------------------------------------ zip formats
-
-
-def open_zip(path: Path, data: bytes, ext: str) -> zipfile.ZipFile:
-    """A .docx/.xlsx is a zip: refuse anything else, damaged members and zip bombs."""
-    bad = f"文件已损坏或不是 {ext} 格式（可能下载/复制中断，或扩展名不对）：{path.name}"
-    if not data.startswith(b"PK"):
-        raise ReportReadError(bad)
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
-        if len(infos) > MAX_ZIP_MEMBERS:
-            raise ReportReadError(f"压缩包内文件过多（{len(infos)} 个），拒绝读取：{path.name}")
-        unpacked = sum(i.file_size for i in infos)
-        if unpacked > MAX_UNPACKED:
-            raise ReportReadError(f"文件解压后过大（{unpacked / 1024 / 1024:.0f} MB），拒绝读取：{path.name}")
-        for info in infos:
-            if info.filename.endswith(".xml") and info.file_size > MAX_XML_PART:
-                raise ReportReadError(
-                    f"文件中的 {info.filename} 解压后过大（{info.file_size / 1024 / 1024:.0f} MB），拒绝读取：{path.name}")
-        if zf.testzip() is not None:  # CRC of every member: a flipped bit is damage, not a changed digit
-            raise ReportReadError(bad)
-    except ReportReadError:
-        raise
-    except Exception:  # BadZipFile, zlib.error, EOFError, NotImplementedError (compression), ...
-        raise ReportReadError(bad) from None
-    return zf
-
-
-_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-
-
-def read_docx(path: Path, data: bytes) -> Source:
-    """Tables (with gridSpan / vMerge) and body paragraphs of word/document.xml, streamed."""
-    from lxml import etree
-
-    zf = open_zip(path, data, ".docx")
-    if "word/document.xml" not in zf.namelist():
-        raise ReportReadError(f"不是有效的 Word（.docx）文件（缺少 word/document.xml）：{path.name}")
-    budget = _Budget(path.name)
-    tables: list[list[list[Spec]]] = []
-    lines: list[str] = []
-    stack: list[dict] = []  # open tables (nested ones too)
-    para: list[str] = []
-    try:
-        with zf.open("word/document.xml") as fh:
-            ctx = etree.iterparse(fh, events=("start", "end"), resolve_entities=False, no_network=True,
-                                  huge_tree=False, load_dtd=False)
-            for event, el in ctx:
-                tag = el.tag
-                if event == "start":
-                    if tag == _W + "tbl":
-                        stack.append({"rows": [], "cell": None})
-                    elif tag == _W + "tr" and stack:
-                        stack[-1]["rows"].append({"before": 0, "cells": []})
-                    elif tag == _W + "tc" and stack and stack[-1]["rows"]:
-                        budget.take(1, "Word 表格")
-                        stack[-1]["cell"] = {"text": [], "span": 1, "vmerge": None}
-                    continue
-                if tag == _W + "t" or (tag == _W + "tab" and el.getparent().tag == _W + "r"):
-                    piece = (el.text or "") if tag == _W + "t" else "\t"
-                    cell = stack[-1]["cell"] if stack else None
-                    (cell["text"] if cell is not None else para).append(piece)
-                elif tag == _W + "gridSpan" and stack and stack[-1]["cell"] is not None:
-                    stack[-1]["cell"]["span"] = _span_value(el.get(_W + "val"))[0]
-                elif tag == _W + "vMerge" and stack and stack[-1]["cell"] is not None:
-                    stack[-1]["cell"]["vmerge"] = el.get(_W + "val") or "continue"
-                elif tag == _W + "gridBefore" and stack and stack[-1]["rows"]:
-                    stack[-1]["rows"][-1]["before"] = _span_value(el.get(_W + "val"))[0]
-                elif tag == _W + "tc" and stack:
-                    cell = stack[-1]["cell"]
-                    if cell is not None and stack[-1]["rows"]:
-                        stack[-1]["rows"][-1]["cells"].append(cell)
-                    stack[-1]["cell"] = None
-                elif tag == _W + "tbl" and stack:
-                    tables.append(_docx_spans(stack.pop()["rows"]))
-                elif tag == _W + "p" and not stack:
-                    line = "".join(para).strip()
-                    if line:
-                        lines.append(line)
-                    para = []
-                if tag in (_W + "p", _W + "tbl") and not stack:
-                    el.clear()  # body-level content is done with: keep memory flat
-                    parent = el.getparent()
-                    while parent is not None and el.getprevious() is not None:
-                        del parent[0]
-    except ReportReadError:
-        raise
-    except Exception as e:  # XMLSyntaxError, zlib.error on a damaged member, ...
-        raise ReportReadError(f"Word（.docx）文件已损坏，无法读取（{type(e).__name__}）：{path.name}") from None
-    finally:
-        zf.close()
-    rows: list[Row] = []
-    for i, table in enumerate(tables, 1):
-        rows += grid_rows(table, i, f"Word第{i}个表格", budget)
-    return Source(rows, "\n".join(lines))
-
-
-def _docx_spans(rows: list[dict]) -> list[list[Spec]]:
-    """Word's vertical merges (a ``continue`` cell under its origin) as HTML-style rowspans."""
-    out: list[list[Spec]] = []
-    origin: dict[int, list] = {}  # grid column -> [text, rowspan, colspan] of an open vertical merge
-    for row in rows:
-        specs: list[list] = []
-        col = 0
-        if row["before"]:
-            specs.append(["", 1, row["before"]])
-            col += row["before"]
-        for cell in row["cells"]:
-            span = cell["span"]
-            if cell["vmerge"] == "continue" and col in origin and origin[col][1] < MAX_SPAN:
-                origin[col][1] += 1
-            else:
-                entry = ["".join(cell["text"]).replace("\n", ""), 1, span]
-                specs.append(entry)
-                for c in range(col, col + span):
-                    origin.pop(c, None)
-                if cell["vmerge"] == "restart":
-                    origin[col] = entry
-            col += span
-        out.append([(t, rs, cs) for t, rs, cs in specs])
-    return out
-
-
-def xlsx_text(v: object) -> str:
-    """Excel cell value -> text that parse_value turns back into the same number."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, float):
-        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
-    if isinstance(v, int) and abs(v) >= 10 ** 18:
-        return "（数值过大）"
-    return str(v)
-
-
-def read_xlsx(path: Path, data: bytes) -> Source:
-    from openpyxl import load_workbook
-
-    open_zip(path, data, ".xlsx").close()
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as e:  # openpyxl raises many types on malformed parts
-        raise ReportReadError(f"Excel（.xlsx）文件已损坏，无法读取（{type(e).__name__}）：{path.name}") from None
-    rows: list[Row] = []
-    lines: list[str] = []
-    notes: list[str] = []
-    budget = _Budget(path.name)
-    try:
-        for i, ws in enumerate(wb.worksheets, 1):
-            if not hasattr(ws, "iter_rows"):
-                continue
-            ws.reset_dimensions()
-            beyond = False
-            for r, values in enumerate(ws.iter_rows(values_only=True, max_col=MAX_XLSX_COLS + 1,
-                                                    max_row=MAX_XLSX_ROWS + 1), 1):
-                values = tuple(values)
-                if r > MAX_XLSX_ROWS or (len(values) > MAX_XLSX_COLS and values[MAX_XLSX_COLS] is not None):
-                    beyond = beyond or any(v is not None for v in values)
-                    if r > MAX_XLSX_ROWS:
-                        break
-                values = values[:MAX_XLSX_COLS]
-                last = max((c for c, v in enumerate(values) if v is not None and xlsx_text(v).strip()), default=-1)
-                if last < 0:
-                    continue
-                budget.take(last + 1, f"工作表“{ws.title}”第{r}行")
-                cells = tuple(Cell(xlsx_text(v), c) for c, v in enumerate(values[: last + 1]))
-                lines.append("\t".join(c.text for c in cells).strip("\t"))
-                rows.append(Row(cells, "grid", f"工作表“{ws.title}”第{r}行", i))
-            if beyond:
-                notes.append(f"工作表“{ws.title}”超出前 {MAX_XLSX_ROWS} 行、{MAX_XLSX_COLS} 列的内容未读取")
-    except ReportReadError:
-        raise
-    except Exception as e:
-        raise ReportReadError(f"Excel（.xlsx）文件已损坏，无法读取（{type(e).__name__}）：{path.name}") from None
-    finally:
-        wb.close()
-    return Source(rows, "\n".join(lines), notes=notes)
 
 
 # ------------------------------------------------------------------------------ tsv
@@ -564,7 +386,7 @@ def read_tsv(path: Path, data: bytes) -> tuple[Source, dict[str, list[list[str]]
     meta: dict[str, str] = {}
     sections: dict[str, list[list[str]]] = {}
     cur: str | None = None
-    budget = _Budget(path.name)
+    budget = Budget(path.name)
     for no, ln in enumerate(text.split("\n"), 1):
         if ln.startswith("#"):
             k, _, v = ln[1:].partition(":")

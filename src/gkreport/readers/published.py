@@ -29,6 +29,7 @@ from pathlib import Path
 from ..forms import FormError, available_forms, form_for_year, load_form
 from ..labels import normalize
 from .pub_model import Model
+from .pub_office import read_docx, read_xlsx
 from .pub_place import TABLE_NAMES, Issue, Placer
 from .pub_sources import (
     MAX_BYTES,
@@ -38,10 +39,8 @@ from .pub_sources import (
     Source,
     Value,
     is_blank,
-    read_docx,
     read_html,
     read_tsv,
-    read_xlsx,
     text_rows,
 )
 from .pub_sources import decode as _decode
