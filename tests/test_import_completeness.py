@@ -262,3 +262,21 @@ def test_import_cli_says_how_many_cells_it_could_not_read(tmp_path: Path, capsys
     assert "其余在报告中为空白" not in printed
     assert "报告中有数值但未能读取 77 个" in printed and "导入不完整" in printed
     assert printed.count("未能读取：") == 11
+
+
+def test_engine_reports_identities_on_unread_cells_as_not_checkable() -> None:
+    """Generic: any report whose cell is ``unread`` gets 无法校验 for the identities using it."""
+    from gkreport.report import report_from_raw
+    from gkreport.values import unread
+
+    values = expected_pingtan()
+    rep = report_from_raw(FORM, values, {"hdr.agency": "某单位", "hdr.year": 2023})
+    rep.values["t2.granted.person"] = unread("导入时未能读取")
+    findings = check(rep)
+    assert [f for f in findings if f.severity == "error"] == []
+    notes = {f.rule: f for f in findings if f.severity == "info" and "无法校验" in f.message}
+    assert set(notes) == {"T2-result-total", "T2-row-total"}
+    assert notes["T2-row-total"].cell_ids == ("t2.granted.person",)
+    # the same cell typed wrong is an arithmetic error again: unread is what turns it off
+    rep.values["t2.granted.person"] = report_from_raw(FORM, {"t2.granted.person": 5}).values["t2.granted.person"]
+    assert {f.rule for f in check(rep) if f.severity == "error"} >= {"T2-row-total", "T2-result-total"}
