@@ -280,3 +280,27 @@ def test_engine_reports_identities_on_unread_cells_as_not_checkable() -> None:
     # the same cell typed wrong is an arithmetic error again: unread is what turns it off
     rep.values["t2.granted.person"] = report_from_raw(FORM, {"t2.granted.person": 5}).values["t2.granted.person"]
     assert {f.rule for f in check(rep) if f.severity == "error"} >= {"T2-row-total", "T2-result-total"}
+
+
+def test_2019_report_whose_result_rows_lost_a_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The real 贺兰县洪广镇 2020 text with every row from 三、 on one value short (as in issue #11,
+    where 147 of 198 cells came out blank and check said ✓): zeros are forced, a number is not."""
+    from test_import_published import REAL
+
+    lines = (REAL / "helan-hongguang-2020.txt").read_text(encoding="utf-8").split("\n")
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("三、本年度办理结果"))
+    end = next(i for i, ln in enumerate(lines) if ln.startswith("四、结转下年度继续办理"))
+    for i in range(start, end + 1):
+        if "\t0\t0\t0\t0\t0\t0\t0" in lines[i]:
+            lines[i] = lines[i].replace("\t0\t0\t0\t0\t0\t0\t0", "\t0\t0\t0\t0\t0\t0", 1)
+    zero = write(tmp_path, "\n".join(lines), "zero.txt")
+    got = read_published(zero)
+    assert got.complete and all(v == 0 for v in got.values.values())
+    assert sum("各列依次为 0、0、0、0、0、0、0" in n for n in got.notes) == 21
+    i = next(i for i, ln in enumerate(lines) if "(一) 予以公开" in ln)
+    lines[i] = lines[i].replace("\t0\t0\t0\t0\t0\t0", "\t3\t0\t0\t0\t0\t3")
+    some = write(tmp_path, "\n".join(lines), "some.txt")
+    got = read_published(some)
+    assert {c.rsplit(".", 1)[0] for c in got.unread} == {"t2.granted"}
+    code, out = run_check(some, capsys)
+    assert code == 1 and "✓" not in out and "（一）予以公开" in out
