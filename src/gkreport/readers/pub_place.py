@@ -120,13 +120,13 @@ class Placer(Table2):
             self.set(cid, v, where)
         cells = [parse_text(solved.texts[c]) if c in solved.texts else solved.deduced[c] for c in ids]
         row = "、".join("空白" if v is None else str(v) for v in cells)
-        said = f"各列依次为 {row}"
-        if solved.deduced:
-            said += "（未印出的一格按合计关系和“件数不能为负”推定）"
-        if solved.dropped:
-            said += f"，多出的数值 {shown(solved.dropped)} 未采用"
-        self.issue("info", f"{TABLE_NAMES[table]} {what}有 {len(texts)} 个数值，应有 {len(ids)} 个；"
-                           f"无论数值与列如何对应，符合表格规则的只有一种读法：{said}（{where}）", list(ids))
+        if len(texts) < len(ids):
+            said = (f"无论缺的是哪一列，符合表格规则（合计关系、件数不能为负）的只有一种读法：各列依次为 {row}"
+                    "（未印出的格为推定值）")
+        else:
+            said = f"无论多出的是哪一个，各列都依次为 {row}，多出的数值 {shown(solved.dropped)} 未采用"
+        self.issue("info", f"{TABLE_NAMES[table]} {what}有 {len(texts)} 个数值，应有 {len(ids)} 个；{said}（{where}）",
+                   list(ids))
 
     def row_unread(self, ids: Sequence[str], table: str, what: str, where: str, why: str) -> None:
         ids = self.mark_unread(ids)
