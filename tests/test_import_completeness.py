@@ -182,6 +182,22 @@ def test_real_label_variants_keep_every_row(tmp_path: Path, variant: dict[str, s
     assert [f for f in check(read_any(path)) if f.severity == "error"] == []
 
 
+@pytest.mark.parametrize(("key", "text"), [
+    ("carried_in", "二、上年度结转政府信息公开申请"),
+    ("partial", "【二】部分公开"),
+    ("total", "（七）合计"),
+    ("new", "一、本年新收政府信息公开申请"),
+])
+def test_more_row_label_variants(tmp_path: Path, key: str, text: str) -> None:
+    def label(k: str, shown: tuple[str, ...]) -> list[str]:
+        return [*shown[:-1], text] if k == key else list(shown)
+
+    got = read_published(write(tmp_path, report_text(label=label)))
+    want = expected_pingtan()
+    assert all(got.values[f"t2.{key}.{c}"] == want[f"t2.{key}.{c}"] for c in COLS)
+    assert got.complete
+
+
 def test_an_unrecognised_row_makes_the_missing_row_unread(tmp_path: Path) -> None:
     """A label nothing matches: its values are reported, and the row that is then missing is
     unread rather than blank, so no identity reports a false error."""

@@ -35,9 +35,12 @@ def strip_enum(s: str) -> str:
     return re.sub(rf"^(（[{_CN}]+）|[{_CN}]+、|\d+[.、])", "", s)
 
 
+_BRACKETS = str.maketrans({"【": "（", "】": "）", "〔": "（", "〕": "）", "[": "（", "]": "）", "﹝": "（", "﹞": "）"})
+
+
 def core(canon: str) -> str:
     """The words of a canonical label: no numbering, parentheticals, quotes or punctuation."""
-    s = _ENUM_TOKEN.sub("", canon)
+    s = _ENUM_TOKEN.sub("", canon.translate(_BRACKETS))
     s = _PAREN.sub("", s)
     s = _QUOTES.sub("", s)
     return _PUNCT.sub("", s)
@@ -46,7 +49,7 @@ def core(canon: str) -> str:
 def enums(canon: str) -> frozenset[tuple[str, str]]:
     """The numbering tokens in a label: ("p", "一") for （一）, ("c", "三") for 三、, ("d", "2") for 2."""
     out = set()
-    for m in _ENUM_TOKEN.finditer(canon):
+    for m in _ENUM_TOKEN.finditer(canon.translate(_BRACKETS)):
         p, c, d = m.groups()
         out.add(("p", p) if p else ("c", c) if c else ("d", d))
     return frozenset(out)
