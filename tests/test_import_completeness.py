@@ -14,11 +14,15 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gkreport import cli_check
 from gkreport.engine import check
 from gkreport.forms import load_form
 from gkreport.readers import read_any
+from gkreport.readers.pub_model import Model
+from gkreport.readers.pub_solve import solve_row
 from gkreport.readers.published import read_published
 from test_import_published import expected_pingtan
 
@@ -320,3 +324,44 @@ def test_2019_report_whose_result_rows_lost_a_value(tmp_path: Path, capsys: pyte
     assert {c.rsplit(".", 1)[0] for c in got.unread} == {"t2.granted"}
     code, out = run_check(some, capsys)
     assert code == 1 and "✓" not in out and "（一）予以公开" in out
+
+
+# ----------------------------------------------------------------------------- never guess (property)
+
+
+MODEL = Model(FORM)
+ROW_IDS = [f"t2.granted.{c}" for c in COLS]
+T3_IDS = list(FORM.table("t3").cell_ids)
+
+
+@st.composite
+def consistent_row(draw: st.DrawFn, t3: bool = False) -> list[int]:
+    small = st.integers(0, 3)
+    if not t3:
+        parts = draw(st.lists(small, min_size=6, max_size=6))
+        return [*parts, sum(parts)]
+    out = []
+    for _ in range(3):
+        parts = draw(st.lists(small, min_size=4, max_size=4))
+        out += [*parts, sum(parts)]
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), t3=st.booleans(), extra=st.booleans())
+def test_a_resolved_row_is_always_the_true_row(data: st.DataObject, t3: bool, extra: bool) -> None:
+    """Whatever value is lost or added, a row the solver places is the row that was printed."""
+    row = data.draw(consistent_row(t3))
+    ids = T3_IDS if t3 else ROW_IDS
+    texts = [str(v) for v in row]
+    pos = data.draw(st.integers(0, len(texts) - (0 if extra else 1)))
+    if extra:
+        texts.insert(pos, str(data.draw(st.integers(0, 3))))
+    else:
+        del texts[pos]
+    solved = solve_row(texts, ids, FORM.cells, MODEL.constraints(ids))
+    if solved is not None:
+        got = [int(solved.texts[c]) if c in solved.texts else solved.deduced[c] for c in ids]
+        assert got == row
+    if all(v == 0 for v in row) and not extra:
+        assert solved is not None  # zeros are always forced
