@@ -365,3 +365,16 @@ def test_a_resolved_row_is_always_the_true_row(data: st.DataObject, t3: bool, ex
         assert got == row
     if all(v == 0 for v in row) and not extra:
         assert solved is not None  # zeros are always forced
+
+
+def test_tsv_row_with_a_missing_value_is_not_left_partly_blank(tmp_path: Path) -> None:
+    from test_import_published import REAL
+
+    text = (REAL / "pingtan-2023.tsv").read_text(encoding="utf-8")
+    old = "三、本年度办理结果/（一）予以公开\t22\t0\t0\t0\t0\t0\t22"
+    assert old in text
+    path = write(tmp_path, text.replace(old, "三、本年度办理结果/（一）予以公开\t22\t0\t0\t0\t0\t22"), "t.tsv")
+    got = read_published(path)
+    assert {c for c in got.unread} == {f"t2.granted.{c}" for c in COLS}
+    (msg,) = got.unplaced
+    assert "（一）予以公开" in msg and "6 个数值" in msg

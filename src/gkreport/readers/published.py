@@ -41,6 +41,7 @@ from .pub_sources import (
     is_blank,
     read_html,
     read_tsv,
+    shown,
     text_rows,
 )
 from .pub_sources import decode as _decode
@@ -111,17 +112,20 @@ def _place_tsv(m: Model, sections: dict[str, list[list[str]]], p: Placer) -> Non
         for h in head:
             keys.append(by_label.get(h))
         p.note_missing_t2([k for k in keys if k])
+        after = min(m.t2_grid.values()) - 1
         for parts in t2[1:]:
-            key = m.match_t2_row(parts[0].split("/"))
+            key = m.match_t2_row(parts[0].split("/"), loose=True, after=after)
             if key is None:
                 p.unknown_rows.setdefault("t2", []).append(f"“{parts[0]}”")
-                p.issue("error", f"表二 未识别的行“{parts[0]}”，数值未采用")
+                p.issue("error", f"表二 未识别的行“{parts[0]}”，数值 {shown(parts[1:])} 未采用")
                 continue
-            grid_row = next(g for k, _, g in m.t2_rows if k == key)
-            what = f"第{grid_row}行（{m.t2_row_name(key)}）"
+            after = m.t2_grid[key]
+            what = f"第{after}行（{m.t2_row_name(key)}）"
             vals = parts[1:]
-            for i, t in enumerate(vals):
-                k = keys[i] if i < len(keys) else None
+            if len(vals) != len(keys):  # the columns of this row are not known: no guessing
+                p.place_seq(vals, [m.t2_cell[(key, k)] for k in keys if k], "t2", what, "[table2]")
+                continue
+            for t, k in zip(vals, keys, strict=True):
                 if k is None:
                     p.extra("t2", what, [t], "[table2]")
                 else:
