@@ -98,7 +98,9 @@ class Table2:
         for ck, t in zip(col_keys, texts, strict=True):
             v = parse_text(t)
             ids = [m.t2_cell[(k, ck)] for k in keys]
-            if v is None:
+            if v is None:  # a blank total: its parts were not printed either
+                for cid in ids:
+                    self.set(cid, None, row.where)
                 continue
             if isinstance(v, int | float) and v == 0:
                 zeros.append(m.t2_col_names[ck])
