@@ -184,8 +184,9 @@ def test_check_accepts_published_reports_and_reports_unplaced_values() -> None:
     assert {k: (v["form"], v["year"]) for k, v in out.items()} == {
         "helan-hongguang-2020.txt": ("2019", 2020), "pingluo-tongfu-2020.txt": ("2019", 2020),
         "xiuzhou-honghe-2020.txt": ("2019", 2020), "pingtan-2023.tsv": ("2021", 2023)}
-    unplaced = [f for f in out["pingluo-tongfu-2020.txt"]["findings"] if f["rule"] == "import-unplaced"]
-    assert len(unplaced) == 1 and "表三" in unplaced[0]["message"]
+    # pingluo's table 3 has a 16th "0": all 15 cells are 0 whichever is extra (an info, not an error)
+    noted = [f for f in out["pingluo-tongfu-2020.txt"]["findings"] if f["rule"].startswith("import-")]
+    assert [f["rule"] for f in noted] == ["import-deduced"] and "表三" in noted[0]["message"]
 
 
 def test_a_folder_is_checked_file_by_file_skipping_lock_files_and_marked_copies(good: Path, bad: Path,

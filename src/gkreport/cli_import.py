@@ -17,7 +17,7 @@ from .fill import write_filled
 from .forms import available_forms, load_form
 from .readers.published import ReportReadError, read_published
 
-EXIT_OK, EXIT_UNUSABLE = 0, 2
+EXIT_OK, EXIT_INCOMPLETE, EXIT_UNUSABLE = 0, 1, 2
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "import",
         help="读取已发布的年度报告（.txt/.tsv/.docx/.html/.xlsx），生成已填好的模板",
         description="读取已发布的政府信息公开工作年度报告，把表格中的数值填入官方模板。"
-                    "数值按原样保留（空白仍为空白），无法对应的内容会列出。",
+                    "数值按原样保留（空白仍为空白），无法对应的内容会列出。"
+                    "退出码：0 = 全部读取；1 = 已生成，但有数值未能读取（逐项列出）；2 = 文件无法读取或命令有误。",
     )
     p.add_argument("file", type=Path, metavar="FILE", help="已发布的报告文件")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.xlsx",
@@ -39,7 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """Read, fill, summarise; 2 with a Chinese message when the input or output is unusable."""
+    """Read, fill, summarise. Exit 0: complete; 1: written, but some published values could
+    not be placed (listed); 2: input or output unusable (a Chinese message, no traceback)."""
     out: Path = args.output
     if out.suffix.lower() != ".xlsx":
         print(f"错误：输出文件必须是 .xlsx：{out}", file=sys.stderr)
@@ -66,12 +68,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(f"单位：{rep.agency or '未识别'}")
     if rep.date:
         print(f"日期：{rep.date}")
-    print(f"已填入 {filled} 个单元格（共 {len(rep.values)} 个，其余在报告中为空白）")
-    for note in rep.notes:
-        print(f"说明：{note}")
-    if rep.unplaced:
-        print(f"无法对应到单元格的内容 {len(rep.unplaced)} 项：")
-        for item in rep.unplaced:
-            print(f"  - {item}")
+    blank = len(rep.values) - filled - len(rep.unread)
+    print(f"已填入 {filled} 个单元格（共 {len(rep.values)} 个；报告中为空白 {blank} 个"
+          + (f"；报告中有数值但未能读取 {len(rep.unread)} 个" if rep.unread else "") + "）")
+    label = {"error": "未能读取", "warning": "说明", "info": "推定"}
+    for sev in ("error", "warning", "info"):
+        for issue in rep.issues:
+            if issue.severity == sev:
+                print(f"{label[sev]}：{issue.message}")
+    if not rep.complete:
+        print("导入不完整：上面“未能读取”的数值没有填入，请对照原报告补填；在此之前该报告不能视为通过校验")
     print(f"已生成：{out}")
-    return EXIT_OK
+    return EXIT_OK if rep.complete else EXIT_INCOMPLETE

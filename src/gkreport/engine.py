@@ -198,12 +198,16 @@ class _Context:
         blank_rule = next((r for r in self.form.rules if r.type == "blank-total"), None)
         evaluated: list[tuple[RuleInstance, float]] = []
         pending: list[tuple[int, RuleInstance, float, float, bool]] = []
+        unchecked: dict[str, tuple[RuleDef, list[RuleInstance]]] = {}
         for rule in self.form.rules:
             if rule.type not in ("equal", "compare"):
                 continue
             if rule.needs == "previous" and self.previous is None:
                 continue
             for inst in rule.instances:
+                if self._touches_unread(inst):
+                    unchecked.setdefault(rule.id, (rule, []))[1].append(inst)
+                    continue
                 left, right = self._side(inst.left), self._side(inst.right)
                 if left is None or right is None:
                     continue
@@ -232,6 +236,8 @@ class _Context:
         if blank_totals:
             assert blank_rule is not None  # only grouped when the form has the rule
             yield from self._blank_findings(blank_rule, blank_totals)
+        for unchecked_rule, insts in unchecked.values():
+            yield self._unchecked_finding(unchecked_rule, insts)
 
     def _blank_findings(self, rule: RuleDef, groups: dict[str, list[_Broken]]) -> Iterable[Finding]:
         """One finding per column or row of blank totals (a clerk who skipped the 总计 column)
@@ -270,6 +276,24 @@ class _Context:
         cells = targets + [self.form.cells[c] for c in self.form.cells if c in parts and c not in
                            {t.id for t in targets}]
         return self._finding(rule, msg, cells, suspects=targets, instance=instance)
+
+    def _touches_unread(self, inst: RuleInstance) -> bool:
+        """Whether an identity needs a cell whose published value could not be read."""
+        return "unread" in self.by_state and any(
+            self.report.value(c).state == "unread" for c in inst.cells())
+
+    def _unchecked_finding(self, rule: RuleDef, insts: list[RuleInstance]) -> Finding:
+        """One note per rule for the identities that depend on unread cells: they are not
+        arithmetic errors, the import is incomplete (reported by the reader)."""
+        unread = [self.form.cells[c] for i in insts for c in i.cells() if self.report.value(c).state == "unread"]
+        unread = list(dict.fromkeys(unread))
+        where = "、".join(c.ref for c in unread[:8]) + (" 等" if len(unread) > 8 else "")
+        msg = (f"无法校验“{rule.title}”（{len(insts)} 处）：涉及导入时未能读取的单元格 {where}，"
+               "原因见“导入不完整”问题；这不是计算错误")
+        return Finding(rule=rule.id, severity="info", message=msg, sheet=unread[0].sheet,
+                       cells=tuple(c.ref for c in unread), cell_ids=tuple(c.id for c in unread),
+                       id=fingerprint(rule.id, [c.id for c in unread], self.report.key, "unread"),
+                       instance="unread")
 
     def _identity_finding(self, rule: RuleDef, inst: RuleInstance, left: float, right: float,
                           blame: loc.Blame | None, instance: str | None = None) -> Finding:
@@ -349,20 +373,45 @@ class _Context:
                                     [cell], suspects=[cell], actual=cur)
 
     def narrative_rule(self, rule: RuleDef) -> Iterable[Finding]:
+        """Counts stated in the prose against the table.
+
+        A pattern's ``cells`` sum is the usual reading; ``accept`` lists other sums the
+        same wording is used for (a report "收到申请 75 件" may count the 74 new ones plus
+        1 carried over, or the 办理结果 total). Only a count matching none is reported,
+        once per pattern, and never when a cell it needs could not be read.
+        """
         text = self.report.text
         if not text:
             return
         flat = re.sub(r"\s+", "", text)
         for pat in rule.params["patterns"]:
-            m = re.search(pat["regex"], flat)
-            if not m:
+            choices = [pat["cells"], *pat.get("accept", [])]
+            sums = [self._narrative_sum(cells) for cells in choices]
+            if sums[0] is None:
                 continue
-            said = int(m.group(1))
-            cells = [self.form.cells[c] for c in pat["cells"] if c in self.form.cells]
-            table = sum(self.report.number(c.id) for c in cells)
-            if abs(table - said) > 1e-9:
-                yield self._finding(rule, render(rule.message, what=pat["what"], narrative=said, table=table),
-                                    cells, suspects=cells, expected=said, actual=table, instance=pat["what"])
+            for m in re.finditer(pat["regex"], flat):
+                digits = m.group(1)
+                if len(digits) > 9:  # not a count; also keeps int() within Python's limits
+                    continue
+                said = int(digits)
+                if any(s is not None and abs(s - said) < 1e-9 for s in sums):
+                    continue
+                cells = [self.form.cells[c] for c in pat["cells"] if c in self.form.cells]
+                also = "、".join(f"{what}为 {format_number(s)} 件" for what, s in
+                                zip(pat.get("accept_what", []), sums[1:], strict=False) if s is not None)
+                yield self._finding(rule, render(rule.message, what=pat["what"], narrative=said, table=sums[0],
+                                                 also=f"（{also}）" if also else ""),
+                                    cells, suspects=cells, expected=said, actual=sums[0], instance=pat["what"])
+                break
+
+    def _narrative_sum(self, cells: Iterable[str]) -> float | None:
+        """The table's sum over ``cells``; None when one is missing or could not be read."""
+        total = 0.0
+        for c in cells:
+            if c not in self.form.cells or self.report.value(c).state == "unread":
+                return None
+            total += self.report.number(c)
+        return total
 
 
 def _num(x: float | None) -> float | int | None:

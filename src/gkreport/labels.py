@@ -42,6 +42,10 @@ def canonical(text: str, synonyms: Mapping[str, Sequence[str]]) -> str:
     s = normalize(text)
     key = tuple((k, tuple(v)) for k, v in sorted(synonyms.items()))
     for variant, official in _compiled(key):
-        if variant in s and official not in s:
+        if official in variant:
+            # "其他组织" for "其他": only a whole label, or "法人或其他组织" would change too
+            if s == variant:
+                return official
+        elif variant in s and official not in s:
             s = s.replace(variant, official)
     return s

@@ -12,10 +12,13 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Literal
 
-State = Literal["number", "blank", "na", "converted", "invalid", "unreadable"]
+# ``unread``: an imported report printed a value here that the importer could not place
+# (a row with too few values, a merged row ...). It counts as 0 like a blank, but rules
+# that depend on it cannot be checked: the engine says so instead of reporting arithmetic.
+State = Literal["number", "blank", "na", "converted", "invalid", "unreadable", "unread"]
 
 NOT_APPLICABLE = {"/", "／", "-", "－", "—", "——", "–", "―", "不适用", "无", "空", "n/a", "na", "N/A", "NA"}
 COUNT_UNITS = ("件", "项", "个", "条", "起", "次", "宗", "份")
@@ -50,6 +53,11 @@ class Value:
 
 
 BLANK = Value(None, "blank")
+
+
+def unread(why: str) -> Value:
+    """A cell whose published value the importer could not place (see ``State``)."""
+    return Value(None, "unread", why=why)
 
 
 def _integral(x: float) -> bool:
@@ -100,8 +108,8 @@ def parse_value(raw: object, ctype: str = "count", unit: str | None = None) -> V
         return Value(raw, "invalid", why="不是数字")
     try:
         number = float(Decimal(s) * factor)
-    except (InvalidOperation, OverflowError):
-        return Value(raw, "invalid", why="不是有效数字")
+    except ArithmeticError:  # decimal.InvalidOperation / Overflow ("1e999999999"), OverflowError
+        return Value(raw, "invalid", why="数值过大或不是有效数字")
     if not notes:
         notes.append("数字以文本形式存储")
     return _check_range(raw, number, ctype, "converted", "，".join(notes))

@@ -46,6 +46,7 @@ def _read_published(path: Path, form: str | None, year: int | None) -> Report:
     from ..findings import Finding, fingerprint
     from ..forms import load_form
     from ..report import report_from_raw
+    from ..values import unread
 
     try:
         imported = read_published(Path(path), form or "auto", year)
@@ -58,13 +59,19 @@ def _read_published(path: Path, form: str | None, year: int | None) -> Report:
     header = {"hdr.agency": imported.agency, "hdr.year": imported.year, "hdr.date": imported.date}
     form_def = load_form(imported.form)
     report = report_from_raw(form_def, imported.values, header, source=str(path), text=imported.text)
-    try:
-        rule = form_def.rule("import-unplaced")
-    except KeyError:
-        return report
-    for what in [*imported.unplaced, *imported.notes]:
+    for cid in imported.unread:
+        report.values[cid] = unread("导入时未能读取（见“导入不完整”）")
+    rule_ids = {"error": "import-incomplete", "warning": "import-unplaced", "info": "import-deduced"}
+    for issue in imported.issues:
+        try:
+            rule = form_def.rule(rule_ids[issue.severity])
+        except KeyError:
+            continue
+        cells = [form_def.cells[c] for c in issue.cells if c in form_def.cells]
         report.read_findings.append(Finding(
-            rule=rule.id, severity=rule.severity, message=rule.message.format(what=what),
-            id=fingerprint(rule.id, [], report.key, what),
+            rule=rule.id, severity=rule.severity, message=rule.message.format(what=issue.message),
+            sheet=cells[0].sheet if cells else None, cells=tuple(c.ref for c in cells if c.sheet == cells[0].sheet),
+            cell_ids=tuple(c.id for c in cells),
+            id=fingerprint(rule.id, [c.id for c in cells], report.key, issue.message),
         ))
     return report
