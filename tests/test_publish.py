@@ -183,6 +183,15 @@ def _fillings(version: str) -> st.SearchStrategy:
 
 @pytest.mark.parametrize("suffix", [".docx", ".html"])
 @pytest.mark.parametrize("version", ["2019", "2021"])
+def test_blank_tables_round_trip(tmp_path: Path, version: str, suffix: str) -> None:
+    """A table with no numbers at all: Word's vertical merges (三、本年度办理结果 down 20 rows)
+    must keep every value column in place, or the row labels are read as values."""
+    form = load_form(version)
+    assert_round_trip(make_report(form, dict.fromkeys(form.cells)), tmp_path / f"blank{suffix}")
+
+
+@pytest.mark.parametrize("suffix", [".docx", ".html"])
+@pytest.mark.parametrize("version", ["2019", "2021"])
 def test_publish_then_import_is_identity(tmp_path_factory: pytest.TempPathFactory, version: str, suffix: str) -> None:
     form = load_form(version)
 

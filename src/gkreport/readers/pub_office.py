@@ -130,7 +130,7 @@ def read_docx(path: Path, data: bytes) -> Source:
 
 def _docx_spans(rows: list[dict]) -> list[list[Spec]]:
     """Word's vertical merges (a ``continue`` cell under its origin) as HTML-style rowspans."""
-    out: list[list[Spec]] = []
+    out: list[list[list]] = []  # made tuples only at the end: a vertical merge grows after its row
     origin: dict[int, list] = {}  # grid column -> [text, rowspan, colspan] of an open vertical merge
     for row in rows:
         specs: list[list] = []
@@ -150,8 +150,8 @@ def _docx_spans(rows: list[dict]) -> list[list[Spec]]:
                 if cell["vmerge"] == "restart":
                     origin[col] = entry
             col += span
-        out.append([(t, rs, cs) for t, rs, cs in specs])
-    return out
+        out.append(specs)
+    return [[(t, rs, cs) for t, rs, cs in specs] for specs in out]
 
 
 def xlsx_text(v: object) -> str:
