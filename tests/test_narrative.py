@@ -95,3 +95,14 @@ def test_a_huge_number_in_the_prose_is_not_a_traceback() -> None:
 @pytest.mark.parametrize("name", sorted(p.name for p in REAL.iterdir() if p.suffix in (".txt", ".tsv")))
 def test_every_real_report_has_no_narrative_finding(name: str) -> None:
     assert narrative(read_any(REAL / name)) == []
+
+
+def test_a_heading_does_not_run_into_the_next_paragraph() -> None:
+    """A heading line ends where it ends: "…申请情况" + the next paragraph's "结转下年度继续办理 17720 件"
+    is not a statement about applications received (seen on published output)."""
+    text = "三、收到和处理政府信息公开申请情况\n结转下年度继续办理 17720 件。"
+    rep = report(text, "2021", t2__new__total=0, t2__carried_out__total=17720)
+    assert narrative(rep) == []
+    # a sentence wrapped across lines (PDF extraction) is still one sentence
+    wrapped = report("本年度共收到政府信息公开\n申请 9 件。", "2021", t2__new__total=5, t2__total__total=5)
+    assert [f.expected for f in narrative(wrapped)] == [9]

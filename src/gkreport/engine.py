@@ -383,7 +383,7 @@ class _Context:
         text = self.report.text
         if not text:
             return
-        flat = re.sub(r"\s+", "", text)
+        flat = _flatten_prose(text)
         for pat in rule.params["patterns"]:
             choices = [pat["cells"], *pat.get("accept", [])]
             sums = [self._narrative_sum(cells) for cells in choices]
@@ -412,6 +412,17 @@ class _Context:
                 return None
             total += self.report.number(c)
         return total
+
+
+_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)])[^。；！？]{0,40}$")
+
+
+def _flatten_prose(text: str) -> str:
+    """Prose as one line for the narrative patterns. Line breaks go (PDF extraction wraps
+    sentences anywhere), but a heading line ends like a sentence: otherwise the heading
+    "三、收到和处理政府信息公开申请情况" runs into the next paragraph's "…17720 件"."""
+    lines = (ln.strip() for ln in text.splitlines())
+    return re.sub(r"\s+", "", "".join(ln + "。" if _HEADING.match(ln) else ln for ln in lines if ln))
 
 
 def _num(x: float | None) -> float | int | None:
