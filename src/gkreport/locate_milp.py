@@ -1,0 +1,284 @@
+"""Minimum-weight change (Fellegi–Holt) as a mixed-integer program, solved exactly by HiGHS.
+
+Given observed values ``o_i``, linear rows ``Σ a_i·x_i (=, ≥, ≤) b`` and a weight per
+variable, find the corrected values ``x_i`` that satisfy every row while the total
+weight of the *changed* variables is least. Each variable has a binary change
+indicator ``z_i`` linked by big-M: ``|x_i − o_i| ≤ M·z_i``. A *group* (a line of the
+form left entirely at 0 / blank) can be changed as a whole: its one-off indicator
+``y_g`` costs ``weight`` and each member then changes for ``cell_weight`` through a
+second indicator ``v_i ≤ Σ y_g``. So "the whole 四 row was left at 0" is one cheap
+explanation rather than seven scattered ones.
+
+After the optimum, other inclusion-minimal supports whose weight lies within
+``margin`` of it are searched with no-good cuts (``Σ_{i∈S} z_i ≤ |S| − 1`` excludes S
+and every superset of S) until the weight rises past the margin or ``max_alternatives``
+is reached. For each support the corrected value of a variable is *determined* only
+when the equality rows pin it (the null space of the rows restricted to the support
+is zero on that variable); a free value is reported as ``None``, never guessed.
+
+This module knows nothing about forms: :mod:`gkreport.locate` builds the problem.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import null_space
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+EPS_TIE = 1e-4  # per-variable tie-breaker (position-based), far below any weight difference
+INT_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Var:
+    """One cell: what was observed, what values it may take, how likely it is wrong."""
+
+    id: str
+    observed: float
+    integer: bool
+    lower: float | None  # 0 for counts and amounts, None for signed values
+    weight: float
+
+
+@dataclass(frozen=True)
+class Row:
+    """``Σ coefs·x  op  rhs`` with ``op`` in ``==``, ``>=``, ``<=``."""
+
+    coefs: Mapping[str, float]
+    op: str
+    rhs: float
+
+
+@dataclass(frozen=True)
+class Group:
+    """Cells that may be changed together for one price (a line left at 0 / blank)."""
+
+    cells: tuple[str, ...]
+    weight: float
+    cell_weight: float
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One set of changes that makes every row hold. ``changes`` maps a variable to its
+    corrected value, or to ``None`` when the rows leave that value free."""
+
+    changes: Mapping[str, float | None]
+    cost: float
+
+
+@dataclass(frozen=True)
+class Solution:
+    explanations: tuple[Explanation, ...]  # the optimum first, then alternatives within the margin
+    complete: bool  # False when the search stopped at max_alternatives, not at a rise in weight
+    solves: int
+    seconds: float
+
+
+def solve(variables: Sequence[Var], rows: Sequence[Row], groups: Sequence[Group] = (), *,
+          margin: float = 0.5, max_alternatives: int = 5, time_limit: float = 10.0) -> Solution | None:
+    """Every inclusion-minimal explanation within ``margin`` of the least weight, best first.
+
+    Returns ``None`` when no change can satisfy the rows (or the solver fails): the
+    caller then falls back to naming every cell, rather than inventing an answer.
+    """
+    started = time.perf_counter()
+    problem = _Problem(variables, rows, groups)
+    found: list[Explanation] = []
+    cuts: list[list[int]] = []
+    best: float | None = None
+    solves = 0
+    complete = True
+    while True:
+        if len(found) > max_alternatives:
+            complete = False
+            break
+        solves += 1
+        x, cost = problem.run(cuts, time_limit, None if best is None else best + margin + 1e-6)
+        if x is None:
+            if best is None or problem.timed_out:
+                return None if best is None else Solution(tuple(found), False, solves, time.perf_counter() - started)
+            break
+        if best is None:
+            best = cost
+        elif cost > best + margin + 1e-9:
+            break
+        support = problem.support(x)
+        if not support:  # nothing to change: the rows already hold
+            found.append(Explanation({}, 0.0))
+            break
+        found.append(Explanation(problem.values(x, support), round(cost, 6)))
+        cuts.append(support)
+    if len(found) > max_alternatives + 1:
+        found = found[: max_alternatives + 1]
+    return Solution(tuple(found), complete, solves, time.perf_counter() - started)
+
+
+class _Problem:
+    """The matrices of the MILP, built once; cuts are added per solve."""
+
+    def __init__(self, variables: Sequence[Var], rows: Sequence[Row], groups: Sequence[Group]) -> None:
+        self.vars = list(variables)
+        self.index = {v.id: i for i, v in enumerate(self.vars)}
+        n = self.n = len(self.vars)
+        self.observed = np.array([v.observed for v in self.vars], dtype=float)
+        self._rows = rows
+        # Equality rows (for determinacy) and all rows (for feasibility), over x.
+        self.a = np.zeros((len(rows), n))
+        self.lb = np.empty(len(rows))
+        self.ub = np.empty(len(rows))
+        for k, r in enumerate(rows):
+            for cid, a in r.coefs.items():
+                self.a[k, self.index[cid]] += a
+            self.lb[k] = r.rhs if r.op in ("==", ">=") else -np.inf
+            self.ub[k] = r.rhs if r.op in ("==", "<=") else np.inf
+        self.eq = np.array([r.op == "==" for r in rows], dtype=bool)
+        # Big-M per cell: a correction never needs to move a cell further than twice the
+        # largest value in sight plus every imbalance (a forgotten total is at most the sum
+        # of its parts). A tight M is what makes the LP relaxation, and so HiGHS, fast.
+        ao = self.a @ self.observed
+        imbalance = float(np.sum(np.maximum(self.lb - ao, 0)[np.isfinite(self.lb)])
+                          + np.sum(np.maximum(ao - self.ub, 0)[np.isfinite(self.ub)]))
+        reach = 2.0 * max(float(np.abs(self.observed).max(initial=0)), max((abs(r.rhs) for r in rows), default=0))
+        self.m_up = np.full(n, reach + imbalance + 10.0)
+        self.m_down = np.array([min(v.observed - v.lower, reach + imbalance + 10.0) if v.lower is not None
+                                else reach + imbalance + 10.0 for v in self.vars])
+        self.big_m = float(self.m_up.max(initial=10.0))
+        # Group members get a second indicator v_i.
+        self.members: list[int] = sorted({self.index[c] for g in groups for c in g.cells if c in self.index})
+        self.member_pos = {i: k for k, i in enumerate(self.members)}
+        self.groups = [[self.index[c] for c in g.cells if c in self.index] for g in groups]
+        self.n_v = len(self.members)
+        self.n_y = len(groups)
+        self.width = 2 * n + self.n_v + self.n_y
+        tie = EPS_TIE * (np.arange(n) + 1) / max(n, 1)
+        v_cost = np.zeros(self.n_v)
+        for g, grp in zip(groups, self.groups, strict=True):
+            for i in grp:
+                v_cost[self.member_pos[i]] = min(v_cost[self.member_pos[i]] or g.cell_weight, g.cell_weight)
+        self.c = np.concatenate([np.zeros(n), np.array([v.weight for v in self.vars]) + tie,
+                                 v_cost + tie[self.members] if self.n_v else np.zeros(0),
+                                 np.array([g.weight for g in groups])])
+        self._base = self._constraints()
+        self.timed_out = False
+
+    def _col_z(self, i: int) -> int:
+        return self.n + i
+
+    def _col_v(self, i: int) -> int:
+        return 2 * self.n + self.member_pos[i]
+
+    def _constraints(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        n, w = self.n, self.width
+        blocks = []
+        rows_x = np.zeros((self.a.shape[0], w))
+        rows_x[:, :n] = self.a
+        blocks.append((rows_x, self.lb, self.ub))
+        # |x_i − o_i| ≤ M·(z_i + v_i)
+        link_hi = np.zeros((n, w))
+        link_lo = np.zeros((n, w))
+        for i in range(n):
+            link_hi[i, i] = 1
+            link_lo[i, i] = 1
+            link_hi[i, self._col_z(i)] = -self.m_up[i]
+            link_lo[i, self._col_z(i)] = max(self.m_down[i], 1e-9)
+            if i in self.member_pos:
+                link_hi[i, self._col_v(i)] = -self.m_up[i]
+                link_lo[i, self._col_v(i)] = max(self.m_down[i], 1e-9)
+        blocks.append((link_hi, np.full(n, -np.inf), self.observed.copy()))
+        blocks.append((link_lo, self.observed.copy(), np.full(n, np.inf)))
+        if self.n_v:
+            # z_i + v_i ≤ 1 and v_i ≤ Σ_{g ∋ i} y_g
+            one = np.zeros((self.n_v, w))
+            cover = np.zeros((self.n_v, w))
+            for k, i in enumerate(self.members):
+                one[k, self._col_z(i)] = 1
+                one[k, 2 * n + k] = 1
+                cover[k, 2 * n + k] = 1
+                for g, grp in enumerate(self.groups):
+                    if i in grp:
+                        cover[k, 2 * n + self.n_v + g] = -1
+            blocks.append((one, np.full(self.n_v, -np.inf), np.ones(self.n_v)))
+            blocks.append((cover, np.full(self.n_v, -np.inf), np.zeros(self.n_v)))
+        # A row the observed values violate needs a change in one of its cells: Σ z + v ≥ 1.
+        # Redundant for the integer problem, but it lifts the LP bound from "spread M-thin
+        # changes everywhere" to a set cover, which is what lets HiGHS prove optimality fast.
+        ao = self.a @ self.observed
+        violated = np.flatnonzero((ao < self.lb - 1e-6) | (ao > self.ub + 1e-6))
+        if violated.size:
+            need = np.zeros((violated.size, w))
+            for k, j in enumerate(violated):
+                for i in np.flatnonzero(self.a[j]):
+                    need[k, self._col_z(i)] = 1
+                    if i in self.member_pos:
+                        need[k, self._col_v(i)] = 1
+            blocks.append((need, np.ones(violated.size), np.full(violated.size, np.inf)))
+        return blocks
+
+    def run(self, cuts: Sequence[Sequence[int]], time_limit: float,
+            cutoff: float | None = None) -> tuple[np.ndarray | None, float]:
+        """One solve; with ``cutoff`` only explanations costing at most that are wanted,
+        which HiGHS proves absent far faster than it finds the true second best."""
+        n, w = self.n, self.width
+        blocks = list(self._base)
+        if cutoff is not None:
+            blocks.append((self.c.reshape(1, -1), np.array([-np.inf]), np.array([cutoff])))
+        if cuts:
+            cut = np.zeros((len(cuts), w))
+            for k, support in enumerate(cuts):
+                for i in support:
+                    cut[k, self._col_z(i)] = 1
+                    if i in self.member_pos:
+                        cut[k, self._col_v(i)] = 1
+            blocks.append((cut, np.full(len(cuts), -np.inf), np.array([len(s) - 1 for s in cuts], dtype=float)))
+        a = np.vstack([b[0] for b in blocks])
+        lb = np.concatenate([b[1] for b in blocks])
+        ub = np.concatenate([b[2] for b in blocks])
+        lower = np.zeros(w)
+        upper = np.ones(w)
+        for i, v in enumerate(self.vars):
+            lower[i] = v.observed - self.m_down[i]
+            upper[i] = v.observed + self.m_up[i]
+        integrality = np.ones(w)
+        integrality[:n] = [1 if v.integer else 0 for v in self.vars]
+        try:
+            res = milp(self.c, constraints=LinearConstraint(a, lb, ub), bounds=Bounds(lower, upper),
+                       integrality=integrality,
+                       options={"time_limit": time_limit, "mip_rel_gap": 1e-9, "presolve": True})
+        except (ValueError, RuntimeError):  # pragma: no cover - HiGHS refused the model
+            return None, 0.0
+        self.timed_out = res.status == 1
+        if res.status != 0 or res.x is None:  # 1 = time limit: the caller must not claim completeness
+            return None, 0.0
+        x = res.x[:n].copy()
+        for i, v in enumerate(self.vars):
+            if v.integer:
+                x[i] = round(x[i])
+        if not self._holds(x):
+            return None, 0.0
+        return x, float(res.fun)
+
+    def _holds(self, x: np.ndarray) -> bool:
+        ax = self.a @ x
+        tol = 1e-6 * (1 + np.abs(self.lb[np.isfinite(self.lb)]).max(initial=0))
+        return bool(np.all(ax >= self.lb - tol) and np.all(ax <= self.ub + tol))
+
+    def support(self, x: np.ndarray) -> list[int]:
+        return [i for i in range(self.n) if abs(x[i] - self.observed[i]) > (0.5 if self.vars[i].integer else INT_TOL)]
+
+    def values(self, x: np.ndarray, support: list[int]) -> dict[str, float | None]:
+        """Corrected value of each changed variable, ``None`` where the rows leave it free."""
+        sub = self.a[np.ix_(self.eq, support)] if self.eq.any() else np.zeros((0, len(support)))
+        free = np.ones(len(support), dtype=bool)
+        if sub.shape[0]:
+            basis = null_space(sub)
+            free = np.abs(basis).max(axis=1, initial=0) > 1e-9 if basis.size else np.zeros(len(support), dtype=bool)
+        out: dict[str, float | None] = {}
+        for k, i in enumerate(support):
+            v = self.vars[i]
+            out[v.id] = None if free[k] else (float(round(x[i])) if v.integer else float(x[i]))
+        return out
