@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 from scipy.linalg import null_space
 from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -172,83 +173,70 @@ class _Problem:
     def _col_v(self, i: int) -> int:
         return 2 * self.n + self.member_pos[i]
 
-    def _constraints(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        n, w = self.n, self.width
-        blocks = []
-        rows_x = np.zeros((self.a.shape[0], w))
-        rows_x[:, :n] = self.a
-        blocks.append((rows_x, self.lb, self.ub))
-        # |x_i − o_i| ≤ M·(z_i + v_i)
-        link_hi = np.zeros((n, w))
-        link_lo = np.zeros((n, w))
-        for i in range(n):
-            link_hi[i, i] = 1
-            link_lo[i, i] = 1
-            link_hi[i, self._col_z(i)] = -self.m_up[i]
-            link_lo[i, self._col_z(i)] = max(self.m_down[i], 1e-9)
-            if i in self.member_pos:
-                link_hi[i, self._col_v(i)] = -self.m_up[i]
-                link_lo[i, self._col_v(i)] = max(self.m_down[i], 1e-9)
-        blocks.append((link_hi, np.full(n, -np.inf), self.observed.copy()))
-        blocks.append((link_lo, self.observed.copy(), np.full(n, np.inf)))
+    def _constraints(self) -> _Rows:
+        n = self.n
+        out = _Rows()
+        rr, cc = np.nonzero(self.a)
+        out.add_block(rr, cc, self.a[rr, cc], self.lb, self.ub)
+        # |x_i − o_i| ≤ M·(z_i + v_i): row 2i bounds the rise, row 2i+1 the fall
+        idx = np.arange(n)
+        down = np.maximum(self.m_down, 1e-9)
+        r = [2 * idx, 2 * idx, 2 * idx + 1, 2 * idx + 1]
+        c = [idx, n + idx, idx, n + idx]
+        v = [np.ones(n), -self.m_up, np.ones(n), down]
         if self.n_v:
-            # z_i + v_i ≤ 1 and v_i ≤ Σ_{g ∋ i} y_g
-            one = np.zeros((self.n_v, w))
-            cover = np.zeros((self.n_v, w))
-            for k, i in enumerate(self.members):
-                one[k, self._col_z(i)] = 1
-                one[k, 2 * n + k] = 1
-                cover[k, 2 * n + k] = 1
-                for g, grp in enumerate(self.groups):
-                    if i in grp:
-                        cover[k, 2 * n + self.n_v + g] = -1
-            blocks.append((one, np.full(self.n_v, -np.inf), np.ones(self.n_v)))
-            blocks.append((cover, np.full(self.n_v, -np.inf), np.zeros(self.n_v)))
+            mem = np.array(self.members)
+            r += [2 * mem, 2 * mem + 1]
+            c += [2 * n + np.arange(self.n_v)] * 2
+            v += [-self.m_up[mem], down[mem]]
+        lb = np.empty(2 * n)
+        ub = np.empty(2 * n)
+        lb[0::2], ub[0::2] = -np.inf, self.observed
+        lb[1::2], ub[1::2] = self.observed, np.inf
+        out.add_block(np.concatenate(r), np.concatenate(c), np.concatenate(v), lb, ub)
+        # z_i + v_i ≤ 1 and v_i ≤ Σ_{g ∋ i} y_g
+        for k, i in enumerate(self.members):
+            out.add([self._col_z(i), 2 * n + k], [1.0, 1.0], -np.inf, 1.0)
+            ys = [2 * n + self.n_v + g for g, grp in enumerate(self.groups) if i in grp]
+            out.add([2 * n + k, *ys], [1.0] + [-1.0] * len(ys), -np.inf, 0.0)
         # A row the observed values violate needs a change in one of its cells: Σ z + v ≥ 1.
         # Redundant for the integer problem, but it lifts the LP bound from "spread M-thin
         # changes everywhere" to a set cover, which is what lets HiGHS prove optimality fast.
         ao = self.a @ self.observed
-        violated = np.flatnonzero((ao < self.lb - 1e-6) | (ao > self.ub + 1e-6))
-        if violated.size:
-            need = np.zeros((violated.size, w))
-            for k, j in enumerate(violated):
-                for i in np.flatnonzero(self.a[j]):
-                    need[k, self._col_z(i)] = 1
-                    if i in self.member_pos:
-                        need[k, self._col_v(i)] = 1
-            blocks.append((need, np.ones(violated.size), np.full(violated.size, np.inf)))
-        return blocks
+        for j in np.flatnonzero((ao < self.lb - 1e-6) | (ao > self.ub + 1e-6)):
+            cols = self._indicators(np.flatnonzero(self.a[j]))
+            out.add(cols, np.ones(len(cols)), 1.0, np.inf)
+        return out
+
+    def _indicators(self, cells: Sequence[int]) -> list[int]:
+        """The change indicators (z and, for group members, v) of ``cells``."""
+        cols = [self._col_z(i) for i in cells]
+        cols += [self._col_v(i) for i in cells if i in self.member_pos]
+        return cols
 
     def run(self, cuts: Sequence[Sequence[int]], time_limit: float,
             cutoff: float | None = None) -> tuple[np.ndarray | None, float]:
         """One solve; with ``cutoff`` only explanations costing at most that are wanted,
         which HiGHS proves absent far faster than it finds the true second best."""
         n, w = self.n, self.width
-        blocks = list(self._base)
+        rows = self._base.copy()
         if cutoff is not None:
-            blocks.append((self.c.reshape(1, -1), np.array([-np.inf]), np.array([cutoff])))
-        if cuts:
-            cut = np.zeros((len(cuts), w))
-            for k, support in enumerate(cuts):
-                for i in support:
-                    cut[k, self._col_z(i)] = 1
-                    if i in self.member_pos:
-                        cut[k, self._col_v(i)] = 1
-            blocks.append((cut, np.full(len(cuts), -np.inf), np.array([len(s) - 1 for s in cuts], dtype=float)))
-        a = np.vstack([b[0] for b in blocks])
-        lb = np.concatenate([b[1] for b in blocks])
-        ub = np.concatenate([b[2] for b in blocks])
+            nz = np.flatnonzero(self.c)
+            rows.add(nz, self.c[nz], -np.inf, cutoff)
+        for support in cuts:
+            cols = self._indicators(support)
+            rows.add(cols, np.ones(len(cols)), -np.inf, len(support) - 1)
+        a, lb, ub = rows.build(w)
         lower = np.zeros(w)
         upper = np.ones(w)
-        for i, v in enumerate(self.vars):
-            lower[i] = v.observed - self.m_down[i]
-            upper[i] = v.observed + self.m_up[i]
+        lower[:n] = self.observed - self.m_down
+        upper[:n] = self.observed + self.m_up
         integrality = np.ones(w)
         integrality[:n] = [1 if v.integer else 0 for v in self.vars]
         try:
             res = milp(self.c, constraints=LinearConstraint(a, lb, ub), bounds=Bounds(lower, upper),
                        integrality=integrality,
-                       options={"time_limit": time_limit, "mip_rel_gap": 1e-9, "presolve": True})
+                       options={"time_limit": time_limit, "mip_rel_gap": 1e-9, "presolve": False})
         except (ValueError, RuntimeError):  # pragma: no cover - HiGHS refused the model
             return None, 0.0
         self.timed_out = res.status == 1
@@ -282,3 +270,40 @@ class _Problem:
             v = self.vars[i]
             out[v.id] = None if free[k] else (float(round(x[i])) if v.integer else float(x[i]))
         return out
+
+
+class _Rows:
+    """Constraint rows as sparse triplets (HiGHS wants sparse; dense conversion was the cost)."""
+
+    def __init__(self) -> None:
+        self.r: list[int] = []
+        self.c: list[int] = []
+        self.v: list[float] = []
+        self.lb: list[float] = []
+        self.ub: list[float] = []
+
+    def add(self, cols: Sequence[int], vals: Sequence[float], lb: float, ub: float) -> None:
+        k = len(self.lb)
+        self.r.extend([k] * len(cols))
+        self.c.extend(int(c) for c in cols)
+        self.v.extend(float(v) for v in vals)
+        self.lb.append(float(lb))
+        self.ub.append(float(ub))
+
+    def add_block(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> None:
+        """Many rows at once; ``rows`` counts from 0 within the block."""
+        k = len(self.lb)
+        self.r.extend((np.asarray(rows) + k).tolist())
+        self.c.extend(np.asarray(cols).tolist())
+        self.v.extend(np.asarray(vals, dtype=float).tolist())
+        self.lb.extend(np.asarray(lb, dtype=float).tolist())
+        self.ub.extend(np.asarray(ub, dtype=float).tolist())
+
+    def copy(self) -> _Rows:
+        out = _Rows()
+        out.r, out.c, out.v, out.lb, out.ub = list(self.r), list(self.c), list(self.v), list(self.lb), list(self.ub)
+        return out
+
+    def build(self, width: int) -> tuple[sparse.csr_array, np.ndarray, np.ndarray]:
+        a = sparse.csr_array((self.v, (self.r, self.c)), shape=(len(self.lb), width))
+        return a, np.array(self.lb), np.array(self.ub)
