@@ -254,12 +254,14 @@ class _Context:
         suspects = [self.form.cells[c] for c in blame.suspects]
         observed = {c: self.report.number(c) for c in blame.errors}
         fixes = loc.corrected(observed, blame)
-        certain = "、".join(f"{_where(self.form.cells[c])}（现为 {format_number(observed[c])}，建议改为 "
+        certain = "、".join(f"{_where(self.form.cells[c])}（现为 {format_number(observed[c])}，应为 "
                            f"{format_number(_num(v))}）" for c, v in fixes.items())
+        advice = (f"，建议改为 {format_number(_num(next(iter(fixes.values()))))}" if len(fixes) == 1
+                  else "，建议按此改正")
         if blame.determined:
             suggested = _num(next(iter(fixes.values()))) if len(fixes) == 1 else None
-            return suspects, suggested, "。最可能填错的是 " + certain
-        text = f"。其中 {certain} 在各种解释中都需改正" if fixes else ""
+            return suspects, suggested, "。最可能填错的是 " + certain + advice
+        text = f"。其中 {certain} 在各种解释中都需改正{advice}" if fixes else ""
         alts = [e for e in blame.alternatives if e.changes]
         if len(alts) == 1:
             free = [c for c, v in alts[0].changes.items() if v is None and c in blame.suspects]
