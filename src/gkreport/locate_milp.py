@@ -83,14 +83,19 @@ class Solution:
 
 
 def solve(variables: Sequence[Var], rows: Sequence[Row], groups: Sequence[Group] = (), *,
-          margin: float = 0.5, max_alternatives: int = 5, time_limit: float = 10.0) -> Solution | None:
+          margin: float = 0.5, max_alternatives: int = 5, time_limit: float = 10.0,
+          shortcut: bool = True) -> Solution | None:
     """Every inclusion-minimal explanation within ``margin`` of the least weight, best first.
 
     Returns ``None`` when no change can satisfy the rows (or the solver fails): the
     caller then falls back to naming every cell, rather than inventing an answer.
+    ``shortcut`` allows the exact single-cell certificate (:meth:`_Problem.single`)
+    to answer without HiGHS; the answer is the same, only faster.
     """
     started = time.perf_counter()
     problem = _Problem(variables, rows, groups)
+    if shortcut and (one := problem.single(margin)) is not None:
+        return Solution((one,), True, 0, time.perf_counter() - started)
     found: list[Explanation] = []
     cuts: list[list[int]] = []
     best: float | None = None
@@ -170,8 +175,62 @@ class _Problem:
         self.c = np.concatenate([np.zeros(n), np.array([v.weight for v in self.vars]) + tie,
                                  v_cost + tie[self.members] if self.n_v else np.zeros(0),
                                  np.array([g.weight for g in groups]), np.zeros(self.n_s)])
-        self._base = self._constraints()
+        self._base: _Rows | None = None  # built on the first solve (the shortcut needs none)
         self.timed_out = False
+
+    def single(self, margin: float) -> Explanation | None:
+        """The one-cell explanation, when it provably is the only one within ``margin``.
+
+        The most common report error is one mistyped cell; proving that with HiGHS costs
+        two solves. Here: a cell ``c`` alone explains the imbalances when every violated
+        row is off by a multiple of c's coefficient with one common factor and no other
+        row contains c. Any other inclusion-minimal explanation avoids c and must still
+        change a cell in every violated row, so it costs at least the sum, over violated
+        rows with pairwise-disjoint cells (c removed), of each row's cheapest cell. When
+        that bound exceeds c's weight plus the margin, c is the unique answer (the same
+        one the MILP finds); otherwise the MILP decides.
+        """
+        bad = np.flatnonzero(self.violated)
+        if bad.size == 0 or not self.eq[bad].all():
+            return None
+        ao = self.a @ self.observed
+        residual = self.lb - ao  # the change each violated equality needs (Σ a·d = r)
+        first = np.flatnonzero(self.a[bad[0]])
+        hits = []
+        for c in first:
+            col = self.a[:, c]
+            if np.any(col[bad] == 0) or np.any(col[~self.violated] != 0):
+                continue
+            ratios = residual[bad] / col[bad]
+            if np.ptp(ratios) > 1e-9:
+                continue
+            x = self.observed[c] + ratios[0]
+            v = self.vars[c]
+            if (v.lower is not None and x < v.lower - 1e-9) or (v.integer and abs(x - round(x)) > 1e-9):
+                continue
+            hits.append((c, float(round(x)) if v.integer else float(x)))
+        if len(hits) != 1:
+            return None
+        c, value = hits[0]
+        cheapest = self.c[self.n:2 * self.n].copy()  # z costs (tie-breaker included)
+        for i, k in self.member_pos.items():
+            cheapest[i] = min(cheapest[i], self.c[2 * self.n + k])
+        taken: set[int] = set()
+        bound = 0.0
+        rows = [set(np.flatnonzero(self.a[j]).tolist()) - {c} for j in bad]
+        for cells in sorted(rows, key=lambda cs: -min((cheapest[i] for i in cs), default=np.inf)):
+            if not cells:
+                return None  # c is the only cell of a violated row: still unique, but let HiGHS say so
+            if not cells & taken:
+                taken |= cells
+                bound += min(cheapest[i] for i in cells)
+        own = self.c[self.n + c]  # alone, or as part of its empty line (the line's price included)
+        for g, grp in enumerate(self.groups):
+            if c in grp:
+                own = min(own, self.c[2 * self.n + self.member_pos[c]] + self.c[2 * self.n + self.n_v + g])
+        if bound <= own + margin + 1e-9:
+            return None
+        return Explanation({self.vars[c].id: value}, round(float(own), 6))
 
     def _col_z(self, i: int) -> int:
         return self.n + i
@@ -235,6 +294,8 @@ class _Problem:
         """One solve; with ``cutoff`` only explanations costing at most that are wanted,
         which HiGHS proves absent far faster than it finds the true second best."""
         n, w = self.n, self.width
+        if self._base is None:
+            self._base = self._constraints()
         rows = self._base.copy()
         if cutoff is not None:
             nz = np.flatnonzero(self.c)
