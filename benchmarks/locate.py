@@ -98,6 +98,8 @@ def plant(kind: str, form: Form, values: dict, rng: random.Random) -> dict[str, 
     elif kind == "shifted-row":
         apps = list(s["t2_applicants"])
         rows = [r for r in s["t2_rows"] if sum(_count(values[f"t2.{r}.{a}"]) for a in apps) > 0]
+        if not rows:
+            return None
         r = rng.choice(rows)
         old = [_count(values[f"t2.{r}.{a}"]) for a in apps]
         new = [0, *old[:-1]]
