@@ -225,3 +225,19 @@ def _evaluated(report) -> list[loc.Evaluated]:
                 left, right = ctx._side(inst.left), ctx._side(inst.right)
                 out.append(loc.Evaluated(inst, left - right, abs(left - right) > rule.tolerance))
     return out
+
+
+def test_locate_section_is_data_checked_at_load() -> None:
+    """Weights live in rules/form-*.json; a bad value or an unknown rule is rejected."""
+    from gkreport.forms import FormError, parse_form
+
+    doc = json.loads(FORM.source.read_text(encoding="utf-8"))
+    assert loc.Config.of(parse_form(doc)).weights["empty_total"] == doc["locate"]["weights"]["empty_total"]
+    bad = json.loads(json.dumps(doc))
+    bad["locate"]["weights"]["total"] = -1
+    with pytest.raises(FormError, match="locate"):
+        parse_form(bad)
+    bad = json.loads(json.dumps(doc))
+    bad["locate"]["exclude_rules"] = ["no-such-rule"]
+    with pytest.raises(FormError, match="no-such-rule"):
+        parse_form(bad)

@@ -321,6 +321,9 @@ def parse_form(doc: Mapping[str, Any], source: Path | str = "<memory>") -> Form:
     dupes = {i for i in ids if ids.count(i) > 1}
     if dupes:
         raise FormError(f"{source}: 规则编号重复：{sorted(dupes)}")
+    unknown = sorted(set(form.locate.get("exclude_rules", ())) - set(ids))
+    if unknown:
+        raise FormError(f"{source}: locate.exclude_rules 引用了不存在的规则：{unknown}")
     object.__setattr__(form, "rules", rules)
     return form
 
