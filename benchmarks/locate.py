@@ -229,14 +229,16 @@ def reference(form: Form, system: System, obs: Mapping[str, float], margin: floa
     cheapest = {i: min([w[c], *(cw for members, _, cw in lines if c in members)]) for i, c in enumerate(names)}
     row_cells = [set(np.flatnonzero(system.a[j]).tolist()) for j in range(len(r))]
 
-    def lower_bound(uncovered: list[int]) -> float:
-        """Pairwise-disjoint uncovered failing identities each still need a cell."""
-        used: set[int] = set()
+    def lower_bound(support: list[int], needy: list[int]) -> float:
+        """Identities that still need a cell outside the support (uncovered failing ones,
+        holding ones with a lone change): pairwise-disjoint ones each add their cheapest."""
+        used: set[int] = set(support)
         total = 0.0
-        for j in uncovered:
-            if not row_cells[j] & used:
-                used |= row_cells[j]
-                total += min(cheapest[i] for i in row_cells[j])
+        rest = [(row_cells[j] - used, j) for j in needy]
+        for cells, _ in sorted(rest, key=lambda t: -min((cheapest[i] for i in t[0]), default=0)):
+            if cells and not cells & used:
+                used |= cells
+                total += min(cheapest[i] for i in cells)
         return total
 
     def consistent(support: list[int], rows: list[int]) -> bool:
@@ -265,9 +267,10 @@ def reference(form: Form, system: System, obs: Mapping[str, float], margin: floa
             for j in system.rows_of.get(i, ()):
                 count[j] = count.get(j, 0) + 1
         uncovered = [j for j in failing if count.get(j, 0) == 0]
-        if c + lower_bound(uncovered) > limit[0] + 1e-9:
+        lonely = [j for j, n in count.items() if n == 1 and j not in failing]
+        if c + lower_bound(support, uncovered + lonely) > limit[0] + 1e-9:
             return
-        need = uncovered or [j for j, n in count.items() if n == 1 and j not in failing]
+        need = uncovered or lonely
         if need:
             choices = row_cells[need[0]]
         else:
