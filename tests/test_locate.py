@@ -241,3 +241,16 @@ def test_locate_section_is_data_checked_at_load() -> None:
     bad["locate"]["exclude_rules"] = ["no-such-rule"]
     with pytest.raises(FormError, match="no-such-rule"):
         parse_form(bad)
+
+
+def test_capped_search_claims_nothing() -> None:
+    """When the search for equally good explanations stops at its cap, nothing is certain."""
+    report = report_from_raw(FORM, _values(**{"t3.review.total": 3}))  # five single-cell fixes
+    evaluated = _evaluated(report)
+    cfg = loc.Config.of(FORM)
+    capped = loc.Config(cfg.weights, cfg.tie_margin, 1, cfg.exclude_rules)
+    (blame,) = loc.locate(evaluated, FORM, report.values, capped).values()
+    assert not blame.complete and not blame.determined and blame.errors == {}
+    assert len(blame.alternatives) == 2
+    (full,) = loc.locate(evaluated, FORM, report.values).values()
+    assert full.complete and len(full.alternatives) == 5

@@ -263,19 +263,20 @@ class _Context:
             return suspects, suggested, "。最可能填错的是 " + certain + advice
         text = f"。其中 {certain} 在各种解释中都需改正{advice}" if fixes else ""
         alts = [e for e in blame.alternatives if e.changes]
-        if len(alts) == 1:
-            free = [c for c, v in alts[0].changes.items() if v is None and c in blame.suspects]
+        free = [c for c, v in alts[0].changes.items() if v is None and c in blame.suspects] if alts else []
+        if len(alts) == 1 and blame.complete and free:
             listed = "、".join(_where(self.form.cells[c]) for c in free)
             return suspects, None, text + f"。最可能填错的是 {listed}，但其正确数值无法由表内关系确定，请核对"
         if alts:
+            count = f"有 {len(alts)} 种" if blame.complete else f"至少有 {len(alts)} 种"
             more = "" if blame.complete else "，还可能有其他同样简单的解释"
             described = "；或 ".join(self._explanation(e) for e in alts)
             if target is not None and target.id in blame.suspects and len(blame.suspects) > 1:
                 head = f"。无法确定是总计 {target.ref} 填错还是其组成部分填错"
             else:
                 head = "。无法确定是哪个单元格填错"
-            return suspects, None, text + f"{head}：有 {len(alts)} 种同样简单的解释，可能是 {described}{more}；请逐项核对"
-        return suspects, None, ""
+            return suspects, None, text + f"{head}：{count}同样简单的解释，可能是 {described}{more}；请逐项核对"
+        return suspects, None, text
 
     def _explanation(self, e: loc.Explanation) -> str:
         """``D28（…）和 J28（…）都应为 4，E9（…）应为 3`` for one explanation."""
