@@ -134,7 +134,6 @@ class _Problem:
         self.index = {v.id: i for i, v in enumerate(self.vars)}
         n = self.n = len(self.vars)
         self.observed = np.array([v.observed for v in self.vars], dtype=float)
-        self._rows = rows
         # Equality rows (for determinacy) and all rows (for feasibility), over x.
         self.a = np.zeros((len(rows), n))
         self.lb = np.empty(len(rows))
@@ -155,14 +154,12 @@ class _Problem:
         self.m_up = np.full(n, reach + imbalance + 10.0)
         self.m_down = np.array([min(v.observed - v.lower, reach + imbalance + 10.0) if v.lower is not None
                                 else reach + imbalance + 10.0 for v in self.vars])
-        self.big_m = float(self.m_up.max(initial=10.0))
         # Group members get a second indicator v_i.
         self.members: list[int] = sorted({self.index[c] for g in groups for c in g.cells if c in self.index})
         self.member_pos = {i: k for k, i in enumerate(self.members)}
         self.groups = [[self.index[c] for c in g.cells if c in self.index] for g in groups]
         self.n_v = len(self.members)
         self.n_y = len(groups)
-        ao = self.a @ self.observed
         self.violated = (ao < self.lb - 1e-6) | (ao > self.ub + 1e-6)
         self.holding = np.flatnonzero(~self.violated & self.eq) if HOLD_CUTS else np.zeros(0, dtype=int)
         self.n_s = len(self.holding)  # s_j = number of changed cells of holding equality j
