@@ -1,11 +1,12 @@
 """Benchmark error localisation against an independent brute-force answer.
 
-``python benchmarks/locate.py [--cases 60] [--seed 1] [--forms 2019 2021] [--markdown]``
+``python benchmarks/locate.py [--cases 60] [--seed 1] [--forms 2019 2021] [--kinds …] [--weight KEY=VALUE] [--show]``
 
 For each form, consistent random fillings (``make_agencies.agency_values``) get planted
 errors of six kinds: k = 1, 2, 3 random wrong cells (表二/表三), a （七）总计 row left at
 0, a stray value typed into one result cell and into （七） of an otherwise empty column,
-and a row shifted one applicant column to the right. Each case is then
+a row shifted one applicant column to the right, and a 表三 group total left at 0 or blank
+(``t3-total-0``). ``--weight empty_total=0.9`` shows what a weight buys. Each case is then
 
 - checked by gkreport (``engine.check``; the claims are the determined suspects of
   ``locate``: cell and corrected value), and
@@ -55,7 +56,7 @@ class TooHard(Exception):
     """The independent enumeration exceeded MAX_NODES."""
 
 
-KINDS = ("k=1", "k=2", "k=3", "total-row-0", "stray-pair", "shifted-row")
+KINDS = ("k=1", "k=2", "k=3", "total-row-0", "stray-pair", "shifted-row", "t3-total-0")
 
 
 # ---------------------------------------------------------------------------------- planting
@@ -107,6 +108,13 @@ def plant(kind: str, form: Form, values: dict, rng: random.Random) -> dict[str, 
             if o != n:
                 truth[f"t2.{r}.{a}"] = o
                 values[f"t2.{r}.{a}"] = n
+    elif kind == "t3-total-0":
+        groups = [g for g in s["t3_groups"] if _count(values[f"t3.{g}.total"])]
+        if not groups:
+            return None
+        cid = f"t3.{rng.choice(groups)}.total"
+        truth[cid] = _count(values[cid])
+        values[cid] = rng.choice([0, None])
     return {k: float(v) for k, v in truth.items()} or None
 
 
@@ -410,7 +418,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--forms", nargs="+", default=["2019", "2021"])
     ap.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     ap.add_argument("--show", action="store_true", help="print every case with a wrong claim (stderr)")
+    ap.add_argument("--weight", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a weight of the locate section (both for gkreport and the reference)")
     args = ap.parse_args(argv)
+    for spec in args.weight:
+        key, _, value = spec.partition("=")
+        for version in args.forms:
+            load_form(version).locate["weights"][key] = float(value)
     header = ("| form | planted | cases | unique answer | exact | wrong claims | ambiguous | overconfident "
               "| claims ≠ truth | check() CPU s median / max | enumeration gave up |")
     print(header)
