@@ -196,7 +196,7 @@ class _Context:
 
     def linear_rules(self) -> Iterable[Finding]:
         blank_rule = next((r for r in self.form.rules if r.type == "blank-total"), None)
-        evaluated: list[tuple[RuleInstance, float]] = []
+        evaluated: list[loc.Evaluated] = []
         pending: list[tuple[int, RuleInstance, float, float, bool]] = []
         unchecked: dict[str, tuple[RuleDef, list[RuleInstance]]] = {}
         for rule in self.form.rules:
@@ -212,24 +212,26 @@ class _Context:
                 if left is None or right is None:
                     continue
                 if rule.type == "compare":
-                    if not _compare(left, rule.op or ">=", right):
-                        yield self._compare_finding(inst, left, right)
-                    continue
-                diff = left - right
-                blank_total = bool(inst.target and self.report.value(inst.target).is_blank and abs(right) > 1e-9)
-                local = not any(t.prev for t in inst.terms)
-                if local:
-                    evaluated.append((inst, diff))
-                if abs(diff) > rule.tolerance:
-                    pending.append((len(evaluated) - 1 if local else -1, inst, left, right, blank_total))
-        blames = loc.locate(evaluated) if self.locate else {}
+                    failing = not _compare(left, rule.op or ">=", right)
+                else:
+                    failing = abs(left - right) > rule.tolerance
+                evaluated.append(loc.Evaluated(inst, left - right, failing))
+                if failing:
+                    # Only for identities within this report: a blank 上年结转 is not a blank total.
+                    local = not any(t.prev for t in inst.terms)
+                    blank_total = bool(rule.type == "equal" and local and inst.target and abs(right) > 1e-9
+                                       and self.report.value(inst.target).is_blank)
+                    pending.append((len(evaluated) - 1, inst, left, right, blank_total))
+        blames = loc.locate(evaluated, self.form, self.report.values) if self.locate and pending else {}
         blank_totals: dict[str, list[_Broken]] = {}
         for idx, inst, left, right, blank_total in pending:
-            blame = blames.get(idx) if idx >= 0 else None
-            # A blank total is the finding unless the other identities blame a part. Only
-            # for identities within this report: a blank 上年结转 is not a blank total.
+            blame = blames.get(idx)
+            if inst.rule.type == "compare":
+                yield self._compare_finding(inst, left, right, blame)
+                continue
+            # A blank total is the finding unless the other identities blame a part.
             blamed_elsewhere = blame is not None and blame.determined and inst.target not in blame.suspects
-            if blank_total and idx >= 0 and blank_rule is not None and not blamed_elsewhere:
+            if blank_total and blank_rule is not None and not blamed_elsewhere:
                 blank_totals.setdefault(inst.rule.id, []).append((inst, left, right, blame))
                 continue
             yield self._identity_finding(inst.rule, inst, left, right, blame)
@@ -302,30 +304,20 @@ class _Context:
         labels = dict(inst.labels)
         msg = render(rule.message, target=_where(target) if target else "", expected=right, actual=left,
                      diff=abs(left - right), left=left, right=right, **labels)
-        suspects: list[CellDef] = []
+        suspects: list[CellDef] = [target] if target is not None else []
         suggested = None
         if blame is not None:
-            suspects = [self.form.cells[c] for c in blame.suspects]
-            if blame.determined:
-                observed = {c: self.report.number(c) for c in blame.errors}
-                fixes = loc.corrected(observed, blame)
-                parts = [f"{_where(self.form.cells[c])}（现为{self._shown(c)}，应为 {format_number(v)}）"
-                         for c, v in fixes.items()]
-                if not (rule.type == "blank-total" and set(fixes) == {inst.target}):  # said already
-                    msg += "。最可能填错的是 " + "、".join(parts)
-                if len(fixes) == 1:
-                    suggested = _num(next(iter(fixes.values())))
-            elif rule.type == "blank-total":
-                pass
-            elif target is not None and target.id in blame.suspects and len(blame.suspects) > 1:
-                msg += f"。无法确定是总计 {target.ref} 填错还是其组成部分填错，请逐项核对"
-            elif len(blame.suspects) > 1:
-                msg += "。无法确定是哪个单元格填错，可能是：" + "、".join(s.ref for s in suspects[:8]) + (
-                    " 等" if len(suspects) > 8 else "")
-        elif target is not None:
-            suspects = [target]
+            suspects, suggested, more = self._blame_text(blame, target)
+            said_already = rule.type == "blank-total" and (
+                not blame.determined or set(blame.errors) == {inst.target})  # the message names the fix
+            if not said_already:
+                msg += more
         if rule.type == "blank-total" and target is not None:
-            suspects, suggested = [target], _num(right)
+            suspects = [target]
+            if blame is None:  # nothing located (a computed summary): the parts' sum is the total
+                suggested = _num(right)
+            elif not (blame.determined and target.id in blame.errors):
+                suggested = None
         return self._finding(rule, msg, cells, suspects=suspects, expected=_num(right), actual=_num(left),
                              suggested=suggested, instance=instance or f"{inst.rule.id}:{inst.key}")
 
@@ -335,11 +327,61 @@ class _Context:
         v = self.report.value(cid)
         return "空白" if v.is_blank else f" {format_number(v.arith)}"
 
-    def _compare_finding(self, inst: RuleInstance, left: float, right: float) -> Finding:
+    def _blame_text(self, blame: loc.Blame, target: CellDef | None) -> tuple[list[CellDef], float | None, str]:
+        """Suspects, the suggested value (one determined suspect only) and the sentence
+        added to the message: the certain fix, or every equally good explanation."""
+        suspects = [self.form.cells[c] for c in blame.suspects]
+        observed = {c: self.report.number(c) for c in blame.errors}
+        fixes = loc.corrected(observed, blame)
+        certain = "、".join(f"{_where(self.form.cells[c])}（现为{self._shown(c)}，应为 "
+                           f"{format_number(_num(v))}）" for c, v in fixes.items())
+        advice = (f"，建议改为 {format_number(_num(next(iter(fixes.values()))))}" if len(fixes) == 1
+                  else "，建议按此改正")
+        if blame.determined:
+            suggested = _num(next(iter(fixes.values()))) if len(fixes) == 1 else None
+            return suspects, suggested, "。最可能填错的是 " + certain + advice
+        text = f"。其中 {certain} 在各种解释中都需改正{advice}" if fixes else ""
+        alts = [e for e in blame.alternatives if e.changes]
+        free = [c for c, v in alts[0].changes.items() if v is None and c in blame.suspects] if alts else []
+        if len(alts) == 1 and blame.complete and free:
+            listed = "、".join(_where(self.form.cells[c]) for c in free)
+            return suspects, None, text + f"。最可能填错的是 {listed}，但其正确数值无法由表内关系确定，请核对"
+        if alts:
+            count = f"有 {len(alts)} 种" if blame.complete else f"至少有 {len(alts)} 种"
+            more = "" if blame.complete else "，还可能有其他同样简单的解释"
+            described = "；或 ".join(self._explanation(e) for e in alts)
+            if target is not None and target.id in blame.suspects and len(blame.suspects) > 1:
+                head = f"。无法确定是总计 {target.ref} 填错还是其组成部分填错"
+            else:
+                head = "。无法确定是哪个单元格填错"
+            return suspects, None, text + f"{head}：{count}同样简单的解释，可能是 {described}{more}；请逐项核对"
+        return suspects, None, text
+
+    def _explanation(self, e: loc.Explanation) -> str:
+        """``D28（…）和 J28（…）都应为 4，E9（…）应为 3`` for one explanation."""
+        by_value: dict[float | None, list[str]] = {}
+        for c, v in e.changes.items():
+            by_value.setdefault(v, []).append(f"{self.form.cells[c].ref}（{self.form.cells[c].label}）")
+        parts = []
+        for v, refs in by_value.items():
+            names = "和".join(refs) if len(refs) <= 2 else "、".join(refs[:-1]) + "和" + refs[-1]
+            if v is None:
+                parts.append(f"{names}填错（数值无法确定）")
+            else:
+                parts.append(f"{names}{'都' if len(refs) > 1 else ''}应为 {format_number(_num(v))}")
+        sheet = self.form.cells[next(iter(e.changes))].sheet.split(" ")[0]
+        return sheet + " " + "，".join(parts)
+
+    def _compare_finding(self, inst: RuleInstance, left: float, right: float,
+                         blame: loc.Blame | None = None) -> Finding:
         cells = [self.form.cells[c] for c in inst.cells()]
         msg = render(inst.rule.message, left=left, right=right, **dict(inst.labels))
-        return self._finding(inst.rule, msg, cells, suspects=cells, actual=left, expected=right,
-                             instance=f"{inst.rule.id}:{inst.key}")
+        suspects, suggested = cells, None
+        if blame is not None:
+            suspects, suggested, more = self._blame_text(blame, None)
+            msg += more
+        return self._finding(inst.rule, msg, cells, suspects=suspects, actual=left, expected=right,
+                             suggested=suggested, instance=f"{inst.rule.id}:{inst.key}")
 
     # ------------------------------------------------------------------ outliers, narrative
 

@@ -2,7 +2,9 @@
 
 A finding names its rule (stable id from rules/*.json), severity, a concrete Chinese
 message, the cells involved and the cell(s) most likely wrong (``suspects``) with a
-``suggested`` value where one follows. ``id`` is a fingerprint of rule + cells +
+``suggested`` value where one follows: for identities, only when the minimum-change
+localisation (locate.py) determines that one cell and its value; when several
+explanations are equally good the suspects are all their cells and nothing is suggested. ``id`` is a fingerprint of rule + cells +
 report (agency, year, form) that does not depend on the message text or the file
 name, so a person's decision on a finding can be kept across re-checks.
 """

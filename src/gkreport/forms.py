@@ -213,6 +213,7 @@ class Form:
     cells: Mapping[str, CellDef]
     rules: tuple[RuleDef, ...]
     source: Path
+    locate: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)  # weights for locate.py
 
     def accepts_year(self, year: int) -> bool:
         return year >= self.year_min and (self.year_max is None or year <= self.year_max)
@@ -313,13 +314,16 @@ def parse_form(doc: Mapping[str, Any], source: Path | str = "<memory>") -> Form:
         year_min=doc["years"]["min"], year_max=doc["years"].get("max"),
         header_sheet=header_sheet, header=header,
         synonyms={k: tuple(v) for k, v in doc.get("synonyms", {}).items()},
-        sets=sets, tables=tables, cells=cells, rules=(), source=src,
+        sets=sets, tables=tables, cells=cells, rules=(), source=src, locate=dict(doc.get("locate", {})),
     )
     rules = tuple(_parse_rule(r, form, source) for r in doc["rules"])
     ids = [r.id for r in rules]
     dupes = {i for i in ids if ids.count(i) > 1}
     if dupes:
         raise FormError(f"{source}: 规则编号重复：{sorted(dupes)}")
+    unknown = sorted(set(form.locate.get("exclude_rules", ())) - set(ids))
+    if unknown:
+        raise FormError(f"{source}: locate.exclude_rules 引用了不存在的规则：{unknown}")
     object.__setattr__(form, "rules", rules)
     return form
 
