@@ -1,27 +1,31 @@
 """Command line: ``gkreport template|describe|check|consolidate|import|addin|demo``.
 
-Exit codes: 0 = done and no error finding, 1 = an error finding was reported,
-2 = a file could not be used or the call itself was wrong.
+Exit codes are defined once, in :mod:`gkreport.exits`. :func:`main` is the one guard
+around every command: whatever happens, the user reads one Chinese line, never a
+traceback (an internal error's traceback goes to the log file that line names).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
 from .describe import describe
+from .exits import HELP as EXIT_HELP
+from .exits import Exit, UsageError
 from .forms import FormError, available_forms, load_form
+from .outputs import OutputError, check_output, os_error_text, output_lock
+from .readers import ReadError
+from .runtime import internal_error_message
 from .template import template_filename, write_template
 
-EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """A wrong call: printed in Chinese, exit code 2."""
+__all__ = ["Exit", "UsageError", "build_parser", "main"]
 
 
 def _form_arg(p: argparse.ArgumentParser, default: str | None = "2021") -> None:
@@ -33,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gkreport",
         description="政府信息公开工作年度报告：模板、校验、标注、汇总。",
+        epilog=EXIT_HELP,
     )
     parser.add_argument("--version", action="version", version=f"gkreport {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
@@ -61,12 +66,11 @@ def _register_optional(sub: argparse._SubParsersAction) -> None:
 
 def cmd_template(args: argparse.Namespace) -> int:
     form = load_form(args.form)
-    out: Path = args.output or Path(template_filename(form.version))
-    if out.exists() and not args.force:
-        raise UsageError(f"文件已存在：{out}（如需覆盖请加 --force）")
-    write_template(form, out)
+    out: Path = check_output(args.output or Path(template_filename(form.version)), force=args.force)
+    with output_lock(out):
+        write_template(form, out)
     print(f"已生成 {form.name} 填报模板：{out}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
@@ -75,32 +79,63 @@ def cmd_describe(args: argparse.Namespace) -> int:
     if args.json:
         json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
-        return EXIT_OK
+        return Exit.OK
     for r in records:
         where = f"{r['sheet']}!{r['cell']}"
         label = r["row"] + (f" | {r['column']}" if r["column"] else "")
         print(f"{r['id']:<28} {where:<22} {r['kind']:<7} {r['type']:<7} {label}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns its exit code (:class:`gkreport.exits.Exit`)."""
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="replace")
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # argparse exits 2 on a wrong call already; keep its code
-        return int(e.code or 0)
-    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as e:  # argparse exits 2 on a wrong call already; keep its code
+            return int(e.code or 0) if isinstance(e.code, int | None) else Exit.UNUSABLE
         return int(args.func(args))
-    except (UsageError, FormError) as e:
-        print(f"错误：{e}", file=sys.stderr)
-        return EXIT_UNUSABLE
     except KeyboardInterrupt:
-        print("已中断。", file=sys.stderr)
-        return 130
+        _say("已中断（未完成的输出文件已删除）。")
+        return Exit.INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()  # `gkreport check … | head`: the reader has seen enough
+        return Exit.BROKEN_PIPE
+    except (UsageError, FormError, OutputError, ReadError) as e:
+        _say(f"错误：{e}")
+        return Exit.UNUSABLE
+    except MemoryError:
+        _say("错误：" + internal_error_message("内存不足"))
+        return Exit.INTERNAL
+    except OSError as e:  # a file the command touched outside the checks above
+        where = f"{e.filename}：" if getattr(e, "filename", None) else ""
+        _say(f"错误：{where}{os_error_text(e)}")
+        return Exit.UNUSABLE
+    except Exception:
+        _say("错误：" + internal_error_message(" ".join(sys.argv[1:2]) or "gkreport"))
+        return Exit.INTERNAL
+
+
+def _say(text: str) -> None:
+    """A line on stderr that cannot itself fail (stderr closed, or a pipe gone)."""
+    with contextlib.suppress(OSError, ValueError):
+        print(text, file=sys.stderr, flush=True)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's final flush does not
+    report the closed pipe once more."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

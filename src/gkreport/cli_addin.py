@@ -10,8 +10,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from .exits import Exit
+from .outputs import OutputError
+
 DEFAULT_OUT = Path("dist") / "gkreport.xlam"
-EXIT_OK, EXIT_FAILED = 0, 2
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,11 +35,11 @@ def run_build(args: argparse.Namespace) -> int:
 
     try:
         out = build_xlam(args.output)
-    except (AddinError, OSError) as e:
+    except (AddinError, OutputError, OSError) as e:
         print(f"错误：{e}", file=sys.stderr)
-        return EXIT_FAILED
+        return Exit.UNUSABLE
     print(f"已生成加载项：{out}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def run_install(args: argparse.Namespace) -> int:
@@ -51,9 +53,9 @@ def run_install(args: argparse.Namespace) -> int:
                 build_xlam(xlam)
                 print(f"已生成加载项：{xlam}")
         installed = install_addin(xlam)
-    except (AddinError, OSError) as e:
+    except (AddinError, OutputError, OSError) as e:
         print(f"错误：{e}", file=sys.stderr)
-        return EXIT_FAILED
+        return Exit.UNUSABLE
     print(f"已安装加载项：{installed}")
     print("请重新启动 Excel；功能区上会出现“政务公开年报”选项卡。")
-    return EXIT_OK
+    return Exit.OK

@@ -10,14 +10,14 @@ what could not be placed is printed, so a person can decide.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from .exits import HELP as EXIT_HELP
+from .exits import Exit, UsageError
 from .fill import write_filled
 from .forms import available_forms, load_form
+from .outputs import check_output, clean_stale_temps, output_lock
 from .readers.published import ReportReadError, read_published
-
-EXIT_OK, EXIT_UNUSABLE = 0, 2
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="读取已发布的年度报告（.txt/.tsv/.docx/.html/.xlsx），生成已填好的模板",
         description="读取已发布的政府信息公开工作年度报告，把表格中的数值填入官方模板。"
                     "数值按原样保留（空白仍为空白），无法对应的内容会列出。",
+        epilog=EXIT_HELP,
     )
     p.add_argument("file", type=Path, metavar="FILE", help="已发布的报告文件")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.xlsx",
@@ -40,25 +41,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Read, fill, summarise; 2 with a Chinese message when the input or output is unusable."""
-    out: Path = args.output
-    if out.suffix.lower() != ".xlsx":
-        print(f"错误：输出文件必须是 .xlsx：{out}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    if out.exists() and not args.force:
-        print(f"错误：文件已存在：{out}（如需覆盖请加 --force）", file=sys.stderr)
-        return EXIT_UNUSABLE
-    try:
-        rep = read_published(args.file, form=args.form, year=args.year)
-    except ReportReadError as e:
-        print(f"错误：{e}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    form = load_form(rep.form)
-    header = {"hdr.agency": rep.agency, "hdr.year": rep.year, "hdr.date": rep.date}
-    try:
+    out: Path = check_output(args.output, force=args.force, inputs=[args.file])
+    clean_stale_temps(out.parent if str(out.parent) else Path("."))
+    with output_lock(out):
+        try:
+            rep = read_published(args.file, form=args.form, year=args.year)
+        except ReportReadError as e:
+            raise UsageError(f"{args.file}：{e}") from None
+        form = load_form(rep.form)
+        header = {"hdr.agency": rep.agency, "hdr.year": rep.year, "hdr.date": rep.date}
         write_filled(form, out, rep.values, header)
-    except OSError as e:
-        print(f"错误：无法写入 {out}：{e}", file=sys.stderr)
-        return EXIT_UNUSABLE
     filled = sum(v is not None for v in rep.values.values())
     print(f"已读取：{args.file}")
     print(f"表式：{form.name}（{form.defined_by}）")
@@ -74,4 +66,4 @@ def cmd_import(args: argparse.Namespace) -> int:
         for item in rep.unplaced:
             print(f"  - {item}")
     print(f"已生成：{out}")
-    return EXIT_OK
+    return Exit.OK

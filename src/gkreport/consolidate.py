@@ -20,6 +20,7 @@ Design choices, and why:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import difflib
@@ -29,7 +30,7 @@ import re
 import sys
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,7 @@ from .readers import ReadError, is_lock_file, read_any
 from .readers.files import decode_text
 from .readers.workbook import warm_layout
 from .report import report_from_raw
+from .runtime import die_with_parent
 
 LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL = "本级", "乡镇街道", "全县"
 LEVELS = (LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL)
@@ -257,7 +259,7 @@ def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False) ->
     while pending:
         before = len(out)
         try:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=ctx) as pool:
+            with _pool(min(jobs, len(pending)), ctx) as pool:
                 for s in pool.map(summarise_file, pending, chunksize=chunk):
                     out.append(s)
                     bar.step()
@@ -281,9 +283,26 @@ def _mp_context() -> multiprocessing.context.BaseContext | None:
     return multiprocessing.get_context("fork") if sys.platform == "linux" else None
 
 
+@contextlib.contextmanager
+def _pool(workers: int, ctx: multiprocessing.context.BaseContext | None) -> Iterator[ProcessPoolExecutor]:
+    """A worker pool whose workers die with this process (see :func:`runtime.die_with_parent`);
+    on Ctrl+C the workers are stopped at once instead of finishing the queue."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=die_with_parent)
+    try:
+        yield pool
+    except KeyboardInterrupt:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(Exception):
+                proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)  # (a second call after the one above returns at once)
+
+
 def _isolated(path: str) -> FileSummary:
     """``summarise_file`` in a process of its own, so that a crash is this file's error."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=_mp_context()) as pool:
+    with _pool(1, _mp_context()) as pool:
         try:
             return pool.submit(summarise_file, path).result()
         except BrokenProcessPool:
@@ -395,7 +414,8 @@ def _eligible(read: Sequence[FileEntry], form: Form | None, year: int | None,
     groups: dict[str, list[FileEntry]] = {}
     for e in read:
         s = e.summary
-        e.name = s.agency or f"（未填单位）{e.file}"
+        # Blank 填报单位: named by folder and file, so 乡A/年报.xlsx and 乡B/年报.xlsx stay apart.
+        e.name = s.agency or f"（未填单位）{Path(s.path).parent.name}/{e.file}"
         if not s.ok:
             e.reason = s.error
             continue
@@ -411,7 +431,9 @@ def _eligible(read: Sequence[FileEntry], form: Form | None, year: int | None,
             e.roster_name, e.level, e.name = match.name, match.level, match.name
             key = "roster:" + normalise_name(match.name)
         else:
-            key = "name:" + (norm or e.file)
+            # Only the same non-empty 填报单位 makes two files one agency's; a blank name says
+            # nothing, so such a file is its own group, keyed by its full path.
+            key = "name:" + norm if norm else "path:" + os.path.abspath(s.path)
         groups.setdefault(key, []).append(e)
     return groups
 
@@ -440,12 +462,27 @@ def _one_per_agency(result: Consolidation, groups: Mapping[str, list[FileEntry]]
             notes.append(f"纳入，但有 {s.counts['error']} 个错误，请核实")
         if s.year is None and result.year is not None:
             notes.append(f"未填报告年度，按 {result.year} 年度纳入")
+        if not normalise_name(s.agency or ""):
+            _flag_blank_agency(s)
+            notes.append("未填写填报单位：按文件单独纳入，无法判断是否与其他文件重复，请补填")
         if result.roster is not None and e.roster_name is None:
             hint = closest(s.agency or "", roster_norms) if s.agency else None
             result.mismatched.append((e.name, e.file, hint))
             notes.append("单位名称不在名单中" + (f"（建议：{hint}）" if hint else ""))
         e.reason = "；".join(notes)
     return kept
+
+
+BLANK_AGENCY_RULE = "blank-agency"
+
+
+def _flag_blank_agency(s: FileSummary) -> None:
+    """A finding for the 问题清单: the report does not say whose it is."""
+    if any(fd.get("rule") == BLANK_AGENCY_RULE for fd in s.findings):
+        return
+    s.findings.append({"rule": BLANK_AGENCY_RULE, "severity": "info", "sheet": "", "cell": "", "instance": "",
+                       "message": "未填写填报单位：无法与名单核对，也无法判断是否与其他文件重复（已按文件单独纳入）"})
+    s.counts = {**s.counts, "info": s.counts.get("info", 0) + 1}
 
 
 def _not_submitted(roster: Sequence[RosterEntry], kept: Mapping[str, FileEntry],

@@ -31,6 +31,7 @@ from pathlib import Path
 import xlwings
 
 import gkreport
+from gkreport.outputs import atomic_write_bytes
 from gkreport.xlam import AddinError
 from gkreport.xlam.build import ADDIN_NAME
 
@@ -107,10 +108,7 @@ def _write_config(path: Path, text: str, encoding: str) -> None:
             f"Python 路径含有本机代码页无法表示的字符：{sys.executable}；"
             "请把 Python 装到只含英文字符的文件夹后重试"
         ) from exc
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, data)
 
 
 def install_addin(xlam: Path, target_dir: Path | None = None) -> Path:
