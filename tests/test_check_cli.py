@@ -197,7 +197,7 @@ def test_a_folder_is_checked_file_by_file_skipping_lock_files_and_marked_copies(
     (folder / "~$good.xlsx").write_bytes(b"\x00" * 165)
     (folder / "说明.pdf").write_bytes(b"%PDF-1.4")
     assert run(folder, "--mark", folder).returncode == 1  # the marked copies land in the folder itself
-    assert (folder / "bad.checked.xlsx").is_file()
+    assert (folder / "乡镇" / "bad.checked.xlsx").is_file()  # beside their source: sub-folders are kept
     r = run(folder, "--json")
     assert r.returncode == 1
     checked = sorted(Path(d["file"]).name for d in json.loads(r.stdout))
@@ -230,4 +230,4 @@ def test_marking_a_published_report_says_the_copy_is_a_new_template(good: Path, 
     assert by_file["xiuzhou-honghe-2020.txt"]["marked_is_new_template"] is True
     assert by_file["good.xlsx"]["marked_is_new_template"] is False
     text = run(txt, "--mark", tmp_path / "m2", "-q").stdout
-    assert "新生成填报表" in text and (tmp_path / "m2" / "xiuzhou-honghe-2020.checked.xlsx").is_file()
+    assert "新生成填报表" in text and (tmp_path / "m2" / "xiuzhou-honghe-2020.txt.checked.xlsx").is_file()
