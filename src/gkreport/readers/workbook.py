@@ -32,7 +32,7 @@ from ..labels import canonical
 from ..ooxml import formula_refs, sheet_parts
 from ..report import Report
 from ..values import BLANK, MAX_ABS, Value, format_number, parse_value
-from .files import NotATemplate, ReadError, Sniffed, sniff
+from .files import NotATemplate, ReadError, Sniffed, check_sheet_part, sniff
 
 Grid = Mapping[str, list[list[Any]]]  # sheet name -> rows of cached values (A1 at [0][0])
 MIN_LAYOUT_SCORE = 0.9
@@ -81,7 +81,8 @@ def _scan_parts(zf: zipfile.ZipFile, sheets: frozenset[str]) -> dict[str, set[st
     garbled name or year in 报送情况, not as a silently different number.
     """
     try:
-        return {name: formula_refs(zf.read(part)) for name, part in sheet_parts(zf).items() if name in sheets}
+        return {name: formula_refs(check_sheet_part(zf.read(part), name))  # limits: cells, range, digits
+                for name, part in sheet_parts(zf).items() if name in sheets}
     except KeyError:
         raise ReadError("文件不完整（工作簿列出的工作表部件不存在），请重新保存或重新获取") from None
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
