@@ -41,6 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Read, fill, summarise; 2 with a Chinese message when the input or output is unusable."""
+    if not args.file.is_file():
+        raise UsageError(f"{args.file}：" + ("文件不存在" if not args.file.exists() else "不是普通文件，无法读取"))
     out: Path = check_output(args.output, force=args.force, inputs=[args.file])
     clean_stale_temps(out.parent if str(out.parent) else Path("."))
     with output_lock(out):

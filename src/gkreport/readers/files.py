@@ -72,6 +72,8 @@ def sniff(path: Path, *, verify: bool = True, keep_open: bool = False) -> Sniffe
         raise ReadError("文件不存在")
     if path.is_dir():
         raise ReadError("这是文件夹，不是文件")
+    if not path.is_file():  # a FIFO or a device would block or never end
+        raise ReadError("这不是普通文件（管道、设备等），无法作为报表读取")
     size = path.stat().st_size
     if size == 0:
         raise ReadError("文件是空的（0 字节）")
