@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -89,6 +90,10 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns its exit code (:class:`gkreport.exits.Exit`)."""
+    if not sys.warnoptions:
+        # Library warnings (openpyxl on an unusual part) are English noise the user cannot act
+        # on; what matters about a file is in gkreport's own messages.
+        warnings.simplefilter("ignore")
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:

@@ -24,6 +24,11 @@ def _color(c: object) -> str | None:
     return rgb if isinstance(rgb, str) else None
 
 
+def _side(side: Side | None) -> list[str | None]:
+    """A border side as [style, colour]; a side openpyxl left as None (merged ranges) is none."""
+    return [side.style, _color(side.color)] if side is not None else [None, None]
+
+
 class OpenpyxlMarker:
     """MarkTarget over an in-memory openpyxl workbook."""
 
@@ -55,8 +60,7 @@ class OpenpyxlMarker:
         border = c.border
         return encode_snapshot({
             "fill": [fill.fill_type, _color(fill.fgColor), _color(fill.bgColor)] if fill is not None else None,
-            "border": {side: [getattr(border, side).style, _color(getattr(border, side).color)]
-                       for side in ("left", "right", "top", "bottom")},
+            "border": {side: _side(getattr(border, side, None)) for side in ("left", "right", "top", "bottom")},
             "comment": [c.comment.text, c.comment.author] if c.comment is not None else None,
         })
 

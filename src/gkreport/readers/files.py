@@ -178,10 +178,11 @@ def _zip_kind(path: Path, verify: bool = True, keep_open: bool = False) -> tuple
 # ---------------------------------------------------------------------------- workbook limits
 
 _SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\s")
-_CELL = re.compile(rb"<(?:\w+:)?c[\s/>]")
-_ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="([0-9]{1,9})"')
-_COL_LETTERS = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,9})[0-9]')
-_LONG_NUMBER = re.compile(rb"<(?:\w+:)?v>\s*[-+]?[0-9.]{%d,}" % (MAX_NUMBER_DIGITS + 1))
+_PREFIXED_CELL = re.compile(rb"<\w+:c[\s/>]")
+_ROW_NUMBER = re.compile(rb'\sr="([0-9]{1,9})"')  # only rows have an all-digit r
+# Column letters of cell refs, longest first: within one length, byte order is column order.
+_COL_LETTERS = {n: re.compile(rb'\sr="([A-Z]{%d})[0-9]' % n) for n in (3, 2, 1)}
+_LONG_NUMBER = re.compile(rb"v>\s*[-+]?[0-9.]{%d}" % (MAX_NUMBER_DIGITS + 1))
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
 
 
@@ -209,13 +210,19 @@ class SheetScan:
         data, self._carry = buf[:cut], buf[cut:]
         if len(self._carry) > _MAX_CARRY:
             raise ReadError(f"工作表“{self.title}”的内容异常（超长的无标记数据），已拒绝读取")
-        self.cells += len(_CELL.findall(data))
+        self.cells += data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/>")
+        if b":c" in data:  # a prefixed namespace (<x:c r="A1">), as some generators write
+            self.cells += len(_PREFIXED_CELL.findall(data))
         rows = _ROW_NUMBER.findall(data)
         if rows:
-            self.max_row = max(self.max_row, max(int(r) for r in rows))
-        cols = _COL_LETTERS.findall(data)
-        if cols:
-            self.max_col = max(self.max_col, _column_number(max(cols, key=lambda c: (len(c), c))))
+            self.max_row = max(self.max_row, max(map(int, rows)))
+        for pattern in _COL_LETTERS.values():
+            cols = pattern.findall(data)
+            if cols:
+                self.max_col = max(self.max_col, _column_number(max(cols)))
+                break
+        if self.cells > MAX_CELLS:
+            raise ReadError(f"工作表“{self.title}”的单元格过多（超过 {MAX_CELLS} 个），超出年度报告表格的正常范围，已拒绝读取")
         m = _LONG_NUMBER.search(data)
         if m:
             tag = max(data.rfind(b"<c ", 0, m.start()), data.rfind(b":c ", 0, m.start()))
