@@ -97,8 +97,8 @@ def _marks_folder(plan: MarkPlan | None):
 
 
 def print_result(r: FileResult, *, quiet: bool = False) -> None:
-    if r.error and r.report is None:
-        print(f"✗ {r.file}：无法读取 —— {r.error}")
+    if r.error and (r.report is None or r.internal):
+        print(f"✗ {r.file}：" + ("" if r.internal else "无法读取 —— ") + r.error)
         return
     rep = r.report
     assert rep is not None

@@ -17,7 +17,9 @@ from .exits import Exit, UsageError
 from .fill import write_filled
 from .forms import available_forms, load_form
 from .outputs import check_output, clean_stale_temps, output_lock
-from .readers.published import ReportReadError, read_published
+from .readers import ReadError
+from .readers.files import sniff
+from .readers.published import Imported, ReportReadError, read_published
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,6 +41,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_import)
 
 
+def read_for_import(path: Path, form: str = "auto", year: int | None = None) -> Imported:
+    """The published report at ``path``, or a ReadError saying in Chinese why not.
+
+    The file is sniffed first, like every input (a damaged zip is reported as damaged,
+    the workbook limits apply), then imported."""
+    sniff(path).close()
+    try:
+        return read_published(path, form=form, year=year)
+    except ReportReadError as e:
+        raise ReadError(str(e)) from None
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Read, fill, summarise; 2 with a Chinese message when the input or output is unusable."""
     if not args.file.is_file():
@@ -47,8 +61,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     clean_stale_temps(out.parent if str(out.parent) else Path("."))
     with output_lock(out):
         try:
-            rep = read_published(args.file, form=args.form, year=args.year)
-        except ReportReadError as e:
+            rep = read_for_import(args.file, form=args.form, year=args.year)
+        except ReadError as e:
             raise UsageError(f"{args.file}：{e}") from None
         form = load_form(rep.form)
         header = {"hdr.agency": rep.agency, "hdr.year": rep.year, "hdr.date": rep.date}

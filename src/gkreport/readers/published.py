@@ -28,11 +28,11 @@ from __future__ import annotations
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from ..forms import CellDef, Form, FormError, available_forms, form_for_year, load_form
 from ..labels import canonical, normalize
@@ -364,6 +364,8 @@ def _read_docx(path: Path, data: bytes) -> Source:
         doc = docx.Document(str(path))
     except (zipfile.BadZipFile, KeyError, ValueError, PackageNotFoundError) as e:
         raise ReportReadError(f"不是有效的 Word（.docx）文件：{path.name}（{e}）") from None
+    except Exception as e:  # a damaged part: lxml and python-docx raise many types
+        raise ReportReadError(f"Word 文件已损坏，无法读取：{path.name}（{type(e).__name__}）") from None
     rows: list[Row] = []
     # Merged cells are the same <w:tc> element repeated; number the elements while all of
     # them are referenced (lxml proxies, and so id(), are only stable while alive).
@@ -399,14 +401,16 @@ def _read_xlsx(path: Path, data: bytes) -> Source:
         wb = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, InvalidFileException) as e:
         raise ReportReadError(f"不是有效的 Excel（.xlsx）文件：{path.name}（{e}）") from None
+    except Exception as e:  # a damaged part: lxml, zlib and openpyxl raise many types
+        raise ReportReadError(f"Excel 文件已损坏，无法读取：{path.name}（{type(e).__name__}）") from None
     rows: list[Row] = []
     lines: list[str] = []
     try:
-        for i, ws in enumerate(wb.worksheets, 1):
+        for i, ws in _damaged_as_read_error(path, enumerate(wb.worksheets, 1)):
             if not hasattr(ws, "iter_rows"):
                 continue
             ws.reset_dimensions()
-            for r, values in enumerate(ws.iter_rows(values_only=True), 1):
+            for r, values in _damaged_as_read_error(path, enumerate(ws.iter_rows(values_only=True), 1)):
                 cells = tuple(Cell(_xlsx_text(v), c) for c, v in enumerate(values))
                 if any(not _is_blank(c.text) for c in cells):
                     lines.append("\t".join(c.text for c in cells).strip("\t"))
@@ -414,6 +418,23 @@ def _read_xlsx(path: Path, data: bytes) -> Source:
     finally:
         wb.close()
     return Source(rows, "\n".join(lines))
+
+
+_T = TypeVar("_T")
+
+
+def _damaged_as_read_error(path: Path, items: Iterable[_T]) -> Iterator[_T]:
+    """``items``, read lazily from a workbook part (openpyxl's read-only mode parses while
+    iterating): a damaged part is a ReportReadError, not a library exception."""
+    it = iter(items)
+    while True:
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        except Exception as e:
+            raise ReportReadError(f"Excel 文件已损坏，无法读取：{path.name}（{type(e).__name__}）") from None
+        yield item
 
 
 def _xlsx_text(v: object) -> str:
