@@ -98,11 +98,11 @@ class MarkPlan:
     def path_for(self, source: Path, *, new_template: bool = False) -> Path:
         folder = self.outdir / self.subfolders.get(Path(source), Path())
         name = marked_name(Path(source), new_template=new_template)
-        stem, ext = name[: -len(Path(name).suffix)], Path(name).suffix
+        stem, _, ext = name.rpartition(MARK_SUFFIX)  # "年报(2).checked.xlsx": still a marked copy by name
         out, n = folder / name, 1
         while os.path.normcase(str(out)).casefold() in self.taken:
             n += 1
-            out = folder / f"{stem}({n}){ext}"
+            out = folder / f"{stem}({n}){MARK_SUFFIX}{ext}"
         self.taken.add(os.path.normcase(str(out)).casefold())
         return out
 

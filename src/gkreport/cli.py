@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gkreport",
         description="政府信息公开工作年度报告：模板、校验、标注、汇总。",
-        epilog=EXIT_HELP,
+        epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"gkreport {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")

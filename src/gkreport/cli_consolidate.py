@@ -27,7 +27,7 @@ from .outputs import OutputError, check_output, clean_stale_temps, output_lock
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("consolidate", help="汇总多个单位的报表：生成全县汇总表、报送情况、问题清单和明细",
-                       epilog=EXIT_HELP)
+                       epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", type=Path, metavar="DIR_OR_FILE", help="各单位报表所在文件夹（含子文件夹）或文件")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="SUMMARY.xlsx", help="汇总工作簿的保存位置")
     p.add_argument("--year", type=int, help="汇总的报告年度（默认取多数文件的年度）")

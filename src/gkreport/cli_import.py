@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="读取已发布的年度报告（.txt/.tsv/.docx/.html/.xlsx），生成已填好的模板",
         description="读取已发布的政府信息公开工作年度报告，把表格中的数值填入官方模板。"
                     "数值按原样保留（空白仍为空白），无法对应的内容会列出。",
-        epilog=EXIT_HELP,
+        epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", type=Path, metavar="FILE", help="已发布的报告文件")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.xlsx",
