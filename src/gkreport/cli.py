@@ -1,16 +1,15 @@
 """Command line: ``gkreport template|describe|check|consolidate|import|addin|demo``.
 
-Exit codes are defined once, in :mod:`gkreport.exits`. :func:`main` is the one guard
-around every command: whatever happens, the user reads one Chinese line, never a
-traceback (an internal error's traceback goes to the log file that line names).
+Exit codes are defined once, in :mod:`gkreport.exits`. :func:`main` and every command
+run inside the one guard, :mod:`gkreport.guard`: whatever happens, the user reads one
+Chinese line, never a traceback (an internal error's traceback goes to the log file
+that line names).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -20,10 +19,9 @@ from . import __version__
 from .describe import describe
 from .exits import HELP as EXIT_HELP
 from .exits import Exit, UsageError
-from .forms import FormError, available_forms, load_form
-from .outputs import OutputError, check_output, os_error_text, output_lock
-from .readers import ReadError
-from .runtime import internal_error_message
+from .forms import available_forms, load_form
+from .guard import guarded, run_guarded
+from .outputs import check_output, output_lock
 from .template import template_filename, write_template
 
 __all__ = ["Exit", "UsageError", "build_parser", "main"]
@@ -47,12 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     _form_arg(p)
     p.add_argument("-o", "--output", type=Path, help="输出文件（默认：当前目录下的 gkreport-template-<版本>.xlsx）")
     p.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
-    p.set_defaults(func=cmd_template)
+    p.set_defaults(func=guarded(cmd_template))
 
     p = sub.add_parser("describe", help="列出表式中的每个数据单元格和表头字段")
     _form_arg(p)
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
-    p.set_defaults(func=cmd_describe)
+    p.set_defaults(func=guarded(cmd_describe))
 
     _register_optional(sub)
     return parser
@@ -98,49 +96,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="replace")
+    return run_guarded(_parse_and_run, argv)
+
+
+def _parse_and_run(argv: Sequence[str] | None) -> int:
     try:
-        parser = build_parser()
-        try:
-            args = parser.parse_args(argv)
-        except SystemExit as e:  # argparse exits 2 on a wrong call already; keep its code
-            return int(e.code or 0) if isinstance(e.code, int | None) else Exit.UNUSABLE
-        return int(args.func(args))
-    except KeyboardInterrupt:
-        _say("已中断（未完成的输出文件已删除）。")
-        return Exit.INTERRUPTED
-    except BrokenPipeError:
-        _silence_stdout()  # `gkreport check … | head`: the reader has seen enough
-        return Exit.BROKEN_PIPE
-    except (UsageError, FormError, OutputError, ReadError) as e:
-        _say(f"错误：{e}")
-        return Exit.UNUSABLE
-    except MemoryError:
-        _say("错误：" + internal_error_message("内存不足"))
-        return Exit.INTERNAL
-    except OSError as e:  # a file the command touched outside the checks above
-        where = f"{e.filename}：" if getattr(e, "filename", None) else ""
-        _say(f"错误：{where}{os_error_text(e)}")
-        return Exit.UNUSABLE
-    except Exception:
-        _say("错误：" + internal_error_message(" ".join(sys.argv[1:2]) or "gkreport"))
-        return Exit.INTERNAL
-
-
-def _say(text: str) -> None:
-    """A line on stderr that cannot itself fail (stderr closed, or a pipe gone)."""
-    with contextlib.suppress(OSError, ValueError):
-        print(text, file=sys.stderr, flush=True)
-
-
-def _silence_stdout() -> None:
-    """Point stdout at the null device, so the interpreter's final flush does not
-    report the closed pipe once more."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):
-        pass
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # argparse exits 2 on a wrong call already; keep its code
+        return int(e.code or 0) if isinstance(e.code, int | None) else Exit.UNUSABLE
+    return int(args.func(args))
 
 
 if __name__ == "__main__":

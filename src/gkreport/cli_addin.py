@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .exits import Exit
+from .guard import guarded
 from .outputs import OutputError
 
 DEFAULT_OUT = Path("dist") / "gkreport.xlam"
@@ -23,11 +24,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b = actions.add_parser("build", help="生成 gkreport.xlam（任何系统均可，无需 Excel）")
     b.add_argument("-o", "--output", type=Path, default=DEFAULT_OUT, metavar="FILE",
                    help=f"输出文件（默认 {DEFAULT_OUT}）")
-    b.set_defaults(func=run_build)
+    b.set_defaults(func=guarded(run_build))
     i = actions.add_parser("install", help="把加载项安装到本机 Excel，并指向当前 Python")
     i.add_argument("--xlam", type=Path, metavar="FILE",
                    help=f"要安装的加载项文件（默认 {DEFAULT_OUT}，不存在时先生成）")
-    i.set_defaults(func=run_install)
+    i.set_defaults(func=guarded(run_install))
 
 
 def run_build(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from .checking import FileResult, MarkPlan, check_file
 from .exits import HELP as EXIT_HELP
 from .exits import Exit, UsageError, worst
 from .forms import SEVERITY_LABEL, available_forms
+from .guard import guarded
 from .inputs import collect_files
 from .outputs import OutputError, clean_stale_temps, os_error_text, output_lock
 from .readers import ReadError, read_any
@@ -30,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--form", choices=available_forms(), help="指定表式版本（默认自动识别）")
     p.add_argument("--year", type=int, help="报告年度（文件中没有填写时使用）")
     p.add_argument("-q", "--quiet", action="store_true", help="只输出每个文件的汇总行")
-    p.set_defaults(func=run)
+    p.set_defaults(func=guarded(run))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from .exits import HELP as EXIT_HELP
 from .exits import Exit, UsageError
 from .findings import count_by_severity
 from .forms import SEVERITY_LABEL, available_forms
+from .guard import guarded
 from .inputs import collect_files
 from .ooxml import sheet_parts
 from .outputs import OutputError, check_output, clean_stale_temps, output_lock
@@ -38,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="输出文件已存在时覆盖")
     p.add_argument("--json", action="store_true", help="以 JSON 输出汇总结果")
     p.add_argument("--jobs", type=int, metavar="N", help="并行读取的进程数（默认为 CPU 核数）")
-    p.set_defaults(func=run)
+    p.set_defaults(func=guarded(run))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from .exits import HELP as EXIT_HELP
 from .exits import Exit, UsageError
 from .fill import write_filled
 from .forms import available_forms, load_form
+from .guard import guarded
 from .outputs import check_output, clean_stale_temps, output_lock
 from .readers import ReadError
 from .readers.files import sniff
@@ -38,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="表式版本（默认 auto：根据表格标签判断）")
     p.add_argument("--year", type=int, help="报告年度（默认从报告标题识别）")
     p.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
-    p.set_defaults(func=cmd_import)
+    p.set_defaults(func=guarded(cmd_import))
 
 
 def read_for_import(path: Path, form: str = "auto", year: int | None = None) -> Imported:

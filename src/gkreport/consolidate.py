@@ -45,7 +45,7 @@ from .readers import ReadError, is_lock_file, read_any
 from .readers.files import decode_text
 from .readers.workbook import warm_layout
 from .report import report_from_raw
-from .runtime import die_with_parent
+from .runtime import die_with_parent, internal_error_message
 
 LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL = "本级", "乡镇街道", "全县"
 LEVELS = (LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL)
@@ -150,7 +150,7 @@ def summarise_file(path: str) -> FileSummary:
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as e:  # a reader bug, or a Rust panic (a BaseException), must not stop 999 files
-        return FileSummary(path=path, ok=False, error=f"读取时发生内部错误（{type(e).__name__}: {str(e)[:80]}）")
+        return FileSummary(path=path, ok=False, error=internal_error_message(f"读取 {path}", e))
     if {STATUS_SHEET, ISSUES_SHEET} <= set(report.sheet_names):
         # A summary written into the folder it was made from must not be added again.
         return FileSummary(path=path, ok=False, error="这是本工具生成的汇总表（含“报送情况”“问题清单”），不是单位的报表，未纳入")

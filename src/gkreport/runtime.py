@@ -56,7 +56,8 @@ def internal_error_message(where: str, exc: BaseException | None = None) -> str:
     """Log the exception and say so in one Chinese line (without the leading 错误：)."""
     log = log_internal_error(where, exc)
     tail = f"详细信息已写入日志文件 {log}，请将其发给维护人员" if log else "且无法写入日志文件"
-    return f"程序内部错误（{where}）。{tail}"
+    kind = f"：{type(exc).__name__}" if exc is not None else ""
+    return f"程序内部错误（{where}{kind}）。{tail}"
 
 
 PR_SET_PDEATHSIG = 1
