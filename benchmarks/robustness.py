@@ -198,7 +198,8 @@ def gkreport(argv: list[object], *, inject: str = "", env: dict[str, str] | None
              cwd: Path | None = None, timeout: float = TIMEOUT,
              signal_after: tuple[float, int] | None = None, on_start: Callable[[int], None] | None = None) -> Run:
     """Run ``gkreport argv`` in a subprocess; its exit code, output, peak memory and time."""
-    code = f"import sys\n{PEAK}{inject}from gkreport.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    # As the console script does: main() reads sys.argv itself.
+    code = f"import sys\n{PEAK}{inject}from gkreport.cli import main\nsys.argv[0] = 'gkreport'\nsys.exit(main())\n"
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile(suffix=".peak") as peak:
         start = time.perf_counter()
@@ -641,19 +642,8 @@ def _(d: Path) -> tuple[Run, str | None]:
 def _(d: Path) -> tuple[Run, str | None]:
     folder = _county(d / "县", 120)
     kids: list[int] = []
-
-    def spy(pid: int) -> None:
-        def look() -> None:
-            for _ in range(40):
-                time.sleep(0.1)
-                found = [k for c in _children(pid) for k in [c, *_children(c)]]
-                if len(found) >= 2:
-                    kids.extend(found)
-                    break
-            _signal(pid, signal.SIGKILL)
-        threading.Thread(target=look).start()
-
-    r = gkreport(["consolidate", folder, "-o", folder / "汇总.xlsx", "--jobs", "2"], on_start=spy)
+    r = gkreport(["consolidate", folder, "-o", folder / "汇总.xlsx", "--jobs", "2"],
+                 on_start=lambda pid: _when_workers(pid, signal.SIGKILL, kids))
     time.sleep(1.5)
     orphans = [k for k in kids if _alive(k)]
     for k in orphans:
@@ -672,9 +662,24 @@ def _(d: Path) -> tuple[Run, str | None]:
 @case("汇总时按 Ctrl+C（SIGINT）", "consolidate", (130,))
 def _(d: Path) -> tuple[Run, str | None]:
     folder = _county(d / "县", 120)
-    r = gkreport(["consolidate", folder, "-o", d / "汇总.xlsx", "--jobs", "2"], signal_after=(2.5, signal.SIGINT))
+    r = gkreport(["consolidate", folder, "-o", d / "汇总.xlsx", "--jobs", "2"],
+                 on_start=lambda pid: _when_workers(pid, signal.SIGINT))
     left = debris(d)
     return r, f"残留临时文件：{left}" if left else None
+
+
+def _when_workers(pid: int, sig: int, found: list[int] | None = None) -> None:
+    """Send ``sig`` to ``pid`` once it has started its worker processes (noting them in ``found``)."""
+    def look() -> None:
+        for _ in range(100):
+            time.sleep(0.1)
+            kids = [k for c in _children(pid) for k in [c, *_children(c)]]
+            if len(kids) >= 2:
+                if found is not None:
+                    found.extend(kids)
+                break
+        _signal(pid, sig)
+    threading.Thread(target=look).start()
 
 
 # -- import, template, pipes, bugs

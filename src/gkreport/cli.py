@@ -10,24 +10,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .describe import describe
 from .exits import HELP as EXIT_HELP
 from .exits import Exit, UsageError
-from .forms import available_forms, load_form
 from .guard import guarded, run_guarded
 from .outputs import check_output, output_lock
-from .template import template_filename, write_template
+
+# Everything heavier (openpyxl, the forms) is imported inside the guard: a Ctrl+C while
+# the libraries load is then "已中断", exit 130, like one at any other moment.
 
 __all__ = ["Exit", "UsageError", "build_parser", "main"]
 
 
 def _form_arg(p: argparse.ArgumentParser, default: str | None = "2021") -> None:
+    from .forms import available_forms
+
     p.add_argument("--form", choices=available_forms(), default=default,
                    help="表式版本：2019（2019、2020年度）或 2021（2021年度及以后）")
 
@@ -64,6 +67,9 @@ def _register_optional(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
+    from .forms import load_form
+    from .template import template_filename, write_template
+
     form = load_form(args.form)
     out: Path = check_output(args.output or Path(template_filename(form.version)), force=args.force)
     with output_lock(out):
@@ -73,6 +79,9 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
+    from .describe import describe
+    from .forms import load_form
+
     form = load_form(args.form)
     records = describe(form)
     if args.json:
@@ -96,7 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="replace")
-    return run_guarded(_parse_and_run, argv)
+    code = run_guarded(_parse_and_run, argv)
+    if argv is None:
+        # The console script: the work is done and reported; a Ctrl+C during the interpreter's
+        # shutdown (joining worker threads) must not turn the result into a signal death.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return code
 
 
 def _parse_and_run(argv: Sequence[str] | None) -> int:

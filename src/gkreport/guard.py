@@ -16,10 +16,17 @@ from collections.abc import Callable
 from typing import Any
 
 from .exits import Exit, UsageError
-from .forms import FormError
 from .outputs import OutputError, os_error_text
-from .readers import ReadError
 from .runtime import internal_error_message
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """The errors whose message is for the user (exit 2). The readers and forms load
+    openpyxl, so they are imported here, after the command has started, not up front."""
+    from .forms import FormError
+    from .readers import ReadError
+
+    return UsageError, OutputError, FormError, ReadError
 
 
 def run_guarded(func: Callable[..., int], *args: Any, where: str = "gkreport") -> int:
@@ -32,7 +39,7 @@ def run_guarded(func: Callable[..., int], *args: Any, where: str = "gkreport") -
     except BrokenPipeError:
         _silence_stdout()  # `gkreport check … | head`: the reader has seen enough
         return Exit.BROKEN_PIPE
-    except (UsageError, FormError, OutputError, ReadError) as e:
+    except (UsageError, OutputError) as e:
         say(f"错误：{e}")
         return Exit.UNUSABLE
     except MemoryError as e:
@@ -43,6 +50,9 @@ def run_guarded(func: Callable[..., int], *args: Any, where: str = "gkreport") -
         say(f"错误：{name}{os_error_text(e)}")
         return Exit.UNUSABLE
     except Exception as e:
+        if isinstance(e, _user_errors()):
+            say(f"错误：{e}")
+            return Exit.UNUSABLE
         say("错误：" + internal_error_message(where, e))
         return Exit.INTERNAL
 
