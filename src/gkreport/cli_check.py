@@ -94,7 +94,7 @@ def _marks_folder(plan: MarkPlan | None):
     except OSError as e:
         raise OutputError(f"无法创建文件夹 {out}：{os_error_text(e)}") from None
     clean_stale_temps(out)
-    with output_lock(out / MARKS_LOCK):
+    with output_lock(out / MARKS_LOCK, label=f"标注副本文件夹 {out}"):
         yield
 
 

@@ -279,8 +279,9 @@ class _Lock:
 
 
 @contextlib.contextmanager
-def output_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path``'s lock file for the whole run.
+def output_lock(path: Path, label: str | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``'s lock file for the whole run (``label``: how the
+    message names what is being written, default ``path``).
 
     The lock file ``.~gk-lock-<name>`` sits next to the output; the operating system
     releases the lock when the process ends however it ends, so a killed run never
@@ -293,7 +294,7 @@ def output_lock(path: Path) -> Iterator[None]:
 
         name = LOCK_PREFIX + hashlib.sha1(path.name.encode("utf-8")).hexdigest()
     lock_path = folder / name
-    busy = OutputError(f"另一个 gkreport 正在写入 {path}，请等它完成后再试")
+    busy = OutputError(f"另一个 gkreport 正在写入 {label or path}，请等它完成后再试")
     while True:
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ from pathlib import Path
 import xlwings
 
 import gkreport
-from gkreport.outputs import atomic_write_bytes
+from gkreport.outputs import OutputError, atomic_write, atomic_write_bytes
 from gkreport.xlam import AddinError
 from gkreport.xlam.build import ADDIN_NAME
 
@@ -125,7 +125,12 @@ def install_addin(xlam: Path, target_dir: Path | None = None) -> Path:
     destination = target / f"{ADDIN_NAME}.xlam"
     try:
         target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(xlam, destination)
+        try:  # atomic: Excel never loads a half-copied add-in
+            atomic_write(destination, lambda tmp: shutil.copyfile(xlam, tmp))
+        except OutputError as exc:
+            if "没有写入权限" in str(exc) or "占用" in str(exc):
+                raise AddinError(f"无法写入 {destination}：请先关闭 Excel 再安装") from None
+            raise AddinError(f"复制加载项失败：{exc}") from None
         if platform == "mac":
             script = Path(xlwings.__file__).parent / f"xlwings-{xlwings.__version__}.applescript"
             scripts = Path.home() / _MAC_SCRIPTS
