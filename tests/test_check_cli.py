@@ -266,7 +266,10 @@ def test_check_output_refuses_what_must_not_be_written(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.xlsx"
     os.mkfifo(fifo)
     (tmp_path / "dir.xlsx").mkdir()
+    device = tmp_path / "device.xlsx"
+    device.symlink_to("/dev/null")  # a device (here through a link): never replaced, even with --force
     cases = {
+        device: "不是普通文件",
         tmp_path / "x.xls": "必须是 .xlsx",
         tmp_path / "x.xlsm": "必须是 .xlsx",
         fifo: "不是普通文件",
