@@ -568,6 +568,15 @@ def _(d: Path) -> tuple[Run, str | None]:
     return r, None if "纳入汇总 2 个" in r.out else "两个文件没有都纳入"
 
 
+@case("汇总：一个文件的基本信息表有 90 万行（其余照常）", "consolidate", (0,))
+def _(d: Path) -> tuple[Run, str | None]:
+    folder = _county(d / "县")
+    in_sheet(report(d / "src.xlsx"), folder / "tall.xlsx", b'<row r="900000"><c r="Z900000"><v>1</v></c></row>',
+             title="基本信息")
+    r = gkreport(["consolidate", folder, "-o", d / "汇总.xlsx"])
+    return r, None if "数据区域过大" in r.out and "纳入汇总 4 个" in r.out else "未说明或未照常汇总"
+
+
 @case("汇总输出是管道（FIFO），加 --force", "consolidate", (2,), fast=True)
 def _(d: Path) -> Run:
     os.mkfifo(d / "out.xlsx")

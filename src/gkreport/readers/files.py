@@ -179,9 +179,9 @@ def _zip_kind(path: Path, verify: bool = True, keep_open: bool = False) -> tuple
 
 _SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\s")
 _PREFIXED_CELL = re.compile(rb"<\w+:c[\s/>]")
-_ROW_NUMBER = re.compile(rb'\sr="([0-9]{1,9})"')  # only rows have an all-digit r
-# Column letters of cell refs, longest first: within one length, byte order is column order.
-_COL_LETTERS = {n: re.compile(rb'\sr="([A-Z]{%d})[0-9]' % n) for n in (3, 2, 1)}
+# Patterns that start with a literal are searched for by prefix (fast); a leading \s is not.
+_ROW_NUMBER = re.compile(rb'r="([0-9]{1,9})"')  # <row r="12">: only rows have an all-digit r
+_COL_LETTERS = re.compile(rb'r="([A-Z]{1,3})[0-9]')  # <c r="AB12">
 _LONG_NUMBER = re.compile(rb"v>\s*[-+]?[0-9.]{%d}" % (MAX_NUMBER_DIGITS + 1))
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
 
@@ -216,11 +216,9 @@ class SheetScan:
         rows = _ROW_NUMBER.findall(data)
         if rows:
             self.max_row = max(self.max_row, max(map(int, rows)))
-        for pattern in _COL_LETTERS.values():
-            cols = pattern.findall(data)
-            if cols:
-                self.max_col = max(self.max_col, _column_number(max(cols)))
-                break
+        cols = set(_COL_LETTERS.findall(data))
+        if cols:
+            self.max_col = max(self.max_col, _column_number(max(cols, key=lambda c: (len(c), c))))
         if self.cells > MAX_CELLS:
             raise ReadError(f"工作表“{self.title}”的单元格过多（超过 {MAX_CELLS} 个），超出年度报告表格的正常范围，已拒绝读取")
         m = _LONG_NUMBER.search(data)
