@@ -745,6 +745,28 @@ def _(d: Path) -> tuple[Run, str | None]:
     return r, "；".join(problems) or None
 
 
+READER_BUG = ("import gkreport.consolidate as _c\n_real = _c.read_any\n"
+              "def _bug(path, *a, **k):\n"
+              "    if 'bug' in str(path):\n        raise RuntimeError('planted bug')\n"
+              "    return _real(path, *a, **k)\n_c.read_any = _bug\n")
+
+
+@case("汇总：读取某个文件时程序内部错误（注入的 bug）", "consolidate", (3,),
+      note="注入：读取 bug.xlsx 时抛出 RuntimeError；汇总表照常写出")
+def _(d: Path) -> tuple[Run, str | None]:
+    folder = _county(d / "县")
+    report(folder / "bug.xlsx", "某某县漏洞局")
+    log = d / "gkreport.log"
+    r = gkreport(["consolidate", folder, "-o", d / "汇总.xlsx", "--jobs", "1"], inject=READER_BUG,
+                 env={"GKREPORT_LOG": str(log)})
+    problems = []
+    if not (d / "汇总.xlsx").is_file() or "纳入汇总 4 个" not in r.out:
+        problems.append("其余文件没有照常汇总")
+    if not log.is_file() or "planted bug" not in log.read_text("utf-8"):
+        problems.append("日志中没有 traceback")
+    return r, "；".join(problems) or None
+
+
 @case("命令用法错误", "check", (2,))
 def _(d: Path) -> Run:
     return gkreport(["check", "--no-such-option"])

@@ -138,6 +138,7 @@ def test_mutated_workbooks_never_raise_unexpectedly(data: bytes, command: str) -
                 assert result.marked is not None and result.marked.is_file()
         elif command == "consolidate":
             summary = summarise_file(str(path))
+            assert not summary.internal, summary.error
             _no_internal_error(summary.error)
         else:
             try:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .exits import Exit
 from .guard import guarded
-from .outputs import OutputError
+from .outputs import OutputError, check_output
 
 DEFAULT_OUT = Path("dist") / "gkreport.xlam"
 
@@ -34,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_build(args: argparse.Namespace) -> int:
     from .xlam import AddinError, build_xlam
 
+    check_output(args.output, suffixes=(".xlam",), force=True, what="加载项输出文件")  # never a folder, FIFO, device
     try:
         out = build_xlam(args.output)
     except (AddinError, OutputError, OSError) as e:

@@ -74,6 +74,7 @@ class FileSummary:
     blanks: list[str] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: {"error": 0, "warning": 0, "info": 0})
+    internal: bool = False  # ``error`` is a bug in gkreport (logged), not a fault of the file: exit code 3
 
 
 @dataclass
@@ -150,7 +151,7 @@ def summarise_file(path: str) -> FileSummary:
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as e:  # a reader bug, or a Rust panic (a BaseException), must not stop 999 files
-        return FileSummary(path=path, ok=False, error=internal_error_message(f"读取 {path}", e))
+        return FileSummary(path=path, ok=False, error=internal_error_message(f"读取 {path}", e), internal=True)
     if {STATUS_SHEET, ISSUES_SHEET} <= set(report.sheet_names):
         # A summary written into the folder it was made from must not be added again.
         return FileSummary(path=path, ok=False, error="这是本工具生成的汇总表（含“报送情况”“问题清单”），不是单位的报表，未纳入")
