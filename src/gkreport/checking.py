@@ -86,12 +86,12 @@ class MarkPlan:
     never one of the run's inputs."""
 
     outdir: Path
-    inputs: set[Path] = field(default_factory=set)
+    inputs: set[str] = field(default_factory=set)  # normalised absolute paths (a set: batches of 1000s)
     subfolders: dict[Path, Path] = field(default_factory=dict)  # source -> folder under outdir
     taken: set[str] = field(default_factory=set)
 
     def add_input(self, source: Path, sub: Path | None = None) -> None:
-        self.inputs.add(Path(os.path.abspath(source)))
+        self.inputs.add(_key(source))
         if sub is not None and str(sub) not in ("", "."):
             self.subfolders[Path(source)] = sub
 
@@ -105,6 +105,10 @@ class MarkPlan:
             out = folder / f"{stem}({n}){MARK_SUFFIX}{ext}"
         self.taken.add(os.path.normcase(str(out)).casefold())
         return out
+
+
+def _key(path: Path) -> str:
+    return os.path.normcase(os.path.abspath(path))
 
 
 def check_file(path: Path, *, previous: Report | None = None, form: str | None = None,
@@ -137,8 +141,9 @@ def check_file(path: Path, *, previous: Report | None = None, form: str | None =
     new_template = not _is_own_workbook(Path(path), report)  # (no file access)
     out = mark_plan.path_for(Path(path), new_template=new_template)
     try:
-        check_output(out, suffixes=(out.suffix,), force=True, inputs=[Path(path), *mark_plan.inputs],
-                     what="标注副本")
+        if _key(out) in mark_plan.inputs:
+            raise OutputError(f"标注副本 {out} 是本次读取的文件之一，不能覆盖")
+        check_output(out, suffixes=(out.suffix,), force=True, inputs=[Path(path)], what="标注副本")
         result.marked = write_marked(Path(path), report, result.findings, out)
         result.marked_is_new = new_template
     except OutputError as e:

@@ -115,10 +115,10 @@ def check_output(path: Path, *, suffixes: Iterable[str] = (".xlsx",), force: boo
             raise OutputError(f"{what} {path} 是一个文件夹，请给出文件名（例如 {path / ('汇总' + allowed[0])}）")
         if st is not None and not stat.S_ISREG(st.st_mode):
             raise OutputError(f"{what} {path} 不是普通文件（管道、设备等），不能写入")
-    for p in inputs:
-        if path.exists() and _same_file(path, Path(p)):
-            raise OutputError(f"{what} {path} 是本次读取的文件之一，不能覆盖")
-    if path.exists() and not force:
+    exists = st is not None
+    if exists and any(_same_file(path, Path(p)) for p in inputs):
+        raise OutputError(f"{what} {path} 是本次读取的文件之一，不能覆盖")
+    if exists and not force:
         raise OutputError(f"{what} {path} 已存在；如需覆盖请加 --force")
     parent = path.parent if str(path.parent) else Path(".")
     if parent.exists() and not parent.is_dir():
