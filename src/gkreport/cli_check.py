@@ -93,7 +93,8 @@ def _marks_folder(plan: MarkPlan | None):
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OutputError(f"无法创建文件夹 {out}：{os_error_text(e)}") from None
-    clean_stale_temps(out)
+    for folder in {out, *(out / sub for sub in plan.subfolders.values())}:
+        clean_stale_temps(folder)  # (a folder that does not exist yet has nothing to clean)
     with output_lock(out / MARKS_LOCK, label=f"标注副本文件夹 {out}"):
         yield
 
