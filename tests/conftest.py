@@ -16,6 +16,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REAL = FIXTURES / "real"
 
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+# Internal errors planted by tests are logged here, not in the user's ~/.gkreport/gkreport.log.
+os.environ.setdefault("GKREPORT_LOG", os.path.join(__import__("tempfile").gettempdir(), "gkreport-tests.log"))
 
 
 def _t2_rows(form: Form) -> list[str]:

@@ -198,7 +198,7 @@ def test_a_folder_is_checked_file_by_file_skipping_lock_files_and_marked_copies(
     (folder / "~$good.xlsx").write_bytes(b"\x00" * 165)
     (folder / "说明.pdf").write_bytes(b"%PDF-1.4")
     assert run(folder, "--mark", folder).returncode == 1  # the marked copies land in the folder itself
-    assert (folder / "bad.checked.xlsx").is_file()
+    assert (folder / "乡镇" / "bad.checked.xlsx").is_file()  # beside their source: sub-folders are kept
     r = run(folder, "--json")
     assert r.returncode == 1
     checked = sorted(Path(d["file"]).name for d in json.loads(r.stdout))
@@ -231,4 +231,174 @@ def test_marking_a_published_report_says_the_copy_is_a_new_template(good: Path, 
     assert by_file["xiuzhou-honghe-2020.txt"]["marked_is_new_template"] is True
     assert by_file["good.xlsx"]["marked_is_new_template"] is False
     text = run(txt, "--mark", tmp_path / "m2", "-q").stdout
-    assert "新生成填报表" in text and (tmp_path / "m2" / "xiuzhou-honghe-2020.checked.xlsx").is_file()
+    assert "新生成填报表" in text and (tmp_path / "m2" / "xiuzhou-honghe-2020.txt.checked.xlsx").is_file()
+
+
+# ------------------------------------------------------------------ safe outputs, one guard
+
+
+def test_marked_copy_names_are_unique_and_fit_the_file_system(tmp_path: Path) -> None:
+    from gkreport.checking import MarkPlan
+
+    plan = MarkPlan(tmp_path / "out")
+    a, b = tmp_path / "乡A" / "年报.xlsx", tmp_path / "乡B" / "年报.xlsx"
+    plan.add_input(a, Path("乡A"))
+    plan.add_input(b, Path("乡B"))
+    assert plan.path_for(a) == tmp_path / "out" / "乡A" / "年报.checked.xlsx"
+    assert plan.path_for(b) == tmp_path / "out" / "乡B" / "年报.checked.xlsx"
+    flat = MarkPlan(tmp_path / "out")
+    names = [flat.path_for(p).name for p in (a, b, tmp_path / "a.xlsx", tmp_path / "a.txt", tmp_path / "A.XLSX")]
+    assert names == ["年报.checked.xlsx", "年报(2).checked.xlsx", "a.checked.xlsx", "a.txt.checked.xlsx",
+                     "A(2).checked.xlsx"]  # case-insensitive file systems: A.XLSX and a.xlsx collide
+    long = flat.path_for(tmp_path / ("年" * 84 + ".xlsx"))
+    assert len(long.name.encode("utf-8")) <= 255 and long.name.endswith(".checked.xlsx")
+    xlsm = flat.path_for(tmp_path / "宏.xlsm")
+    assert xlsm.suffix == ".xlsm"
+    assert flat.path_for(tmp_path / "宏2.xlsm", new_template=True).suffix == ".xlsx"  # no macros to keep
+
+
+def test_check_output_refuses_what_must_not_be_written(tmp_path: Path) -> None:
+    import os
+
+    from gkreport.outputs import OutputError, check_output
+
+    inp = tmp_path / "in.xlsx"
+    inp.write_bytes(b"x")
+    fifo = tmp_path / "pipe.xlsx"
+    os.mkfifo(fifo)
+    (tmp_path / "dir.xlsx").mkdir()
+    device = tmp_path / "device.xlsx"
+    device.symlink_to("/dev/null")  # a device (here through a link): never replaced, even with --force
+    cases = {
+        device: "不是普通文件",
+        tmp_path / "x.xls": "必须是 .xlsx",
+        tmp_path / "x.xlsm": "必须是 .xlsx",
+        fifo: "不是普通文件",
+        tmp_path / "dir.xlsx": "是一个文件夹",
+        inp: "本次读取的文件之一",
+        tmp_path / ("长" * 90 + ".xlsx"): "文件名过长",
+    }
+    for path, why in cases.items():
+        with pytest.raises(OutputError, match=why):
+            check_output(path, force=True, inputs=[inp])
+    with pytest.raises(OutputError, match="已存在；如需覆盖请加 --force"):
+        check_output(inp)
+    assert check_output(tmp_path / "new.xlsx") == tmp_path / "new.xlsx"
+
+
+def test_atomic_write_respects_umask_and_leaves_nothing_on_failure(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+    import stat
+
+    from gkreport.outputs import OutputError, atomic_write, atomic_write_bytes
+
+    old = os.umask(0o027)
+    try:
+        out = atomic_write_bytes(tmp_path / "a.bin", b"data")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640  # 0666 minus the umask, not mkstemp's 0600
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OutputError, match=r"无法写入 .*a\.bin：磁盘空间不足"):
+        atomic_write_bytes(tmp_path / "a.bin", b"new")
+    assert out.read_bytes() == b"data"  # the old file is untouched
+    monkeypatch.undo()
+
+    def interrupted(tmp: Path) -> None:
+        tmp.write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(tmp_path / "b.xlsx", interrupted)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bin"]
+
+
+def test_output_lock_makes_a_second_writer_fail_and_is_released(tmp_path: Path) -> None:
+    import multiprocessing
+
+    from gkreport.outputs import OutputError, output_lock
+
+    out = tmp_path / "汇总.xlsx"
+    with output_lock(out):
+        with pytest.raises(OutputError, match="另一个 gkreport 正在写入"), output_lock(out):
+            pass
+        # Another process sees the same lock (flock is per open file, so this also holds across processes).
+        ctx = multiprocessing.get_context("fork")
+        q = ctx.Queue()
+        p = ctx.Process(target=_try_lock, args=(out, q))
+        p.start()
+        p.join(30)
+        assert q.get(timeout=5) == "busy"
+    with output_lock(out):
+        pass
+    assert list(tmp_path.iterdir()) == []  # the lock file is gone with the lock
+
+
+def _try_lock(out: Path, q) -> None:
+    from gkreport.outputs import OutputError, output_lock
+
+    try:
+        with output_lock(out):
+            q.put("got it")
+    except OutputError:
+        q.put("busy")
+
+
+def test_stale_temps_of_dead_runs_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
+    import os
+
+    from gkreport.outputs import clean_stale_temps
+
+    dead = tmp_path / ".~gk-99999999-abc.xlsx"
+    dead.write_bytes(b"half")
+    (tmp_path / ".~gk-99999999-dir").mkdir()
+    (tmp_path / ".~gk-99999999-dir" / "plain.xlsx").write_bytes(b"half")
+    live = tmp_path / f".~gk-{os.getpid()}-abc.xlsx"
+    live.write_bytes(b"being written")
+    mine = tmp_path / "报表.xlsx"
+    mine.write_bytes(b"x")
+    assert clean_stale_temps(tmp_path) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, mine.name])
+
+
+def test_one_guard_no_traceback_exit_codes(tmp_path: Path, good: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Interrupt: 130, a short line, no debris. A bug: 3 and one line naming the log."""
+    import gkreport.checking
+    from gkreport.cli import main
+    from gkreport.exits import Exit
+
+    def interrupted(*a: object, **k: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gkreport.checking, "apply_marks", interrupted)
+    assert main(["check", str(good), "--mark", str(tmp_path / "m")]) == Exit.INTERRUPTED
+    assert "已中断" in capsys.readouterr().err
+    assert list((tmp_path / "m").iterdir()) == []  # no temp, no lock left
+    monkeypatch.undo()
+
+    log = tmp_path / "log" / "gkreport.log"
+    monkeypatch.setenv("GKREPORT_LOG", str(log))
+
+    def bug(*a: object, **k: object) -> None:
+        raise ZeroDivisionError("planted")
+
+    monkeypatch.setattr("gkreport.cli_consolidate.consolidate", bug)
+    assert main(["consolidate", str(tmp_path), "-o", str(tmp_path / "s.xlsx")]) == Exit.INTERNAL
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "程序内部错误" in err and str(log) in err and "Traceback" not in err
+    assert "ZeroDivisionError: planted" in log.read_text(encoding="utf-8")
+
+
+def test_help_documents_the_exit_codes() -> None:
+    for args in ([], ["check"], ["consolidate"], ["import"]):
+        r = subprocess.run([sys.executable, "-m", "gkreport.cli", *args, "--help"], capture_output=True,
+                           text=True, encoding="utf-8", timeout=60)
+        assert r.returncode == 0
+        assert "  3 = 程序内部错误" in r.stdout and "  2 = 有文件无法读取或写入" in r.stdout

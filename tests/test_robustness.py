@@ -133,12 +133,20 @@ def test_inserted_rows_are_followed_by_names(tmp_path: Path) -> None:
 
 
 def test_million_blank_rows_below_the_table(tmp_path: Path) -> None:
+    """A stray space at A1000000 makes the used range 1,000,000 x 11 cells: python-calamine
+    holds that grid densely (~350 MB for a 30 kB file), beyond the per-input budget. The file
+    is refused, in both readers, with the sheet, the size and what to do."""
     p = _pingtan(tmp_path)
     wb = openpyxl.load_workbook(p)
     wb["表二 依申请公开"]["A1000000"] = " "
     wb.save(tmp_path / "tall.xlsx")
-    report = read_any(tmp_path / "tall.xlsx", mode="fast")
-    assert report.number("t2.new.total") == 81
+    for mode in ("fast", "full"):
+        with pytest.raises(ReadError, match=r"表二 依申请公开.*1000000 行 × 11 列.*删除多余的行列"):
+            read_any(tmp_path / "tall.xlsx", mode=mode)
+    wb = openpyxl.load_workbook(p)
+    wb["表二 依申请公开"]["A300000"] = " "  # 300,000 x 11: within the budget, read as usual
+    wb.save(tmp_path / "tall.xlsx")
+    assert read_any(tmp_path / "tall.xlsx", mode="fast").number("t2.new.total") == 81
 
 
 def test_huge_and_negative_numbers_are_errors_at_the_cell() -> None:
@@ -219,3 +227,65 @@ def test_control_characters_from_text_reports_never_break_a_workbook(tmp_path: P
     cell = openpyxl.Workbook().active["A1"]
     set_text(cell, "甲\x00乙\x0c丙\ud800丁")
     assert cell.value == "甲乙丙丁" and cell.data_type == "s"
+
+
+# ------------------------------------------------------------------ the robustness corpus, fast subset
+
+def _corpus():
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "robustness.py"
+    spec = importlib.util.spec_from_file_location("gk_robustness_corpus", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+CORPUS = _corpus()
+
+
+@pytest.mark.parametrize("name", [c.name for c in CORPUS.CASES if c.fast])
+def test_corpus_case_has_the_documented_exit_code_and_no_traceback(name: str) -> None:
+    """benchmarks/robustness.py's quick cases, as subprocesses: the exit code documented in
+    docs/robustness.md, one Chinese message, no traceback, and the case's own after-check."""
+    case = next(c for c in CORPUS.CASES if c.name == name)
+    outcome = CORPUS.run_case(case)
+    assert not outcome.traceback, outcome.run.text
+    assert outcome.problem is None, outcome.problem
+    assert outcome.run.code in case.expect, outcome.run.text
+
+
+def test_every_corpus_case_is_in_the_published_table() -> None:
+    table = (Path(__file__).resolve().parent.parent / "docs" / "robustness.md").read_text(encoding="utf-8")
+    missing = [c.name for c in CORPUS.CASES if c.name.replace("|", "\\|") not in table]
+    assert not missing, f"docs/robustness.md is stale (run benchmarks/robustness.py --markdown): {missing}"
+
+
+# ------------------------------------------------------------------ duplicates only by name
+
+
+def test_blank_agency_names_in_different_folders_are_two_agencies(tmp_path: Path) -> None:
+    """乡A/年报.xlsx and 乡B/年报.xlsx, both without 填报单位: both summed, each flagged."""
+    from gkreport.consolidate import consolidate
+
+    _, _, values = REAL_REPORTS["pingtan-2023"]()
+    for town in ("乡A", "乡B"):
+        (tmp_path / town).mkdir()
+        make_filled(tmp_path / town, "年报.xlsx", "2021", values, {"hdr.year": 2023})
+    named = tmp_path / "乡C"
+    named.mkdir()
+    make_filled(named, "年报.xlsx", "2021", values, {"hdr.year": 2023, "hdr.agency": "丙乡"})
+    make_filled(named, "年报-更正.xlsx", "2021", values, {"hdr.year": 2023, "hdr.agency": "丙 乡"})
+    result = consolidate([tmp_path], jobs=1)
+    included = result.included
+    assert len(included) == 3  # 乡A, 乡B, and one of 丙乡's two files
+    assert result.sums["t2.new.total"] == 3 * values["t2.new.total"]
+    blank = [e for e in included if not e.summary.agency]
+    assert len({e.name for e in blank}) == 2
+    for e in blank:
+        assert "未填写填报单位" in e.reason
+        assert any(fd["rule"] == "blank-agency" for fd in e.summary.findings)
+    assert len(result.duplicates) == 1  # the same name (spaces aside) is the same agency

@@ -16,8 +16,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .exits import Exit
+from .guard import guarded
+from .outputs import OutputError, check_output
+
 DEFAULT_OUT = Path("dist") / "gkreport.xlam"
-EXIT_OK, EXIT_FAILED = 0, 2
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,33 +30,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b = actions.add_parser("build", help="生成 gkreport.xlam（任何系统均可，无需 Excel）")
     b.add_argument("-o", "--output", type=Path, default=DEFAULT_OUT, metavar="FILE",
                    help=f"输出文件（默认 {DEFAULT_OUT}）")
-    b.set_defaults(func=run_build)
+    b.set_defaults(func=guarded(run_build))
     i = actions.add_parser("install", help="把当前版本的加载项安装到本机 Excel，并指向当前 Python")
     i.add_argument("--xlam", type=Path, metavar="FILE",
                    help="要安装的加载项文件（须由当前版本生成；默认现场生成）")
-    i.set_defaults(func=run_install)
+    i.set_defaults(func=guarded(run_install))
     o = actions.add_parser("offline-bundle", help="制作离线安装包（Windows 64 位，不联网的电脑用）")
     o.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="输出文件夹")
     o.add_argument("--python-version", metavar="X.Y",
                    help="目标电脑上的 Python 版本（默认与当前 Python 相同）")
     o.add_argument("--wheel", type=Path, metavar="FILE", help="使用现成的 gkreport wheel 文件")
-    o.set_defaults(func=run_offline_bundle)
+    o.set_defaults(func=guarded(run_offline_bundle))
 
 
 def _fail(e: Exception) -> int:
     print(f"错误：{e}", file=sys.stderr)
-    return EXIT_FAILED
+    return Exit.UNUSABLE
 
 
 def run_build(args: argparse.Namespace) -> int:
     from .xlam import AddinError, build_xlam
 
     try:
+        check_output(args.output, suffixes=(".xlam",), force=True, what="加载项输出文件")  # never a folder, FIFO, device
         out = build_xlam(args.output)
-    except (AddinError, OSError) as e:
+    except (AddinError, OutputError, OSError) as e:
         return _fail(e)
     print(f"已生成加载项：{out}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def _store_python_steps() -> str:
@@ -76,14 +80,14 @@ def run_install(args: argparse.Namespace) -> int:
             if xlam is None:
                 xlam = build_xlam(Path(tmp) / "gkreport.xlam")
             installed = install_addin(xlam)
-    except (AddinError, OSError) as e:
+    except (AddinError, OutputError, OSError) as e:
         return _fail(e)
     print(f"已安装加载项：{installed}")
     if sys.platform.startswith("win") and is_store_python():
         print(_store_python_steps())
     else:
         print("请重新启动 Excel；功能区上会出现“政务公开年报”选项卡。")
-    return EXIT_OK
+    return Exit.OK
 
 
 def run_offline_bundle(args: argparse.Namespace) -> int:
@@ -92,8 +96,8 @@ def run_offline_bundle(args: argparse.Namespace) -> int:
 
     try:
         out = build_offline_bundle(args.output, args.python_version, args.wheel)
-    except (AddinError, OSError) as e:
+    except (AddinError, OutputError, OSError) as e:
         return _fail(e)
     print(f"已生成离线安装包：{out}")
     print(f"把整个文件夹复制到目标电脑，关闭 Excel 后双击其中的“{BAT_NAME}”。")
-    return EXIT_OK
+    return Exit.OK

@@ -3,31 +3,37 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
 
 from . import cli_publish
-from .checking import FileResult, check_file
+from .checking import FileResult, MarkPlan, check_file
+from .exits import HELP as EXIT_HELP
+from .exits import Exit, UsageError, worst
 from .forms import SEVERITY_LABEL, available_forms
+from .guard import guarded
 from .inputs import collect_files
+from .outputs import OutputError, clean_stale_temps, os_error_text, output_lock
 from .readers import ReadError, read_any
 
-EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+MARKS_LOCK = "gkreport-marks"  # one `check --mark` at a time per output folder
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("check", help="校验报表：找出合计、勾稽关系、数值格式等问题，可输出标注副本")
+    p = sub.add_parser("check", help="校验报表：找出合计、勾稽关系、数值格式等问题，可输出标注副本",
+                       epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="+", type=Path, metavar="FILE",
                    help="要校验的文件（.xlsx，或已发布报告的 .docx/.html/.txt），或文件夹（含子文件夹中的报表）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出全部结果")
-    p.add_argument("--mark", type=Path, metavar="OUTDIR", help="把标注后的副本（<文件名>.checked.xlsx）写到此文件夹；源文件不会被修改")
+    p.add_argument("--mark", type=Path, metavar="OUTDIR", help="把标注后的副本（<文件名>.checked.xlsx）写到此文件夹（保留子文件夹结构）；源文件不会被修改")
     p.add_argument("--previous", type=Path, metavar="FILE", help="上一年度的报告，用于结转、现行有效件数等跨年度校验")
     p.add_argument("--form", choices=available_forms(), help="指定表式版本（默认自动识别）")
     p.add_argument("--year", type=int, help="报告年度（文件中没有填写时使用）")
     p.add_argument("-q", "--quiet", action="store_true", help="只输出每个文件的汇总行")
     cli_publish.add_notices_option(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=guarded(run))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,40 +42,70 @@ def run(args: argparse.Namespace) -> int:
         try:
             previous = read_any(args.previous)
         except ReadError as e:
-            print(f"错误：上一年度报告 {args.previous} 无法读取：{e}", file=sys.stderr)
-            return EXIT_UNUSABLE
+            raise UsageError(f"上一年度报告 {args.previous} 无法读取：{e}") from None
+    plan = MarkPlan(args.mark) if args.mark is not None else None
     files: list[Path] = []
     for f in args.files:
         if not f.is_dir():
             files.append(f)  # named explicitly: always tried, the reader says what is wrong
+            if plan is not None:
+                plan.add_input(f)
             continue
         found, skipped = collect_files([f])
         for p, why in skipped:
             print(f"跳过：{p}：{why}", file=sys.stderr)
         if not found:
-            print(f"错误：文件夹 {f} 中没有可校验的报表", file=sys.stderr)
-            return EXIT_UNUSABLE
+            raise UsageError(f"文件夹 {f} 中没有可校验的报表")
         files.extend(found)
-    results = [check_file(f, previous=previous, form=args.form, year=args.year, mark_dir=args.mark)
-               for f in files]
+        if plan is not None:
+            for p in found:
+                plan.add_input(p, p.parent.relative_to(f))
+    if plan is not None and args.previous is not None:
+        plan.add_input(args.previous)
+    with _marks_folder(plan):
+        results = []
+        for f in files:
+            results.append(check_file(f, previous=previous, form=args.form, year=args.year, mark_plan=plan))
+            if not args.json:
+                print_result(results[-1], quiet=args.quiet)
     if args.json:
         json.dump([r.to_dict() for r in results], sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
-    else:
-        for r in results:
-            print_result(r, quiet=args.quiet)
     if (failed := cli_publish.check_notices(args, results)) is not None:
-        return failed
-    if any(r.error for r in results):
-        return EXIT_UNUSABLE
-    if any(r.counts["error"] for r in results):
-        return EXIT_FINDINGS
-    return EXIT_OK
+        return worst(failed, exit_code(results))
+    return exit_code(results)
+
+
+def exit_code(results: list[FileResult]) -> int:
+    """3 if gkreport failed on a file, else 2 if a file could not be read or marked,
+    else 1 if a report has an error finding, else 0."""
+    return worst(*(Exit.INTERNAL if r.internal else Exit.UNUSABLE if r.error
+                   else Exit.FINDINGS if r.counts["error"] else Exit.OK for r in results))
+
+
+@contextlib.contextmanager
+def _marks_folder(plan: MarkPlan | None):
+    """The marked copies' folder: a folder (made if missing), swept of what a killed run
+    left, and held by this run alone."""
+    if plan is None:
+        yield
+        return
+    out = plan.outdir
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"标注副本的输出位置 {out} 不是文件夹")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"无法创建文件夹 {out}：{os_error_text(e)}") from None
+    for folder in {out, *(out / sub for sub in plan.subfolders.values())}:
+        clean_stale_temps(folder)  # (a folder that does not exist yet has nothing to clean)
+    with output_lock(out / MARKS_LOCK, label=f"标注副本文件夹 {out}"):
+        yield
 
 
 def print_result(r: FileResult, *, quiet: bool = False) -> None:
-    if r.error and r.report is None:
-        print(f"✗ {r.file}：无法读取 —— {r.error}")
+    if r.error and (r.report is None or r.internal):
+        print(f"✗ {r.file}：" + ("" if r.internal else "无法读取 —— ") + r.error)
         return
     rep = r.report
     assert rep is not None
@@ -78,7 +114,7 @@ def print_result(r: FileResult, *, quiet: bool = False) -> None:
     print(f"{state}｜{r.file}｜{rep.agency or '（未填单位）'}｜{rep.year or '（未填年度）'}年度｜{rep.form.name}"
           f"｜错误 {c['error']}，警告 {c['warning']}，提示 {c['info']}")
     if r.error:
-        print(f"    注意：{r.error}")
+        print(f"    错误：{r.error}")
     if r.marked:
         made = "（原文件不是填报表：已按读出的数据新生成填报表并标注）" if r.marked_is_new else ""
         print(f"    标注副本{made}：{r.marked}")

@@ -1,9 +1,10 @@
 """``gkreport consolidate DIR_OR_FILES... -o summary.xlsx [--year Y] [--form V] [--roster FILE] ...``.
 
-Exit codes follow ``check``: 0 = summary written and no error findings; 1 = an
+Exit codes (:mod:`gkreport.exits`): 0 = summary written and no error findings; 1 = an
 included agency or the summary itself has error findings (the summary is still
-written, so the person can see where); 2 = the call is wrong, the output exists
-without ``--force``, or there is no usable file at all.
+written, so the person can see where); 2 = the call is wrong, the output cannot be
+written (exists without ``--force``, is an input, a folder, a special file, locked by
+another run), or there is no usable file at all; 3 = an internal error (logged).
 """
 
 from __future__ import annotations
@@ -11,20 +12,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 from . import cli_publish
-from .consolidate import Consolidation, consolidate, roster_line, write_summary
+from .consolidate import ISSUES_SHEET, STATUS_SHEET, Consolidation, consolidate, roster_line, write_summary
+from .exits import HELP as EXIT_HELP
+from .exits import Exit, UsageError
 from .findings import count_by_severity
 from .forms import SEVERITY_LABEL, available_forms
-from .readers import ReadError
+from .guard import guarded
+from .inputs import collect_files
+from .ooxml import sheet_parts
+from .outputs import OutputError, check_output, clean_stale_temps, output_lock
 from .roster import roster_counts
-
-EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("consolidate", help="汇总多个单位的报表：生成全县汇总表、报送情况、问题清单和明细")
+    p = sub.add_parser("consolidate", help="汇总多个单位的报表：生成全县汇总表、报送情况、问题清单和明细",
+                       epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", type=Path, metavar="DIR_OR_FILE", help="各单位报表所在文件夹（含子文件夹）或文件")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="SUMMARY.xlsx", help="汇总工作簿的保存位置")
     p.add_argument("--year", type=int, help="汇总的报告年度（默认取多数文件的年度）")
@@ -36,51 +42,60 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="以 JSON 输出汇总结果")
     p.add_argument("--jobs", type=int, metavar="N", help="并行读取的进程数（默认为 CPU 核数）")
     cli_publish.add_notices_option(p, consolidate=True)
-    p.set_defaults(func=run)
+    p.set_defaults(func=guarded(run))
 
 
 def run(args: argparse.Namespace) -> int:
     out: Path = args.output
-    if out.suffix.lower() not in (".xlsx", ".xlsm"):
-        print(f"错误：输出文件应为 .xlsx：{out}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    if out.exists() and not args.force:
-        print(f"错误：输出文件 {out} 已存在；如需覆盖请加 --force", file=sys.stderr)
-        return EXIT_UNUSABLE
     if args.jobs is not None and args.jobs < 1:
-        print("错误：--jobs 至少为 1", file=sys.stderr)
-        return EXIT_UNUSABLE
+        raise UsageError("--jobs 至少为 1")
     if args.roster is not None and not args.roster.is_file():
-        print(f"错误：名单文件 {args.roster} 不存在", file=sys.stderr)
-        return EXIT_UNUSABLE
-    try:
+        raise UsageError(f"名单文件 {args.roster} 不存在")
+    check_output(out, force=args.force, inputs=_inputs_at(out, args.inputs, args.roster), what="汇总输出文件")
+    clean_stale_temps(out.parent if str(out.parent) else Path("."))
+    with output_lock(out):
         result = consolidate(args.inputs, year=args.year, form=args.form, roster=args.roster,
                              strict=args.strict, jobs=args.jobs, progress=sys.stderr.isatty(), output=out)
-    except ReadError as e:
-        print(f"错误：{e}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    if not result.included:
-        if args.json:
-            _json(result, None)
-        else:
-            print_consolidation(result, None)
-        print("错误：没有可以汇总的报表", file=sys.stderr)
-        return EXIT_UNUSABLE
-    try:
-        written = write_summary(result, out, force=args.force, long=args.long)
-    except FileExistsError as e:
-        print(f"错误：{e}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    except OSError as e:
-        print(f"错误：无法写入 {out}（{e.strerror or e}）", file=sys.stderr)
-        return EXIT_UNUSABLE
+        if not result.included:
+            if args.json:
+                _json(result, None)
+            else:
+                print_consolidation(result, None)
+            raise UsageError("没有可以汇总的报表")
+        try:
+            written = write_summary(result, out, force=args.force, long=args.long)
+        except FileExistsError as e:
+            raise OutputError(str(e)) from None
     if args.json:
         _json(result, written)
     else:
         print_consolidation(result, written)
-    if (failed := cli_publish.consolidation_notices(args, result)) is not None:
+    failed = cli_publish.consolidation_notices(args, result)
+    if any(e.summary.internal for e in result.entries):
+        return Exit.INTERNAL  # the summary is written; a file met a bug in gkreport (see the log)
+    if failed is not None:
         return failed
-    return EXIT_FINDINGS if result.error_count else EXIT_OK
+    return Exit.FINDINGS if result.error_count else Exit.OK
+
+
+def _inputs_at(out: Path, inputs: list[Path], roster: Path | None) -> list[Path]:
+    """The inputs ``out`` would overwrite: a file named on the command line, the roster, or a
+    report in an input folder. A summary this tool wrote earlier into the folder is not an
+    input (it is skipped when reading) and may be replaced with --force."""
+    named = [p for p in [*inputs, roster] if p is not None and not p.is_dir()]
+    if not out.is_file() or _is_summary(out):
+        return named
+    found, _ = collect_files([p for p in inputs if p.is_dir()])
+    return [*named, *found]
+
+
+def _is_summary(path: Path) -> bool:
+    """Whether ``path`` is a summary workbook written by gkreport (its two status sheets)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return {STATUS_SHEET, ISSUES_SHEET} <= set(sheet_parts(zf))
+    except Exception:  # not a readable workbook: not a summary
+        return False
 
 
 def print_consolidation(r: Consolidation, written: Path | None) -> None:

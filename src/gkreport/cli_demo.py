@@ -10,6 +10,7 @@ from .cli_check import print_result
 from .cli_consolidate import print_consolidation
 from .consolidate import consolidate, write_summary
 from .forms import load_form
+from .guard import guarded
 from .resources import data_dir
 from .template import template_filename, write_template
 
@@ -21,7 +22,7 @@ COUNTY = "示例县-2023"
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="用自带的示例演示：生成模板、校验并标注示例报表、汇总示例县")
     p.add_argument("-o", "--output", type=Path, default=Path("gkreport-demo"), help="输出文件夹（默认 gkreport-demo）")
-    p.set_defaults(func=run)
+    p.set_defaults(func=guarded(run))
 
 
 def run(args: argparse.Namespace) -> int:

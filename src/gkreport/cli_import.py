@@ -10,14 +10,17 @@ what could not be placed is printed, so a person can decide.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from .exits import HELP as EXIT_HELP
+from .exits import Exit, UsageError
 from .fill import write_filled
 from .forms import available_forms, load_form
-from .readers.published import ReportReadError, read_published
-
-EXIT_OK, EXIT_INCOMPLETE, EXIT_UNUSABLE = 0, 1, 2
+from .guard import guarded
+from .outputs import check_output, clean_stale_temps, output_lock
+from .readers import ReadError
+from .readers.files import sniff
+from .readers.published import Imported, ReportReadError, read_published
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="读取已发布的年度报告（.txt/.tsv/.docx/.html/.xlsx），生成已填好的模板",
         description="读取已发布的政府信息公开工作年度报告，把表格中的数值填入官方模板。"
                     "数值按原样保留（空白仍为空白），无法对应的内容会列出。"
-                    "退出码：0 = 全部读取；1 = 已生成，但有数值未能读取（逐项列出）；2 = 文件无法读取或命令有误。",
+                    "退出码 1 表示已生成，但有数值未能读取（逐项列出）。",
+        epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", type=Path, metavar="FILE", help="已发布的报告文件")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.xlsx",
@@ -36,31 +40,36 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="表式版本（默认 auto：根据表格标签判断）")
     p.add_argument("--year", type=int, help="报告年度（默认从报告标题识别）")
     p.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
-    p.set_defaults(func=cmd_import)
+    p.set_defaults(func=guarded(cmd_import))
+
+
+def read_for_import(path: Path, form: str = "auto", year: int | None = None) -> Imported:
+    """The published report at ``path``, or a ReadError saying in Chinese why not.
+
+    The file is sniffed first, like every input (a damaged zip is reported as damaged,
+    the workbook limits apply), then imported."""
+    sniff(path).close()
+    try:
+        return read_published(path, form=form, year=year)
+    except ReportReadError as e:
+        raise ReadError(str(e)) from None
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Read, fill, summarise. Exit 0: complete; 1: written, but some published values could
     not be placed (listed); 2: input or output unusable (a Chinese message, no traceback)."""
-    out: Path = args.output
-    if out.suffix.lower() != ".xlsx":
-        print(f"错误：输出文件必须是 .xlsx：{out}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    if out.exists() and not args.force:
-        print(f"错误：文件已存在：{out}（如需覆盖请加 --force）", file=sys.stderr)
-        return EXIT_UNUSABLE
-    try:
-        rep = read_published(args.file, form=args.form, year=args.year)
-    except ReportReadError as e:
-        print(f"错误：{e}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    form = load_form(rep.form)
-    header = {"hdr.agency": rep.agency, "hdr.year": rep.year, "hdr.date": rep.date}
-    try:
+    if not args.file.is_file():
+        raise UsageError(f"{args.file}：" + ("文件不存在" if not args.file.exists() else "不是普通文件，无法读取"))
+    out: Path = check_output(args.output, force=args.force, inputs=[args.file])
+    clean_stale_temps(out.parent if str(out.parent) else Path("."))
+    with output_lock(out):
+        try:
+            rep = read_for_import(args.file, form=args.form, year=args.year)
+        except ReadError as e:
+            raise UsageError(f"{args.file}：{e}") from None
+        form = load_form(rep.form)
+        header = {"hdr.agency": rep.agency, "hdr.year": rep.year, "hdr.date": rep.date}
         write_filled(form, out, rep.values, header)
-    except OSError as e:
-        print(f"错误：无法写入 {out}：{e}", file=sys.stderr)
-        return EXIT_UNUSABLE
     filled = sum(v is not None for v in rep.values.values())
     print(f"已读取：{args.file}")
     print(f"表式：{form.name}（{form.defined_by}）")
@@ -79,4 +88,4 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not rep.complete:
         print("导入不完整：上面“未能读取”的数值没有填入，请对照原报告补填；在此之前该报告不能视为通过校验")
     print(f"已生成：{out}")
-    return EXIT_OK if rep.complete else EXIT_INCOMPLETE
+    return Exit.OK if rep.complete else Exit.FINDINGS

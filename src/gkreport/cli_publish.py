@@ -13,12 +13,13 @@ import sys
 from pathlib import Path
 
 from .engine import check
+from .exits import Exit, UsageError
 from .findings import count_by_severity
 from .forms import SEVERITY_LABEL, available_forms
+from .guard import guarded
+from .outputs import OutputError, check_output, os_error_text, output_lock
 from .publish import FORMATS, build_publication, publish
 from .readers import ReadError, read_any
-
-EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,28 +33,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--form", choices=available_forms(), help="指定表式版本（默认自动识别）")
     p.add_argument("--year", type=int, help="报告年度（文件中没有填写时使用）")
     p.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
-    p.set_defaults(func=run)
+    p.set_defaults(func=guarded(run))
 
 
 def run(args: argparse.Namespace) -> int:
-    out: Path = args.output
-    if out.suffix.lower() not in FORMATS:
-        print(f"错误：输出文件应为 .docx 或 .html：{out}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    if out.exists() and not args.force:
-        print(f"错误：输出文件 {out} 已存在；如需覆盖请加 --force", file=sys.stderr)
-        return EXIT_UNUSABLE
+    out: Path = check_output(args.output, suffixes=FORMATS, force=args.force, inputs=[args.report])
     try:
         report = read_any(args.report, args.form, args.year)
     except ReadError as e:
-        print(f"错误：{args.report} 无法读取：{e}", file=sys.stderr)
-        return EXIT_UNUSABLE
+        raise UsageError(f"{args.report} 无法读取：{e}") from None
     findings = check(report)
-    try:
+    with output_lock(out):
         written = publish(report, out)
-    except OSError as e:
-        print(f"错误：无法写入 {out}（{e.strerror or e}）", file=sys.stderr)
-        return EXIT_UNUSABLE
     pub = build_publication(report)
     todo = sum(1 for s in pub.sections for p in s.parts if getattr(p, "todo", False)) + sum(
         1 for p in (*pub.intro, *pub.signature) if p.todo)
@@ -66,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"注意：报表有 {c['error']} 个错误，发布前请先更正：", file=sys.stderr)
         for f in errors:
             print(f"    [{SEVERITY_LABEL[f.severity]}] {f.message}", file=sys.stderr)
-        return EXIT_FINDINGS
-    return EXIT_OK
+        return Exit.FINDINGS
+    return Exit.OK
 
 
 # ------------------------------------------------------------------------------ --notices (check, consolidate)
@@ -85,7 +76,7 @@ def _prepared(folder: Path) -> bool:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        print(f"错误：无法创建通知文件夹 {folder}（{e.strerror or e}）", file=sys.stderr)
+        print(f"错误：无法创建通知文件夹 {folder}（{os_error_text(e)}）", file=sys.stderr)
         return False
     return True
 
@@ -96,14 +87,14 @@ def check_notices(args: argparse.Namespace, results: list) -> int | None:
     if folder is None:
         return None
     if not _prepared(folder):
-        return EXIT_UNUSABLE
+        return Exit.UNUSABLE
     from .notices import write_check_notices
 
     try:
         written = write_check_notices(results, folder)
-    except OSError as e:
-        print(f"错误：无法写入退回修改通知（{e.strerror or e}）", file=sys.stderr)
-        return EXIT_UNUSABLE
+    except (OSError, OutputError) as e:
+        print(f"错误：无法写入退回修改通知（{os_error_text(e) if isinstance(e, OSError) else e}）", file=sys.stderr)
+        return Exit.UNUSABLE
     _say_written(written, folder)
     return None
 
@@ -114,16 +105,16 @@ def consolidation_notices(args: argparse.Namespace, result) -> int | None:
     if folder is None:
         return None
     if not _prepared(folder):
-        return EXIT_UNUSABLE
+        return Exit.UNUSABLE
     from .notices import CHASE_NAME, write_chase_list, write_consolidation_notices
 
     try:
         written = write_consolidation_notices(result, folder)
         if result.roster is not None:
             written.append(write_chase_list(result, folder / CHASE_NAME))
-    except OSError as e:
-        print(f"错误：无法写入退回修改通知（{e.strerror or e}）", file=sys.stderr)
-        return EXIT_UNUSABLE
+    except (OSError, OutputError) as e:
+        print(f"错误：无法写入退回修改通知（{os_error_text(e) if isinstance(e, OSError) else e}）", file=sys.stderr)
+        return Exit.UNUSABLE
     _say_written(written, folder)
     return None
 

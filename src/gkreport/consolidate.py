@@ -20,13 +20,14 @@ Design choices, and why:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import multiprocessing
 import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -48,6 +49,7 @@ from .roster import closest as closest
 from .roster import load_roster as load_roster
 from .roster import normalise_name as normalise_name
 from .roster import roster_line as roster_line
+from .runtime import die_with_parent, internal_error_message
 from .stamp import data_fingerprint
 
 LEVEL_ALL = "全县"
@@ -79,6 +81,7 @@ class FileSummary:
     findings: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: {"error": 0, "warning": 0, "info": 0})
     fingerprint: str = ""  # stamp.data_fingerprint: matches a signed return notice to this file
+    internal: bool = False  # ``error`` is a bug in gkreport (logged), not a fault of the file: exit code 3
 
 
 @dataclass
@@ -160,7 +163,7 @@ def summarise_file(path: str) -> FileSummary:
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as e:  # a reader bug, or a Rust panic (a BaseException), must not stop 999 files
-        return FileSummary(path=path, ok=False, error=f"读取时发生内部错误（{type(e).__name__}: {str(e)[:80]}）")
+        return FileSummary(path=path, ok=False, error=internal_error_message(f"读取 {path}", e), internal=True)
     if {STATUS_SHEET, ISSUES_SHEET} <= set(report.sheet_names):
         # A summary written into the folder it was made from must not be added again.
         return FileSummary(path=path, ok=False, error="这是本工具生成的汇总表（含“报送情况”“问题清单”），不是单位的报表，未纳入")
@@ -270,7 +273,7 @@ def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False) ->
     while pending:
         before = len(out)
         try:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=ctx) as pool:
+            with _pool(min(jobs, len(pending)), ctx) as pool:
                 for s in pool.map(summarise_file, pending, chunksize=chunk):
                     out.append(s)
                     bar.step()
@@ -294,9 +297,26 @@ def _mp_context() -> multiprocessing.context.BaseContext | None:
     return multiprocessing.get_context("fork") if sys.platform == "linux" else None
 
 
+@contextlib.contextmanager
+def _pool(workers: int, ctx: multiprocessing.context.BaseContext | None) -> Iterator[ProcessPoolExecutor]:
+    """A worker pool whose workers die with this process (see :func:`runtime.die_with_parent`);
+    on Ctrl+C the workers are stopped at once instead of finishing the queue."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=die_with_parent)
+    try:
+        yield pool
+    except KeyboardInterrupt:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(Exception):
+                proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)  # (a second call after the one above returns at once)
+
+
 def _isolated(path: str) -> FileSummary:
     """``summarise_file`` in a process of its own, so that a crash is this file's error."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=_mp_context()) as pool:
+    with _pool(1, _mp_context()) as pool:
         try:
             return pool.submit(summarise_file, path).result()
         except BrokenProcessPool:
@@ -355,7 +375,8 @@ def _eligible(read: Sequence[FileEntry], form: Form | None, year: int | None,
     groups: dict[str, list[FileEntry]] = {}
     for e in read:
         s = e.summary
-        e.name = s.agency or f"（未填单位）{e.file}"
+        # Blank 填报单位: named by folder and file, so 乡A/年报.xlsx and 乡B/年报.xlsx stay apart.
+        e.name = s.agency or f"（未填单位）{Path(s.path).parent.name}/{e.file}"
         if not s.ok:
             e.reason = s.error
             continue
@@ -372,7 +393,9 @@ def _eligible(read: Sequence[FileEntry], form: Form | None, year: int | None,
             e.roster_name, e.level, e.name = match.entry.name, match.entry.level, match.entry.name
             key = "roster:" + normalise_name(match.entry.name)
         else:
-            key = "name:" + (norm or e.file)
+            # Only the same non-empty 填报单位 makes two files one agency's; a blank name says
+            # nothing, so such a file is its own group, keyed by its full path.
+            key = "name:" + norm if norm else "path:" + os.path.abspath(s.path)
         groups.setdefault(key, []).append(e)
     return groups
 
@@ -400,8 +423,23 @@ def _one_per_agency(result: Consolidation, groups: Mapping[str, list[FileEntry]]
             notes.append(f"纳入，但有 {s.counts['error']} 个错误，请核实")
         if s.year is None and result.year is not None:
             notes.append(f"未填报告年度，按 {result.year} 年度纳入")
+        if not normalise_name(s.agency or ""):
+            _flag_blank_agency(s)
+            notes.append("未填写填报单位：按文件单独纳入，无法判断是否与其他文件重复，请补填")
         e.reason = "；".join(notes)
     return kept
+
+
+BLANK_AGENCY_RULE = "blank-agency"
+
+
+def _flag_blank_agency(s: FileSummary) -> None:
+    """A finding for the 问题清单: the report does not say whose it is."""
+    if any(fd.get("rule") == BLANK_AGENCY_RULE for fd in s.findings):
+        return
+    s.findings.append({"rule": BLANK_AGENCY_RULE, "severity": "info", "sheet": "", "cell": "", "instance": "",
+                       "message": "未填写填报单位：无法与名单核对，也无法判断是否与其他文件重复（已按文件单独纳入）"})
+    s.counts = {**s.counts, "info": s.counts.get("info", 0) + 1}
 
 
 def _check_names(result: Consolidation, kept: Mapping[str, FileEntry], read: Sequence[FileEntry],

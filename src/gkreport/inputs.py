@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .checking import MARK_SUFFIX
+from .outputs import is_temp_name
 from .readers import is_lock_file
 
 READABLE_SUFFIXES = (".xlsx", ".xlsm", ".docx", ".html", ".htm", ".txt", ".tsv")
@@ -45,8 +46,8 @@ def collect_files(paths: Sequence[Path],
         p = Path(raw)
         if p.is_dir():
             for child in sorted(q for q in p.rglob("*") if q.is_file()):
-                if child.name.startswith(".~gk-"):
-                    continue  # our own temporary files
+                if any(is_temp_name(part) for part in child.relative_to(p).parts):
+                    continue  # our own temporary or lock files, and scratch folders, of this or a killed run
                 add(child, explicit=False)
         elif p.exists() or is_lock_file(p):
             add(p, explicit=True)

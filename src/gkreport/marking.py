@@ -83,9 +83,13 @@ def clear_marks(target: MarkTarget) -> int:
     restored = 0
     if target.has_sheet(STATE_SHEET):
         for sheet, ref, snap in target.read_state():
-            if target.has_sheet(sheet):
+            if not target.has_sheet(sheet):
+                continue
+            try:
                 target.restore(sheet, ref, snap)
-                restored += 1
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+                continue  # a row the clerk edited into nonsense (a bad cell address): nothing to restore
+            restored += 1
         target.delete_sheet(STATE_SHEET)
     if target.has_sheet(RESULTS_SHEET):
         target.delete_sheet(RESULTS_SHEET)

@@ -26,7 +26,7 @@ from .checking import FileResult, check_file
 from .consolidate import Consolidation, FileEntry
 from .findings import Finding
 from .forms import Form
-from .publish import write_atomic
+from .outputs import atomic_write
 from .publish.content import chinese_date
 from .publish.to_docx import (
     HEADING_FONT,
@@ -192,7 +192,7 @@ def write_notice(notice: Notice, path: Path) -> Path:
     add_paragraph(doc, "", size=Pt(12))
     add_paragraph(doc, "（发文单位）", indent=False, size=Pt(14), align=WD_ALIGN_PARAGRAPH.RIGHT, todo=True)
     add_paragraph(doc, _today(), indent=False, size=Pt(14), align=WD_ALIGN_PARAGRAPH.RIGHT)
-    return write_atomic(path, lambda tmp: doc.save(str(tmp)))
+    return atomic_write(path, lambda tmp: doc.save(str(tmp)))
 
 
 def notice_path(outdir: Path, notice: Notice, taken: set[str]) -> Path:
@@ -284,4 +284,4 @@ def write_chase_list(result: Consolidation, path: Path) -> Path:
     per_extra = min(3.0, (avail - 3.0) / len(extra)) if extra else 0.0
     widths = [1.0, 5.0, 1.8, *(per_extra for _ in extra), avail - per_extra * len(extra)]
     _grid(doc, headers, rows, widths, size=Pt(10.5), left_cols=(1, len(headers) - 1))
-    return write_atomic(path, lambda tmp: doc.save(str(tmp)))
+    return atomic_write(path, lambda tmp: doc.save(str(tmp)))

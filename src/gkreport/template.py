@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -590,19 +588,11 @@ def _define_names(wb: Workbook, form: Form) -> None:
 
 
 def save_workbook_atomic(wb: Workbook, path: Path) -> Path:
-    """Save via a temporary file in the same folder and rename, so a crash or a
-    full disk never leaves a half-written workbook where a good one was expected."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".~gk-", suffix=path.suffix or ".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Save via a temporary file in the same folder and rename (:func:`outputs.atomic_write`),
+    so a crash or a full disk never leaves a half-written workbook where a good one was expected."""
+    from .outputs import atomic_write
+
+    return atomic_write(Path(path), wb.save)
 
 
 def write_template(form: Form, path: Path) -> Path:

@@ -26,6 +26,9 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _UNIT_TAIL = re.compile(r"^(?P<num>.*?)(?P<unit>万元|亿元|元|" + "|".join(COUNT_UNITS) + r")$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 MAX_ABS = 1e12  # beyond any real count or amount (in 元) of one agency
+# Text longer than this is not a number anyone typed ("1,234,567,890.12万元" is 18): it is
+# reported as such without being parsed, so a 5000-digit string costs nothing.
+MAX_NUMBER_TEXT = 64
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,10 @@ def parse_value(raw: object, ctype: str = "count", unit: str | None = None) -> V
         return BLANK
     if stripped in NOT_APPLICABLE:
         return Value(raw, "na", why="视为不适用")
+    if len(stripped) > MAX_NUMBER_TEXT:
+        digits = sum(ch.isdigit() for ch in stripped)
+        return Value(raw, "invalid", why=f"不是有效数字（{digits} 位数字，过长）" if digits > MAX_NUMBER_TEXT // 2
+                     else "不是数字")
     notes: list[str] = []
     s = unicodedata.normalize("NFKC", stripped)
     if s != stripped:

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
 from .ooxml import sheet_parts
+from .outputs import atomic_write, temp_dir
 from .safety import EXCEL_MAX, xml_safe
 
 _ROW_TAG = re.compile(rb'<row [^>]*\br="(\d+)"')
@@ -66,20 +65,12 @@ class BulkRows:
 def save_with_rows(wb: Workbook, path: Path, bulk: Mapping[str, BulkRows]) -> Path:
     """Save ``wb`` at ``path`` atomically with ``bulk`` rows appended to the named sheets."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     for title in bulk:
         wb[title]  # KeyError now, before anything is written, for a sheet that does not exist
-    tmp_dir = tempfile.mkdtemp(prefix=".~gk-", dir=path.parent)
-    try:
-        plain = Path(tmp_dir) / "plain.xlsx"
-        done = Path(tmp_dir) / "out.xlsx"
+    with temp_dir(path) as tmp:
+        plain = tmp / "plain.xlsx"
         wb.save(plain)
-        _splice(plain, done, bulk)
-        os.replace(done, path)
-    finally:
-        for p in Path(tmp_dir).glob("*"):
-            p.unlink(missing_ok=True)
-        os.rmdir(tmp_dir)
+        atomic_write(path, lambda done: _splice(plain, done, bulk))
     return path
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import openpyxl
+from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.workbook.workbook import Workbook
@@ -25,6 +26,11 @@ def _color(c: object) -> str | None:
     return rgb if isinstance(rgb, str) else None
 
 
+def _side(side: Side | None) -> list[str | None]:
+    """A border side as [style, colour]; a side openpyxl left as None (merged ranges) is none."""
+    return [side.style, _color(side.color)] if side is not None else [None, None]
+
+
 class OpenpyxlMarker:
     """MarkTarget over an in-memory openpyxl workbook."""
 
@@ -40,7 +46,15 @@ class OpenpyxlMarker:
         return name in self.wb.sheetnames
 
     def _cell(self, sheet: str, ref: str):
-        return self.wb[sheet][ref]
+        """The cell at ``ref``; inside merged cells, the merged range's top-left cell, which
+        holds the value, the look and the note (the others are read-only placeholders)."""
+        ws = self.wb[sheet]
+        c = ws[ref]
+        if isinstance(c, MergedCell):
+            for rng in ws.merged_cells.ranges:
+                if c.coordinate in rng:
+                    return ws.cell(row=rng.min_row, column=rng.min_col)
+        return c
 
     def snapshot(self, sheet: str, ref: str) -> str:
         c = self._cell(sheet, ref)
@@ -48,25 +62,38 @@ class OpenpyxlMarker:
         border = c.border
         return encode_snapshot({
             "fill": [fill.fill_type, _color(fill.fgColor), _color(fill.bgColor)] if fill is not None else None,
-            "border": {side: [getattr(border, side).style, _color(getattr(border, side).color)]
-                       for side in ("left", "right", "top", "bottom")},
+            "border": {side: _side(getattr(border, side, None)) for side in ("left", "right", "top", "bottom")},
             "comment": [c.comment.text, c.comment.author] if c.comment is not None else None,
         })
 
     def restore(self, sheet: str, ref: str, snap: str) -> None:
+        """Put back the look saved by :meth:`snapshot`. The state sheet lives in a file the
+        clerk may have edited: a part that no longer makes sense (a colour that is not one,
+        a missing value) is left as the clerk has it instead of stopping the run."""
         data = decode_snapshot(snap)
         c = self._cell(sheet, ref)
         fill = data.get("fill")
-        if isinstance(fill, list) and len(fill) == 3:
-            c.fill = PatternFill(fill_type=fill[0], fgColor=fill[1] or "00000000", bgColor=fill[2] or "00000000")
-        else:
+        try:
+            if isinstance(fill, list) and len(fill) == 3:
+                c.fill = PatternFill(fill_type=fill[0], fgColor=fill[1] or "00000000", bgColor=fill[2] or "00000000")
+            else:
+                c.fill = PatternFill(fill_type=None)
+        except (TypeError, ValueError):
             c.fill = PatternFill(fill_type=None)
         border = data.get("border")
         if isinstance(border, dict):
-            sides = {k: Side(style=v[0], color=v[1]) if v and v[0] else Side() for k, v in border.items()}
-            c.border = Border(**sides)
+            try:
+                sides = {k: Side(style=v[0], color=v[1]) if v and v[0] else Side()
+                         for k, v in border.items() if k in ("left", "right", "top", "bottom")}
+                c.border = Border(**sides)
+            except (TypeError, ValueError, IndexError, KeyError):
+                c.border = Border()
         comment = data.get("comment")
-        c.comment = Comment(comment[0], comment[1] or "") if isinstance(comment, list) and comment[0] else None
+        if isinstance(comment, list) and comment and isinstance(comment[0], str) and comment[0]:
+            author = comment[1] if len(comment) > 1 and isinstance(comment[1], str) else ""
+            c.comment = Comment(xml_safe(comment[0]), author)
+        else:
+            c.comment = None
 
     def mark(self, sheet: str, ref: str, fill: str, thick: bool, note: str) -> None:
         c = self._cell(sheet, ref)
@@ -82,8 +109,9 @@ class OpenpyxlMarker:
     def read_state(self) -> list[tuple[str, str, str]]:
         ws = self.wb[STATE_SHEET]
         out = []
-        for row in ws.iter_rows(min_row=2, values_only=True):
-            if row and row[0] and row[1]:
+        for row in ws.iter_rows(min_row=2, max_col=3, values_only=True):
+            row = (*row, None, None, None)[:3]
+            if row[0] and row[1]:
                 out.append((str(row[0]), str(row[1]), str(row[2] or "")))
         return out
 

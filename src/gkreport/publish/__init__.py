@@ -1,37 +1,20 @@
 """``gkreport publish``: the annual report as published, from a checked report.
 
 :func:`build_publication` (content.py) decides what the document says; ``to_docx`` and
-``to_html`` only lay it out. Outputs are written atomically (temporary file, then rename).
+``to_html`` only lay it out. Outputs are written by :func:`gkreport.outputs.atomic_write`.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from ..outputs import atomic_write
 from ..report import Report
 from .content import Publication, build_publication
 
 FORMATS = (".docx", ".html", ".htm")
 
-__all__ = ["FORMATS", "Publication", "build_publication", "publish", "write_atomic"]
-
-
-def write_atomic(path: Path, write) -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place,
-    so a crash or a full disk never leaves half a document where a good one was."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".~gk-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+__all__ = ["FORMATS", "Publication", "build_publication", "publish"]
 
 
 def publish(report: Report, path: Path) -> Path:
@@ -44,7 +27,7 @@ def publish(report: Report, path: Path) -> Path:
     if suffix == ".docx":
         from .to_docx import write_docx
 
-        return write_atomic(path, lambda tmp: write_docx(pub, tmp))
+        return atomic_write(path, lambda tmp: write_docx(pub, tmp))
     from .to_html import write_html
 
-    return write_atomic(path, lambda tmp: write_html(pub, tmp))
+    return atomic_write(path, lambda tmp: write_html(pub, tmp))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -18,6 +18,17 @@ ZIP_MAGIC = b"PK\x03\x04"
 MAX_FILE_BYTES = 100 * 1024 * 1024
 MAX_INFLATED_BYTES = 300 * 1024 * 1024  # what a workbook may expand to in memory
 MAX_RATIO = 200  # compression ratio beyond which a member is treated as a bomb
+# Hard limits on the work one workbook may ask for, so that no input under a few MB
+# costs more than ~300 MB of memory or ~30 s (openpyxl keeps ~200 bytes per cell;
+# python-calamine a dense grid per sheet). An official report has 4 sheets of < 2,000 cells.
+MAX_PARTS = 1000  # zip members
+MAX_SHEETS = 100
+MAX_CELLS = 300_000  # cells with content, all sheets together
+MAX_AREA = 4_000_000  # rows x columns of one sheet's used range (the reader's grid)
+MAX_SHEET_BYTES = 64 * 1024 * 1024  # one worksheet part, inflated
+MAX_SHARED_STRINGS_BYTES = 32 * 1024 * 1024
+MAX_NUMBER_DIGITS = 300  # beyond any double; Python refuses int() of > 4300 digits
+_MAX_CARRY = 4 * 1024 * 1024  # bytes between two '>' in a part: no real tag or text is longer
 
 
 class ReadError(Exception):
@@ -61,6 +72,8 @@ def sniff(path: Path, *, verify: bool = True, keep_open: bool = False) -> Sniffe
         raise ReadError("文件不存在")
     if path.is_dir():
         raise ReadError("这是文件夹，不是文件")
+    if not path.is_file():  # a FIFO or a device would block or never end
+        raise ReadError("这不是普通文件（管道、设备等），无法作为报表读取")
     size = path.stat().st_size
     if size == 0:
         raise ReadError("文件是空的（0 字节）")
@@ -162,15 +175,20 @@ def _zip_kind(path: Path, verify: bool = True, keep_open: bool = False) -> tuple
         zf = zipfile.ZipFile(path)
         infos = zf.infolist()
         names = {i.filename for i in infos}
+        if len(infos) > MAX_PARTS:
+            raise ReadError(f"文件内部部件过多（{len(infos)} 个），不像是年度报告统计表，已拒绝读取")
         total = 0
         for info in infos:
             total += info.file_size
             if info.compress_size and info.file_size / info.compress_size > MAX_RATIO and info.file_size > 10 ** 7:
                 raise ReadError("文件内容异常（解压后体积异常巨大，疑似“压缩炸弹”），已拒绝读取")
+            if info.flag_bits & 0x1:
+                raise ReadError("文件设置了密码（压缩包已加密），请去掉密码后另存，再试")
         if total > MAX_INFLATED_BYTES:
             raise ReadError("文件解压后过大，已拒绝读取")
-        bad = zf.testzip() if verify else None
-        if bad is not None:
+        if "xl/workbook.xml" in names:
+            _check_workbook_limits(zf, verify)  # also checks every CRC when verify
+        elif verify and (bad := zf.testzip()) is not None:
             raise ReadError(f"文件已损坏（{bad} 校验失败），请重新保存或重新获取")
         if "xl/workbook.xml" in names:
             kind = "xlsx"
@@ -183,10 +201,117 @@ def _zip_kind(path: Path, verify: bool = True, keep_open: bool = False) -> tuple
     except BaseException as e:
         if zf is not None:
             zf.close()
-        if isinstance(e, zipfile.BadZipFile | zlib.error | EOFError | OSError | ValueError):
+        if isinstance(e, NotImplementedError):
+            raise ReadError("文件使用了不支持的压缩方式，请在 Excel 中重新保存后再试") from None
+        if isinstance(e, zipfile.BadZipFile | zlib.error | EOFError | OSError | ValueError | RuntimeError):
             raise ReadError("文件已损坏或不完整（可能下载/复制中断），无法打开") from None
         raise
     if keep_open:
         return kind, zf
     zf.close()
     return kind, None
+
+
+# ---------------------------------------------------------------------------- workbook limits
+
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\s")
+_PREFIXED_CELL = re.compile(rb"<\w+:c[\s/>]")
+# Patterns that start with a literal are searched for by prefix (fast); a leading \s is not.
+_ROW_NUMBER = re.compile(rb'r="([0-9]{1,9})"')  # <row r="12">: only rows have an all-digit r
+_COL_LETTERS = re.compile(rb'r="([A-Z]{1,3})[0-9]')  # <c r="AB12">
+_LONG_NUMBER = re.compile(rb"v>\s*[-+]?[0-9.]{%d}" % (MAX_NUMBER_DIGITS + 1))
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+@dataclass
+class SheetScan:
+    """What one worksheet part asks of a reader: cells, the used range, absurd numbers.
+    Fed in chunks (cut after a '>' so no tag is split), or once with the whole part."""
+
+    title: str
+    cells: int = 0
+    max_row: int = 0
+    max_col: int = 0
+    _carry: bytes = field(default=b"", repr=False)
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        buf = self._carry + chunk
+        cut = len(buf) if final else buf.rfind(b">") + 1
+        data, self._carry = buf[:cut], buf[cut:]
+        if len(self._carry) > _MAX_CARRY:
+            raise ReadError(f"工作表“{self.title}”的内容异常（超长的无标记数据），已拒绝读取")
+        self.cells += data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/>")
+        if b":c" in data:  # a prefixed namespace (<x:c r="A1">), as some generators write
+            self.cells += len(_PREFIXED_CELL.findall(data))
+        rows = _ROW_NUMBER.findall(data)
+        if rows:
+            self.max_row = max(self.max_row, max(map(int, rows)))
+        cols = set(_COL_LETTERS.findall(data))
+        if cols:
+            self.max_col = max(self.max_col, _column_number(max(cols, key=lambda c: (len(c), c))))
+        if self.cells > MAX_CELLS:
+            raise ReadError(f"工作表“{self.title}”的单元格过多（超过 {MAX_CELLS} 个），超出年度报告表格的正常范围，已拒绝读取")
+        m = _LONG_NUMBER.search(data)
+        if m:
+            tag = max(data.rfind(b"<c ", 0, m.start()), data.rfind(b":c ", 0, m.start()))
+            ref = _CELL_REF.search(data, max(0, tag), m.start())
+            where = f"单元格 {ref.group(1).decode()} " if ref else ""
+            raise ReadError(f"工作表“{self.title}”{where}的数字超过 {MAX_NUMBER_DIGITS} 位，"
+                            "不可能是件数或金额，已拒绝读取（请改正该单元格后另存）")
+        if self.max_row * max(self.max_col, 1) > MAX_AREA:
+            raise ReadError(f"工作表“{self.title}”的数据区域过大（{self.max_row} 行 × {self.max_col} 列），"
+                            "超出年度报告表格的正常范围，已拒绝读取（请删除多余的行列后另存）")
+
+
+def check_sheet_part(data: bytes, title: str) -> bytes:
+    """``data``, a worksheet part already in memory (the consolidation reader reads the data
+    sheets itself), once within the limits; else ReadError naming the sheet (and cell)."""
+    scan = SheetScan(title)
+    scan.feed(data, final=True)
+    if scan.cells > MAX_CELLS:
+        raise ReadError(f"工作表“{title}”的单元格过多（{scan.cells} 个），超出年度报告表格的正常范围，已拒绝读取")
+    return data
+
+
+def _check_workbook_limits(zf: zipfile.ZipFile, verify: bool) -> None:
+    """Sheets, part sizes and, when ``verify`` (every member is read to check its CRC
+    anyway), cells, used ranges and numbers of every worksheet, in the same pass."""
+    from ..ooxml import sheet_parts
+
+    try:
+        sheets = len(_SHEET_TAG.findall(zf.read("xl/workbook.xml")))
+    except KeyError:
+        sheets = 0
+    if sheets > MAX_SHEETS:
+        raise ReadError(f"工作簿中的工作表过多（{sheets} 个），不像是年度报告统计表，已拒绝读取")
+    titles = {part: title for title, part in sheet_parts(zf).items()}
+    cells = 0
+    for info in zf.infolist():
+        name = info.filename
+        is_sheet = name in titles or (name.startswith("xl/worksheets/") and name.endswith(".xml"))
+        if is_sheet and info.file_size > MAX_SHEET_BYTES:
+            raise ReadError(f"工作表“{titles.get(name, name)}”过大（解压后 {info.file_size // 1024 // 1024} MB），已拒绝读取")
+        if name == "xl/sharedStrings.xml" and info.file_size > MAX_SHARED_STRINGS_BYTES:
+            raise ReadError(f"工作簿中的文字内容过多（解压后 {info.file_size // 1024 // 1024} MB），已拒绝读取")
+        if not verify:
+            continue
+        scan = SheetScan(titles.get(name, name)) if is_sheet else None
+        try:
+            with zf.open(info) as fh:
+                while chunk := fh.read(1 << 20):
+                    if scan is not None:
+                        scan.feed(chunk)
+        except zipfile.BadZipFile:
+            raise ReadError(f"文件已损坏（{name} 校验失败），请重新保存或重新获取") from None
+        if scan is not None:
+            scan.feed(b"", final=True)
+            cells += scan.cells
+            if cells > MAX_CELLS:
+                raise ReadError(f"工作簿中的单元格过多（超过 {MAX_CELLS} 个），超出年度报告表格的正常范围，已拒绝读取")

@@ -32,7 +32,7 @@ from ..labels import canonical
 from ..ooxml import formula_refs, sheet_parts
 from ..report import Report
 from ..values import BLANK, MAX_ABS, Value, format_number, parse_value
-from .files import NotATemplate, ReadError, Sniffed, sniff
+from .files import NotATemplate, ReadError, Sniffed, check_sheet_part, sniff
 
 Grid = Mapping[str, list[list[Any]]]  # sheet name -> rows of cached values (A1 at [0][0])
 MIN_LAYOUT_SCORE = 0.9
@@ -72,16 +72,25 @@ def read_workbook(path: Path, form: str | None = None, *, mode: str = "full",
 
 
 def _scan_parts(zf: zipfile.ZipFile, sheets: frozenset[str]) -> dict[str, set[str]]:
-    """One pass over the sheet parts that hold data cells: their CRC, and where formulas are.
+    """One pass over the sheet parts: their CRC, the work limits, and where formulas are.
 
     Returns sheet name -> addresses of formula cells, for the sheets in ``sheets``.
     Reading a zip member to its end verifies its CRC, so a flipped bit in the numbers
     is caught here (``sniff`` is called without its all-members check on this path).
-    The header sheet and shared strings are not re-read: damage there shows as a
-    garbled name or year in 报送情况, not as a silently different number.
+    Every sheet is checked against the limits (``files.check_sheet_part``): a stray
+    cell far below the header sheet would otherwise cost hundreds of MB in calamine.
+    Shared strings are not re-read: damage there shows as a garbled name or year in
+    报送情况, not as a silently different number.
     """
     try:
-        return {name: formula_refs(zf.read(part)) for name, part in sheet_parts(zf).items() if name in sheets}
+        out = {}
+        for name, part in sheet_parts(zf).items():
+            # Every sheet within the work limits (cells, used range, digits): python-calamine
+            # holds a sheet's used range densely, the header sheet's too.
+            data = check_sheet_part(zf.read(part), name)
+            if name in sheets:
+                out[name] = formula_refs(data)
+        return out
     except KeyError:
         raise ReadError("文件不完整（工作簿列出的工作表部件不存在），请重新保存或重新获取") from None
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError):

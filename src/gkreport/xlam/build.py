@@ -27,9 +27,7 @@ Everything else (the other parts, the other VBA modules) is copied as is.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -38,6 +36,7 @@ from xml.sax.saxutils import escape
 import xlwings
 
 from gkreport import __version__ as gkreport_version
+from gkreport.outputs import atomic_write
 from gkreport.resources import data_dir
 from gkreport.xlam import AddinError
 from gkreport.xlam.messages import vba_text_function
@@ -245,21 +244,16 @@ def build_xlam(out_path: Path) -> Path:
     if "docProps/core.xml" in parts:
         parts["docProps/core.xml"] = _core_properties(parts["docProps/core.xml"], gkreport_version)
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
-            # [Content_Types].xml first: OPC does not require it, but some
-            # readers sniff the first entry.
-            infos.sort(key=lambda info: info.filename != "[Content_Types].xml")
+    # [Content_Types].xml first: OPC does not require it, but some readers sniff the first entry.
+    infos.sort(key=lambda info: info.filename != "[Content_Types].xml")
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w") as archive:
             for info in infos:
                 entry = zipfile.ZipInfo(info.filename, date_time=info.date_time)
                 entry.compress_type = zipfile.ZIP_DEFLATED
                 entry.external_attr = info.external_attr
                 archive.writestr(entry, parts[info.filename])
-        os.chmod(tmp_name, 0o644)  # mkstemp creates 0600; the add-in is a shareable file
-        os.replace(tmp_name, out_path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+
+    atomic_write(out_path, write)  # an ordinary, shareable file (umask), never mkstemp's 0600
     return out_path

@@ -31,6 +31,7 @@ from pathlib import Path
 import xlwings
 
 import gkreport
+from gkreport.outputs import OutputError, atomic_write, atomic_write_bytes
 from gkreport.xlam import AddinError
 from gkreport.xlam.build import ADDIN_NAME
 
@@ -114,10 +115,7 @@ def _write_config(path: Path, text: str, encoding: str) -> None:
             f"Python 路径含有本机代码页无法表示的字符：{sys.executable}；"
             "请把 Python 装到只含英文字符的文件夹后重试"
         ) from exc
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, data)
 
 
 def is_store_python(executable: str | None = None) -> bool:
@@ -174,7 +172,12 @@ def install_addin(xlam: Path, target_dir: Path | None = None) -> Path:
     destination = target / f"{ADDIN_NAME}.xlam"
     try:
         target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(xlam, destination)
+        try:  # atomic: Excel never loads a half-copied add-in
+            atomic_write(destination, lambda tmp: shutil.copyfile(xlam, tmp))
+        except OutputError as exc:
+            if "没有写入权限" in str(exc) or "占用" in str(exc):
+                raise AddinError(f"无法写入 {destination}：请先关闭 Excel 再安装") from None
+            raise AddinError(f"复制加载项失败：{exc}") from None
         if platform == "mac":
             script = Path(xlwings.__file__).parent / f"xlwings-{xlwings.__version__}.applescript"
             scripts = Path.home() / _MAC_SCRIPTS

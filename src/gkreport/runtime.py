@@ -1,0 +1,91 @@
+"""Process-level plumbing: the internal-error log, and worker processes that die with their parent.
+
+A user never sees a traceback: an unexpected exception is written to a log file and
+the command prints one Chinese line naming that file (exit code 3). The log is the
+same file the Excel add-in writes (``~/.gkreport/gkreport.log``), or, where the home
+folder cannot be written, one in the temporary folder; ``GKREPORT_LOG`` overrides it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import getpass
+import multiprocessing
+import os
+import signal
+import sys
+import tempfile
+import threading
+import traceback
+from pathlib import Path
+
+from . import __version__
+
+
+def log_candidates() -> list[Path]:
+    """Where the log may go, in order of preference."""
+    env = os.environ.get("GKREPORT_LOG")
+    if env:
+        return [Path(env)]
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name (a container without /etc/passwd entry)
+        user = str(os.getpid())
+    return [Path.home() / ".gkreport" / "gkreport.log", Path(tempfile.gettempdir()) / f"gkreport-{user}.log"]
+
+
+def log_internal_error(where: str, exc: BaseException | None = None) -> Path | None:
+    """Append the traceback of ``exc`` (default: the one being handled) to the log; the log's
+    path, or None when no log could be written. Never raises: we are already failing."""
+    text = "".join(traceback.format_exception(exc)) if exc is not None else traceback.format_exc()
+    stamp = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+    for path in log_candidates():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write(f"\n=== {stamp} gkreport {__version__} Python {sys.version.split()[0]} "
+                         f"{sys.platform} {where} ===\n{text}")
+            return path
+        except Exception:  # try the next place
+            continue
+    return None
+
+
+def internal_error_message(where: str, exc: BaseException | None = None) -> str:
+    """Log the exception and say so in one Chinese line (without the leading 错误：)."""
+    log = log_internal_error(where, exc)
+    tail = f"详细信息已写入日志文件 {log}，请将其发给维护人员" if log else "且无法写入日志文件"
+    kind = f"：{type(exc).__name__}" if exc is not None else ""
+    return f"程序内部错误（{where}{kind}）。{tail}"
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Initializer of worker processes: exit when the parent process dies (SIGKILL, crash),
+    and leave Ctrl+C to the parent (which stops the pool), so no orphan keeps reading
+    and no worker prints a traceback. Linux: the kernel's PR_SET_PDEATHSIG; everywhere:
+    a thread that waits on the parent's sentinel."""
+    with contextlib.suppress(ValueError, OSError):  # not the main thread of the worker
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    if not parent.is_alive():  # it died before the prctl above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="gkreport-parent-watch", daemon=True).start()
