@@ -28,10 +28,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .exits import Exit
+
 BUTTONS = ("new_form_2021", "new_form_2019", "check_active", "clear_marks", "next_problem",
            "consolidate_folder", "show_help")
 LOG_FILE = Path.home() / ".gkreport" / "gkreport.log"
-EXIT_OK, EXIT_FAILED = 0, 3
+EXIT_OK, EXIT_FAILED = Exit.OK, Exit.INTERNAL  # what the add-in's launcher tests
 _HIDDEN_WHILE_IMPORTING = ("pandas", "numpy")
 
 
