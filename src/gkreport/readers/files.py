@@ -106,41 +106,6 @@ def decode_text(data: bytes) -> str | None:
     return None
 
 
-MAX_SHEET_AREA = 5_000_000  # cells between A1 and a sheet's farthest cell (a report: ~1 000)
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\sr="([A-Z]{1,3})([0-9]{1,7})"')
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="(?:[A-Z]{1,3}[0-9]{1,7}:)?([A-Z]{1,3})([0-9]{1,7})"')
-
-
-def _col_number(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n
-
-
-def _check_extent(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
-    """Refuse a sheet whose farthest cell (or declared dimension) spans millions of cells.
-
-    Readers that build a dense grid (python-calamine) allocate the whole area up to the
-    farthest cell: one value typed in XFD1048576 of a 7 KB file asks for 500 GB and
-    aborts the process. A real report's sheets span a few hundred cells.
-    """
-    for info in infos:
-        if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
-            continue
-        rows = cols = 0
-        with zf.open(info) as fh:
-            tail = b""
-            while chunk := fh.read(1 << 20):
-                buf = tail + chunk
-                for m in (*_CELL_REF.finditer(buf), *_DIMENSION.finditer(buf)):
-                    cols, rows = max(cols, _col_number(m.group(1))), max(rows, int(m.group(2)))
-                tail = buf[-200:]
-        if rows * cols > MAX_SHEET_AREA:
-            raise ReadError(f"工作表的单元格范围异常巨大（最远的单元格在第 {rows} 行、第 {cols} 列），"
-                            "不像是年度报告，已拒绝读取；请删除表格外的多余内容后另存再试")
-
-
 def _looks_like_text(sample: bytes) -> bool:
     for enc in ("utf-8", "gb18030"):
         try:
@@ -192,8 +157,6 @@ def _zip_kind(path: Path, verify: bool = True, keep_open: bool = False) -> tuple
             raise ReadError(f"文件已损坏（{bad} 校验失败），请重新保存或重新获取")
         if "xl/workbook.xml" in names:
             kind = "xlsx"
-            if verify:
-                _check_extent(zf, infos)
         elif "word/document.xml" in names:
             kind = "docx"
         else:
