@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from . import __version__
 from .exits import HELP as EXIT_HELP
@@ -36,13 +38,13 @@ def _form_arg(p: argparse.ArgumentParser, default: str | None = "2021") -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ChineseParser(
         prog="gkreport",
-        description="政府信息公开工作年度报告：模板、校验、标注、汇总。",
-        epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="政府信息公开工作年度报告：模板、校验、标注、汇总、发布。",
+        epilog=_examples("gkreport") + EXIT_HELP,
     )
-    parser.add_argument("--version", action="version", version=f"gkreport {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
+    parser.add_argument("--version", action="version", version=f"gkreport {__version__}", help="显示版本号并退出")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="命令", title="命令")
 
     p = sub.add_parser("template", help="生成官方表式的 Excel 填报模板")
     _form_arg(p)
@@ -56,7 +58,82 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=guarded(cmd_describe))
 
     _register_optional(sub)
+    for name, command in sub.choices.items():  # every subcommand: an example and the exit codes
+        command.epilog = _examples(name) + EXIT_HELP
     return parser
+
+
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "gkreport": ("gkreport template -o 填报表.xlsx", "gkreport check 收到的报表/ --mark 标注副本/",
+                 "gkreport consolidate 收到的报表/ --roster 名单.xlsx -o 全县汇总.xlsx",
+                 "gkreport 命令 -h          （查看某个命令的说明）"),
+    "template": ("gkreport template --form 2021 -o 2024年度填报表.xlsx",),
+    "describe": ("gkreport describe --form 2021", "gkreport describe --json > 单元格.json"),
+    "check": ("gkreport check 某某局.xlsx", "gkreport check 收到的报表/ -q",
+              "gkreport check 收到的报表/ --mark 标注副本/ --notices 退回通知/",
+              "gkreport check 2024年报.xlsx --previous 2023年报.xlsx"),
+    "consolidate": ("gkreport consolidate 收到的报表/ -o 全县汇总.xlsx",
+                    "gkreport consolidate 收到的报表/ --roster 名单.xlsx -o 全县汇总.xlsx --notices 退回通知/",
+                    "gkreport consolidate 各县汇总/ -o 全市汇总.xlsx --strict"),
+    "import": ("gkreport import 某某局2023年报.docx -o 某某局2023.xlsx", "gkreport import 年报.txt -o 表.xlsx --year 2023"),
+    "publish": ("gkreport publish 某某局.xlsx -o 2024年度报告.docx", "gkreport publish 某某局.xlsx -o 年报.html"),
+    "addin": ("gkreport addin install", "gkreport addin build -o gkreport.xlam",
+              "gkreport addin offline-bundle -o 离线安装包"),
+    "demo": ("gkreport demo",),
+}
+
+
+def _examples(name: str) -> str:
+    lines = EXAMPLES.get(name, ())
+    return ("示例：\n" + "".join(f"  {x}\n" for x in lines) + "\n") if lines else ""
+
+
+class _ChineseFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's help with Chinese headings (its own words come from gettext, English here)."""
+
+    def add_usage(self, usage: str | None, actions: Any, groups: Any, prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
+
+
+_ARGPARSE_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"argument (\S+): invalid choice: '?(.*?)'? \(choose from (.*)\)"), "参数 {0}：“{1}”不是可选的值（可选：{2}）"),
+    (re.compile(r"the following arguments are required: (.*)"), "缺少必需的参数：{0}"),
+    (re.compile(r"unrecognized arguments: (.*)"), "无法识别的参数：{0}"),
+    (re.compile(r"argument (\S+): expected one argument"), "参数 {0} 后面需要一个值"),
+    (re.compile(r"argument (\S+): invalid int value: '(.*)'"), "参数 {0}：“{1}”不是整数"),
+    (re.compile(r"argument (\S+): invalid (\w+) value: '(.*)'"), "参数 {0}：“{2}”不是有效的值"),
+    (re.compile(r"argument (\S+): not allowed with argument (\S+)"), "参数 {0} 不能与 {1} 同时使用"),
+    (re.compile(r"argument (\S+): ambiguous option: (.*)"), "参数 {0} 有歧义：{1}"),
+)
+
+
+def chinese_error(message: str) -> str:
+    """argparse's English error in Chinese (unknown wordings are passed through unchanged)."""
+    for pattern, text in _ARGPARSE_ERRORS:
+        m = pattern.fullmatch(message.strip())
+        if m:
+            said = text.format(*(g.replace("'", "") for g in m.groups()))
+            if m.group(1) == "--form" and "choice" in pattern.pattern:
+                said += "。--form 是表式版本，不是报告年度：2019、2020 年度用 2019 版，2021 年度及以后用 2021 版"
+            return said
+    return message
+
+
+class ChineseParser(argparse.ArgumentParser):
+    """An ArgumentParser whose headings, help and errors are Chinese; subcommands inherit it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["formatter_class"] = _ChineseFormatter
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "参数"
+        self._optionals.title = "选项"
+        for action in self._actions:
+            if isinstance(action, argparse._HelpAction):
+                action.help = "显示本说明并退出"
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(Exit.UNUSABLE, f"{self.prog}：错误：{chinese_error(message)}\n")
 
 
 def _register_optional(sub: argparse._SubParsersAction) -> None:

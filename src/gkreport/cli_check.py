@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import cli_publish
 from .checking import FileResult, MarkPlan, check_file
+from .console import Progress, mark, tally
 from .exits import HELP as EXIT_HELP
 from .exits import Exit, UsageError, worst
 from .forms import SEVERITY_LABEL, available_forms
@@ -31,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--previous", type=Path, metavar="FILE", help="上一年度的报告，用于结转、现行有效件数等跨年度校验")
     p.add_argument("--form", choices=available_forms(), help="指定表式版本（默认自动识别）")
     p.add_argument("--year", type=int, help="报告年度（文件中没有填写时使用）")
-    p.add_argument("-q", "--quiet", action="store_true", help="只输出每个文件的汇总行")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="只列出有错误或无法读取的文件（各一行）和最后的合计；没有问题的文件不输出")
     cli_publish.add_notices_option(p)
     p.set_defaults(func=guarded(run))
 
@@ -52,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
                 plan.add_input(f)
             continue
         found, skipped = collect_files([f])
-        for p, why in skipped:
-            print(f"跳过：{p}：{why}", file=sys.stderr)
+        print_skipped(skipped)
         if not found:
             raise UsageError(f"文件夹 {f} 中没有可校验的报表")
         files.extend(found)
@@ -62,12 +63,18 @@ def run(args: argparse.Namespace) -> int:
                 plan.add_input(p, p.parent.relative_to(f))
     if plan is not None and args.previous is not None:
         plan.add_input(args.previous)
+    progress = Progress(len(files), "校验", enabled=None if not args.json else False)
     with _marks_folder(plan):
         results = []
         for f in files:
             results.append(check_file(f, previous=previous, form=args.form, year=args.year, mark_plan=plan))
             if not args.json:
+                progress.clear()
                 print_result(results[-1], quiet=args.quiet)
+            progress.step(f.name)
+        progress.clear()
+    if not args.json and len(results) > 1:
+        print(tally_line(results))
     if args.json:
         json.dump([r.to_dict() for r in results], sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
@@ -103,14 +110,35 @@ def _marks_folder(plan: MarkPlan | None):
         yield
 
 
+def tally_line(results: list[FileResult]) -> str:
+    """The run's last line: how many passed, had errors, could not be read."""
+    unreadable = sum(1 for r in results if r.error and (r.report is None or r.internal))
+    errors = sum(1 for r in results if r.report is not None and not r.internal and r.counts["error"])
+    return tally(len(results) - unreadable - errors, errors, unreadable)
+
+
+def print_skipped(skipped: list[tuple[Path, str]], limit: int = 3) -> None:
+    """One stderr line per reason (a folder with 500 PDFs is one line, not 500), a few names each."""
+    by_reason: dict[str, list[Path]] = {}
+    for p, why in skipped:
+        by_reason.setdefault(why, []).append(p)
+    for why, paths in by_reason.items():
+        names = "、".join(p.name for p in paths[:limit]) + (" 等" if len(paths) > limit else "")
+        head = f"跳过 {len(paths)} 个文件（{names}）" if len(paths) > 1 else f"跳过：{paths[0]}"
+        print(f"{head}：{why}", file=sys.stderr)
+
+
 def print_result(r: FileResult, *, quiet: bool = False) -> None:
+    """A file's result; ``quiet``: one line, and only for a file with errors or unreadable."""
     if r.error and (r.report is None or r.internal):
-        print(f"✗ {r.file}：" + ("" if r.internal else "无法读取 —— ") + r.error)
+        print(f"{mark('bad')} {r.file}：" + ("" if r.internal else "无法读取 —— ") + r.error)
         return
     rep = r.report
     assert rep is not None
     c = r.counts
-    state = "✓ 未发现错误" if not c["error"] else f"✗ 错误 {c['error']} 项"
+    if quiet and not c["error"] and not r.error:
+        return
+    state = f"{mark('ok')} 未发现错误" if not c["error"] else f"{mark('bad')} 错误 {c['error']} 项"
     print(f"{state}｜{r.file}｜{rep.agency or '（未填单位）'}｜{rep.year or '（未填年度）'}年度｜{rep.form.name}"
           f"｜错误 {c['error']}，警告 {c['warning']}，提示 {c['info']}")
     if r.error:

@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 from . import cli_publish
+from .console import mark
 from .consolidate import ISSUES_SHEET, STATUS_SHEET, Consolidation, consolidate, roster_line, write_summary
 from .exits import HELP as EXIT_HELP
 from .exits import Exit, UsageError
@@ -108,7 +109,7 @@ def print_consolidation(r: Consolidation, written: Path | None) -> None:
     if flagged:
         print(f"有错误但已纳入（{len(flagged)}）：")
         for e in flagged:
-            print(f"    ✗ {e.file}｜{e.name}｜错误 {e.summary.counts['error']} 项")
+            print(f"    {mark('bad')} {e.file}｜{e.name}｜错误 {e.summary.counts['error']} 项")
     if excluded:
         print("未纳入：")
         for e in excluded:
