@@ -379,3 +379,20 @@ def test_tsv_row_with_a_missing_value_is_not_left_partly_blank(tmp_path: Path) -
     assert {c for c in got.unread} == {f"t2.granted.{c}" for c in COLS}
     (msg,) = got.unplaced
     assert "（一）予以公开" in msg and "6 个数值" in msg
+
+
+def test_unread_cells_make_the_county_sum_uncertain(tmp_path: Path) -> None:
+    """A published report whose rows could not all be read is summed (not --strict), and the
+    summary cells its unread values feed are marked uncertain, naming the agency."""
+    from gkreport.consolidate import consolidate
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    write(folder, report_text(row_values=_drop_company_from_results))
+    got = read_published(folder / "report.txt")
+    result = consolidate([folder])
+    (entry,) = result.included
+    assert entry.summary.counts["error"] >= 1  # import-incomplete
+    for cid in got.unread:
+        assert entry.name in result.uncertain(cid), cid
+    assert not result.uncertain("t2.new.person")  # read: certain

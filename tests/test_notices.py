@@ -165,3 +165,21 @@ def test_header_errors_name_the_header_field(tmp_path: Path) -> None:
     assert main(["check", str(src), "--notices", str(out), "-q"]) == 1
     (row,) = _problem_rows(out / "某某县审计局-退回修改通知.docx")
     assert row[1:6] == ["基本信息", "报告年度", "—", "基本信息!B6", "2023"] and "2021版" in row[7]
+
+
+def test_notices_kept_among_the_reports_are_not_read_as_reports(folder: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A clerk who puts --notices inside the reports' folder: the next run skips the notices,
+    the chase list and the marked copies (not "无法读取"), and sums the same agencies."""
+    roster = _roster(tmp_path / "名单.csv")
+    args = ["consolidate", str(folder), "--roster", str(roster), "--notices", str(folder / "通知"), "--jobs", "1"]
+    assert main([*args, "-o", str(tmp_path / "1.xlsx")]) == 1
+    assert (folder / "通知" / "催报清单.docx").is_file()
+    capsys.readouterr()
+    assert main([*args, "-o", str(tmp_path / "2.xlsx"), "--json"]) == 1
+    import json
+
+    files = {Path(f["file"]).name: f for f in json.loads(capsys.readouterr().out)["files"]}
+    assert {n for n, f in files.items() if f["included"]} == {"a.xlsx", "b.xlsx", "c.xlsx"}
+    for name in ("催报清单.docx", "甲局-退回修改通知.docx", "乙镇人民政府-退回修改通知.docx"):
+        assert files[name]["reason"] == "本工具生成的退回修改通知或催报清单，不是报表，已跳过"

@@ -106,7 +106,8 @@ def consolidation_notices(args: argparse.Namespace, result) -> int | None:
         return None
     if not _prepared(folder):
         return Exit.UNUSABLE
-    from .notices import CHASE_NAME, write_chase_list, write_consolidation_notices
+    from .inputs import CHASE_NAME
+    from .notices import write_chase_list, write_consolidation_notices
 
     try:
         written = write_consolidation_notices(result, folder)

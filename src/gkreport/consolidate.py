@@ -178,7 +178,7 @@ def summarise_file(path: str) -> FileSummary:
     values: dict[str, float | int] = {}
     blanks: list[str] = []
     for cid, v in report.values.items():
-        if v.is_blank:
+        if v.is_blank or v.state == "unread":  # an unread published value counts 0: the sum is uncertain
             blanks.append(cid)
         a = v.arith
         if a:

@@ -10,6 +10,15 @@ from .outputs import is_temp_name
 from .readers import is_lock_file
 
 READABLE_SUFFIXES = (".xlsx", ".xlsm", ".docx", ".html", ".htm", ".txt", ".tsv")
+# Documents gkreport writes (notices.py): a --notices folder inside the reports' folder must
+# not come back as unreadable "reports" at the next run.
+NOTICE_SUFFIX = "退回修改通知.docx"
+CHASE_NAME = "催报清单.docx"
+
+
+def is_own_document(p: Path) -> bool:
+    """A return notice or chase list written by ``--notices``."""
+    return p.name.endswith("-" + NOTICE_SUFFIX) or p.name == CHASE_NAME
 
 
 def collect_files(paths: Sequence[Path],
@@ -37,6 +46,8 @@ def collect_files(paths: Sequence[Path],
             skipped.append((p, "Excel 打开文件时生成的临时锁文件（~$ 开头），不是报表，已跳过"))
         elif not explicit and p.stem.endswith(MARK_SUFFIX):  # `check --mark` output: the same report again
             skipped.append((p, "本工具生成的标注副本（.checked.xlsx），已跳过"))
+        elif not explicit and is_own_document(p):
+            skipped.append((p, "本工具生成的退回修改通知或催报清单，不是报表，已跳过"))
         elif not explicit and p.suffix.lower() not in READABLE_SUFFIXES:
             skipped.append((p, f"不是报表文件（{p.suffix or '无扩展名'}），已跳过"))
         else:

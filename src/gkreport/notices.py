@@ -26,6 +26,7 @@ from .checking import FileResult, check_file
 from .consolidate import Consolidation, FileEntry
 from .findings import Finding
 from .forms import Form
+from .inputs import NOTICE_SUFFIX
 from .outputs import atomic_write
 from .publish.content import chinese_date
 from .publish.to_docx import (
@@ -45,8 +46,6 @@ from .report import Report
 from .stamp import cell_text, data_fingerprint, raw_text
 from .values import format_number
 
-NOTICE_SUFFIX = "退回修改通知.docx"
-CHASE_NAME = "催报清单.docx"
 NOTICE_MARGINS = (Cm(2.0), Cm(2.0), Cm(2.2), Cm(2.0))
 ITEM_HEADERS = ("序号", "表", "行", "列", "单元格", "现填写", "建议值", "问题说明")
 ITEM_WIDTHS = (1.0, 2.2, 5.0, 3.4, 2.6, 1.8, 1.6, 8.5)  # cm, A4 landscape minus margins

@@ -113,7 +113,7 @@ def uncertain_note(result: Consolidation, cell_id: str) -> str | None:
                      + _listing([f"{p.agency}（{p.note}）" for p in result.pending], limit=5))
     blank = result.blanks.get(cell_id, [])
     if blank:
-        parts.append(f"此格空白（{len(blank)}）：" + _listing(blank))
+        parts.append(f"此格空白或未能读取（{len(blank)}）：" + _listing(blank))
     return "汇总数可能不完整。\n" + "\n".join(parts) if parts else None
 
 
