@@ -354,6 +354,8 @@ class _Context:
                 head = f"。无法确定是总计 {target.ref} 填错还是其组成部分填错"
             else:
                 head = "。无法确定是哪个单元格填错"
+            if not blame.complete and len(alts) == 1:  # the search was cut short (time or count)
+                return suspects, None, text + f"{head}（表内不平之处较多）：一种可能的解释是 {described}；请逐项核对"
             return suspects, None, text + f"{head}：{count}同样简单的解释，可能是 {described}{more}；请逐项核对"
         return suspects, None, text
 

@@ -22,6 +22,7 @@ Which rule failed is kept apart from which cell is to blame: the result is one
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -41,6 +42,11 @@ class Config:
     tie_margin: float = 0.5
     max_alternatives: int = 5
     exclude_rules: frozenset[str] = frozenset()
+    # Seconds of solving per report, all blocks and alternatives together. A report whose data
+    # is mostly inconsistent (garbage, a shifted table) would otherwise keep HiGHS busy for a
+    # minute; when the budget runs out nothing more is claimed (an incomplete search is never
+    # presented as certain), and a consolidation of 1000 files stays bounded.
+    seconds: float = 2.0
 
     @classmethod
     def of(cls, form: Form) -> Config:
@@ -101,13 +107,14 @@ def locate(evaluated: Sequence[Evaluated], form: Form, values: Mapping[str, Valu
     rows = {i: _row(evaluated[i], observed) for i in used}
     order = {c: k for k, c in enumerate(form.cells)}
     out: dict[int, Blame] = {}
+    deadline = time.perf_counter() + cfg.seconds
     for component in _components(rows):
         if not any(evaluated[i].failing for i in component):
             continue
         cells = sorted({c for i in component for c in rows[i].coefs}, key=order.__getitem__)
         sol = solve(_variables(cells, component, evaluated, form, values, observed, cfg),
                     [rows[i] for i in component], _groups(cells, form, observed, cfg),
-                    margin=cfg.tie_margin, max_alternatives=cfg.max_alternatives)
+                    margin=cfg.tie_margin, max_alternatives=cfg.max_alternatives, deadline=deadline)
         for i in component:
             if evaluated[i].failing:
                 out[i] = _blame(rows[i], sol, observed)

@@ -84,13 +84,15 @@ class Solution:
 
 def solve(variables: Sequence[Var], rows: Sequence[Row], groups: Sequence[Group] = (), *,
           margin: float = 0.5, max_alternatives: int = 5, time_limit: float = 10.0,
-          shortcut: bool = True) -> Solution | None:
+          shortcut: bool = True, deadline: float | None = None) -> Solution | None:
     """Every inclusion-minimal explanation within ``margin`` of the least weight, best first.
 
     Returns ``None`` when no change can satisfy the rows (or the solver fails): the
     caller then falls back to naming every cell, rather than inventing an answer.
     ``shortcut`` allows the exact single-cell certificate (:meth:`_Problem.single`)
-    to answer without HiGHS; the answer is the same, only faster.
+    to answer without HiGHS; the answer is the same, only faster. ``deadline`` (a
+    ``time.perf_counter()`` value) bounds all solves together: past it the search stops
+    as incomplete (or returns ``None`` before a first answer).
     """
     started = time.perf_counter()
     problem = _Problem(variables, rows, groups)
@@ -105,8 +107,14 @@ def solve(variables: Sequence[Var], rows: Sequence[Row], groups: Sequence[Group]
         if len(found) > max_alternatives:
             complete = False
             break
+        limit = time_limit if deadline is None else min(time_limit, deadline - time.perf_counter())
+        if limit < 0.01:  # out of time: what was found stands, but not as the whole answer
+            if best is None:
+                return None
+            complete = False
+            break
         solves += 1
-        x, cost = problem.run(cuts, time_limit, None if best is None else best + margin + 1e-6)
+        x, cost = problem.run(cuts, limit, None if best is None else best + margin + 1e-6)
         if x is None:
             if best is None or problem.timed_out:
                 return None if best is None else Solution(tuple(found), False, solves, time.perf_counter() - started)
