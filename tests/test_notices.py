@@ -66,13 +66,16 @@ def test_check_notices_list_every_error_with_cells_and_suggestions(folder: Path,
         errors = [f for f in check(report) if f.severity == "error"]
         notice = out / f"{agency}-退回修改通知.docx"
         rows = _problem_rows(notice)
-        assert [r[7] for r in rows] == [f.message for f in errors]  # every error, in order
+        # every error, in order; the findings of one cell to fix share its row
+        assert "\n".join(r[7] for r in rows).split("\n") == [f.message for f in errors]
+        assert len({r[4] for r in rows if r[4] != "—"}) == len([r for r in rows if r[4] != "—"])
         text = _text(notice)
         assert data_fingerprint(report) in text and src.name in text and f"{agency}：" in text
         assert f"{src.stem}.checked.xlsx" in text
     rows = _problem_rows(out / "甲局-退回修改通知.docx")
     located = [r for r in rows if r[4] == "表二 依申请公开!D9"]
-    assert located and all(r[2] == "三、本年度办理结果 / （一）予以公开" and r[3] == "申请人情况 / 自然人"
+    assert len(located) == 1 and located[0][7].count("\n") == 1  # its row and its column, one row to fix
+    assert all(r[2] == "三、本年度办理结果 / （一）予以公开" and r[3] == "申请人情况 / 自然人"
                            and r[5] == "13" and r[6] == "22" for r in located)
     text_cell = [r for r in rows if r[5] == "很多"]
     assert len(text_cell) == 1 and text_cell[0][6] == "—" and text_cell[0][2].endswith("行政处罚")
@@ -107,7 +110,8 @@ def test_consolidate_notices_chase_list_and_fingerprint_column(folder: Path, tmp
     assert names == ["a.checked.xlsx", "b.checked.xlsx", "乙镇人民政府-退回修改通知.docx", "催报清单.docx",
                      "甲局-退回修改通知.docx"]
     a_errors = [f for f in check(read_any(folder / "a.xlsx")) if f.severity == "error"]
-    assert len(_problem_rows(out / "甲局-退回修改通知.docx")) == len(a_errors)
+    assert "\n".join(r[7] for r in _problem_rows(out / "甲局-退回修改通知.docx")).split("\n") == [
+        f.message for f in a_errors]
     # the chase list is exactly the roster's missing agencies, with the roster's contact columns
     table = docx.Document(str(out / "催报清单.docx")).tables[0]
     rows = [[c.text for c in r.cells] for r in table.rows]

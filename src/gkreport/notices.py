@@ -16,7 +16,7 @@ import datetime as dt
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -115,6 +115,23 @@ def notice_item(report: Report, f: Finding) -> NoticeItem:
     return NoticeItem(f.sheet or "—", "—", "—", where, "—", suggested, f.message)
 
 
+def merge_items(items: Sequence[NoticeItem]) -> list[NoticeItem]:
+    """One row per cell to fix: a wrong leaf breaks its row total and its column (two
+    findings), but the clerk corrects one cell, so the notice counts and lists it once,
+    with both explanations. Rows without a cell, or with different suggestions, stay apart."""
+    out: list[NoticeItem] = []
+    at: dict[tuple[str, str], int] = {}
+    for it in items:
+        key = (it.address, it.suggested)
+        if it.address == "—" or key not in at:
+            at.setdefault(key, len(out))
+            out.append(it)
+            continue
+        first = out[at[key]]
+        out[at[key]] = replace(first, message=first.message + "\n" + it.message)
+    return out
+
+
 def build_notice(report: Report, findings: Sequence[Finding], file: Path,
                  marked: Path | None = None) -> Notice | None:
     """The notice for one report, or None when it has no error finding."""
@@ -123,7 +140,7 @@ def build_notice(report: Report, findings: Sequence[Finding], file: Path,
         return None
     return Notice(
         agency=report.agency or "（未填写单位名称）", file=Path(file).name, year=report.year, form=report.form,
-        fingerprint=data_fingerprint(report), items=[notice_item(report, f) for f in errors],
+        fingerprint=data_fingerprint(report), items=merge_items([notice_item(report, f) for f in errors]),
         warnings=sum(1 for f in findings if f.severity == "warning"),
         marked=Path(marked).name if marked else None,
     )
