@@ -416,7 +416,7 @@ def _patterns(prefix: bytes) -> tuple[re.Pattern[bytes], ...]:
 
 _T_ATTR = re.compile(rb"""\st\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _S_ATTR = re.compile(rb"""\ss\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_PLAIN_ATTRS = re.compile(rb"""\s+s\s*=\s*["']([0-9]+)["']\s*""")
+_PLAIN_ATTRS = re.compile(rb"""\s+s\s*=\s*["']([0-9]+)["'](?:\s+t\s*=\s*["']n["'])?\s*""")
 
 
 @lru_cache(maxsize=32)

@@ -19,7 +19,7 @@ import logging
 import re
 import warnings
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -110,10 +110,9 @@ def _read_fast(path: Path, zf: zipfile.ZipFile, form: str | None) -> Report | st
     Transitional namespace, the defined names of the form's cells pointing exactly at
     the official positions (or no names and every printed label in place), the sheets
     there; and the cells themselves are interpreted by openpyxl's own cell parser
-    (:func:`_cell_value`) from their XML, so a value, a date, a merged or a formula cell
-    means the same to both readers. python-calamine is still run over every sheet, as the
-    full reader does, so a part it refuses is refused by both; the header's formula cells
-    take their cached results from it, as in the full reader.
+    (:func:`_cell_value`) from their XML, so a value, a date, a merged cell or text
+    means the same to both readers. Formulas among the cells read go to the full reader
+    (which recomputes them, or takes python-calamine's cached result).
     """
     try:
         pkg = inspect_package(zf)
@@ -132,14 +131,10 @@ def _fast_report(path: Path, pkg: Package, form: str | None) -> Report:
     if len({t.lower() for t in titles}) != len(titles) or any(INVALID_TITLE_REGEX.search(t) for t in titles):
         raise Unproven("工作表名称重复或含有 openpyxl 不接受的字符")
     names = _form_names(pkg.names)
-    grid, _ = _calamine_grid(path, nrows=_max_form_row())
     f = detect_form_by_names(names, form)
     if f is None:
-        f = _detect_by_layout(grid, form)
-        if f is None:
-            raise Unproven("没有名称，也不是官方表式")
-        if layout_score(f, grid) < 1.0:
-            raise Unproven("没有名称，且有表头标签不在官方位置")
+        # Found by its printed labels, the full reader needs python-calamine's values.
+        raise Unproven("工作簿没有本工具模板的名称")
     lay = _layout(f)
     for cid, sheet, ref in lay.refs:
         if names.get(cid, (sheet, ref) if cid in lay.header_ids else None) != (sheet, ref):
@@ -155,17 +150,14 @@ def _fast_report(path: Path, pkg: Package, form: str | None) -> Report:
         if scan.max_style >= pkg.style_count:
             raise Unproven(f"工作表“{sheet}”有单元格引用了不存在的样式")
         for ref in refs:
-            cells[sheet, ref] = _cell_value(scan, ref, pkg, strings)
-    values: dict[str, Value] = {}
-    for cid, sheet, ref, ctype, unit in lay.typed:
-        raw = cells[sheet, ref]
-        if raw is _FORMULA:
-            raise Unproven(f"数据单元格 {sheet}!{ref} 是公式")
-        values[cid] = _value(raw, ctype, unit)
-    header: dict[str, object] = {}
-    for hid, sheet, row0, col0 in lay.header:
-        raw = cells[sheet, addr.make_ref(col0 + 1, row0 + 1)]
-        header[hid] = _at(grid, sheet, row0, col0) if raw is _FORMULA else raw
+            raw = _cell_value(scan, ref, pkg, strings)
+            if raw is _FORMULA:
+                # data cells: the full reader recomputes them; header cells: it takes
+                # python-calamine's cached result, which this reader does not read
+                raise Unproven(f"单元格 {sheet}!{ref} 是公式")
+            cells[sheet, ref] = raw
+    values = {cid: _value(cells[sheet, ref], ctype, unit) for cid, sheet, ref, ctype, unit in lay.typed}
+    header = {hid: cells[sheet, addr.make_ref(col0 + 1, row0 + 1)] for hid, sheet, row0, col0 in lay.header}
     return Report(form=f, values=values, header=header, source=str(path), sheet_names=tuple(titles))
 
 
@@ -460,7 +452,7 @@ def _value(raw: Any, ctype: str, unit: str | None) -> Value:
 
 
 def _read_full(path: Path, form: str | None) -> Report:
-    grid = _calamine_grid(path)[0]
+    grid = _LazyGrid(path)
     try:
         wb = openpyxl.load_workbook(_openpyxl_source(path), data_only=False, keep_links=False)
     except Exception as e:  # openpyxl raises many types on malformed parts
@@ -542,6 +534,31 @@ def _misplaced_cells(form: Form, grid: Grid) -> dict[str, str]:
                 if r1 <= row <= r2 or c1 <= col <= c2:
                     out[cid] = why
     return out
+
+
+class _LazyGrid(Mapping[str, list[list[Any]]]):
+    """python-calamine's cached values of every sheet, read on first use: the full reader
+    needs them only for formulas and for workbooks without names, so a file it reads by
+    openpyxl alone is not refused for what python-calamine thinks of it (which is what
+    lets the fast reader skip python-calamine too)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._grid: dict[str, list[list[Any]]] | None = None
+
+    def _load(self) -> dict[str, list[list[Any]]]:
+        if self._grid is None:
+            self._grid = _calamine_grid(self.path)[0]
+        return self._grid
+
+    def __getitem__(self, key: str) -> list[list[Any]]:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 UNSAFE_XML = "文件中含有不安全的 XML 内容（自定义实体/DTD，可能是恶意构造的文件），已拒绝读取"
