@@ -94,3 +94,13 @@ def test_unknown_parts_and_bad_xml_are_unproven(tmp_path: Path) -> None:
             zout.writestr(info, data + b"<junk>" if info.filename == "docProps/core.xml" else data)
     with zipfile.ZipFile(tmp_path / "c.xlsx") as zf, pytest.raises(Unproven, match="XML"):
         inspect_package(zf)
+
+
+@pytest.mark.parametrize("encoding", ["GBK", "UTF-16"])
+def test_sheets_not_in_utf8_are_unproven(encoding: str) -> None:
+    """The scan reads UTF-8 bytes; a sheet in another encoding (expat reads it fine) would
+    otherwise look empty."""
+    xml = sheet(b'<c r="D5"><v>1</v></c>').replace(b'<?xml version="1.0"?>', b"").decode()
+    data = f'<?xml version="1.0" encoding="{encoding}"?>{xml}'.encode(encoding.lower().replace("-", "_"))
+    with pytest.raises(Unproven, match="编码"):
+        scan_sheet(data, WANTED)

@@ -386,6 +386,8 @@ class SheetScan:
     max_style: int
 
 
+_DECL = re.compile(rb"(?:\xef\xbb\xbf)?(?:<\?xml\s([^>]*)\?>|\s*<)")
+_ENCODING = re.compile(rb"""encoding\s*=\s*["']([^"']*)["']""")
 _ROOT = re.compile(rb"<(?:(\w+):)?worksheet[\s>]")
 _NS_DECL = re.compile(rb"""xmlns(?::(\w+))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
@@ -431,6 +433,10 @@ def scan_sheet(xml: bytes, wanted: frozenset[str]) -> SheetScan:
     one prefix at the root and nowhere else, no comments/CDATA/processing instructions
     after the declaration, every cell with a canonical address. Raises :class:`Unproven`.
     """
+    decl = _DECL.match(xml)
+    enc = _ENCODING.search(decl.group(1)) if decl is not None and decl.group(1) else None
+    if decl is None or (enc.group(1) if enc else b"utf-8").lower() not in (b"utf-8", b"utf8"):
+        raise Unproven("工作表部件不是 UTF-8 编码")  # the expressions below read UTF-8 bytes
     root = _ROOT.search(xml, 0, 4096)
     if root is None:
         raise Unproven("工作表部件的根元素不是 worksheet")

@@ -127,6 +127,8 @@ def _read_fast(path: Path, zf: zipfile.ZipFile, form: str | None) -> Report | st
         return _fast_report(path, pkg, form)
     except Unproven as e:
         return str(e)
+    except Exception as e:  # anything unexpected is, by definition, not proven
+        return f"快速读取时出错（{type(e).__name__}）"
 
 
 def _fast_report(path: Path, pkg: Package, form: str | None) -> Report:
