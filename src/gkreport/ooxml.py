@@ -24,7 +24,6 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from html import unescape
 from typing import NamedTuple
 from xml.parsers import expat
 
@@ -75,6 +74,18 @@ _KNOWN_PARTS = re.compile(
     r"|customXml/.*|.*/"
 )
 _NOT_XML = re.compile(r".*\.(?:bin|jpe?g|png|emf|wmf)|customXml/.*|.*/")
+
+
+_REFERENCE = re.compile(r"&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+def unescape(text: str) -> str:
+    """XML character and entity references resolved as an XML parser does (not as HTML:
+    ``html.unescape`` maps &#128; to "€", XML to U+0080)."""
+    if "&" not in text:
+        return text
+    return _REFERENCE.sub(lambda m: chr(int(m[1], 16)) if m[1] else chr(int(m[2])) if m[2] else _ENTITIES[m[3]], text)
 
 
 class Unproven(Exception):
@@ -407,18 +418,20 @@ def _patterns(prefix: bytes) -> tuple[re.Pattern[bytes], ...]:
     # address, an odd one) makes the counts differ and the sheet unproven.
     cell = re.compile(rb"<" + p + rb"c(" + _ATTRS.replace(b")*", b")*?") + rb")\s+r\s*=\s*(?:\"(" + _CANON
                       + rb")\"|'(" + _CANON + rb")')(" + _ATTRS + rb")\s*(?:/>|>(.*?)</" + p + rb"c>)", re.S)
-    plain = re.compile(rb"<" + p + rb"v>([0-9.eE+-]*)</" + p + rb"v>")
+    row = re.compile(rb"<" + p + rb"row(" + _ATTRS + rb")\s*/?>")
+    any_row = re.compile(rb"<" + p + rb"row[\s/>]")
+    col = re.compile(rb"<" + p + rb"col(" + _ATTRS + rb")\s*/?>")
     formula = re.compile(rb"<" + p + rb"f[\s/>]")
     value = re.compile(rb"<" + p + rb"v(?:\s[^>]*)?(?:/>|>([^<]*)</" + p + rb"v>)")
     inline = re.compile(rb"<" + p + rb"is[\s/>]")
     any_merge = re.compile(rb"<" + p + rb"mergeCell[\s/>]")
     merge = re.compile(rb"<" + p + rb"mergeCell\s+ref\s*=\s*(?:\"([^\"]*)\"|'([^']*)')\s*/>")
-    return any_cell, cell, plain, formula, value, inline, any_merge, merge
+    return any_cell, cell, formula, value, inline, any_merge, merge, row, any_row, col
 
 
+_R_ATTR = re.compile(rb"""\sr\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _T_ATTR = re.compile(rb"""\st\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _S_ATTR = re.compile(rb"""\ss\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_PLAIN_ATTRS = re.compile(rb"""\s+s\s*=\s*["']([0-9]+)["'](?:\s+t\s*=\s*["']n["'])?\s*""")
 
 
 @lru_cache(maxsize=32)
@@ -426,11 +439,15 @@ def _as_bytes(wanted: frozenset[str]) -> frozenset[bytes]:
     return frozenset(r.encode("ascii") for r in wanted)
 
 
+_FAST_CELL = re.compile(rb'<c r="(' + _CANON + rb')"((?: [a-z]+="[^"<>]*")*)(?:(/)>|><v>([^<]*)</v></c>|>)')
+_STYLE_ATTR = re.compile(rb"""\sstyle\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
 def scan_sheet(xml: bytes, wanted: frozenset[str]) -> SheetScan:
     """The elements of the ``wanted`` cells of a sheet part expat found well-formed.
 
-    Requires the shape the expressions rely on: SpreadsheetML (Transitional) bound to
-    one prefix at the root and nowhere else, no comments/CDATA/processing instructions
+    Requires the shape the expressions rely on: UTF-8, SpreadsheetML (Transitional) bound
+    to one prefix at the root and nowhere else, no comments/CDATA/processing instructions
     after the declaration, every cell with a canonical address. Raises :class:`Unproven`.
     """
     decl = _DECL.match(xml)
@@ -445,48 +462,102 @@ def scan_sheet(xml: bytes, wanted: frozenset[str]) -> SheetScan:
     start = root.start()
     if xml.find(b"<!--", start) != -1 or xml.find(b"<![CDATA[", start) != -1 or xml.find(b"<?", start) != -1:
         raise Unproven("工作表含有注释、CDATA 或处理指令")
-    any_cell, cell_re, plain_re, formula_re, value_re, inline_re, any_merge, merge_re = _patterns(prefix)
-    found = cell_re.findall(xml)
-    if len(found) != len(any_cell.findall(xml)):
-        raise Unproven("有单元格缺少地址、地址不规范或标记无法识别")
-    # openpyxl fails on a style index that is not a number or beyond the stylesheet (cells
-    # and rows index the same list): the caller compares the largest.
-    styles = [a or b for a, b in _S_ATTR.findall(xml)]
-    if not b"".join(styles).isdigit() and any(styles):
-        raise Unproven("有单元格的样式编号无效")
-    max_style = max((int(x) for x in styles if x), default=0)
+    any_cell, cell_re, formula_re, value_re, inline_re, any_merge, merge_re, row_re, any_row, col_re = _patterns(prefix)
+    n_cells = len(any_cell.findall(xml))
     want = _as_bytes(wanted)
     cells: dict[str, CellXml] = {}
-    for pre, r1, r2, post, content in found:
-        raw_ref = r1 or r2
-        if raw_ref not in want:
-            continue
-        ref = raw_ref.decode("ascii")
-        if ref in cells:
-            raise Unproven(f"单元格 {ref} 重复出现")
-        attrs = pre + post
-        simple = plain_re.fullmatch(content) if content else None
-        if not pre and simple is not None and (not post or _PLAIN_ATTRS.fullmatch(post)):
-            # <c r="D7" s="3"><v>5</v></c>: a number, nothing else (nearly every data cell)
-            st = _PLAIN_ATTRS.fullmatch(post) if post else None
-            cells[ref] = CellXml(ref, _cell_xml(prefix, pre, raw_ref, post, content), "n", int(st.group(1)) if st else 0, simple.group(1).decode("ascii"),
-                                 False, False)
-            continue
-        t = _T_ATTR.search(attrs)
-        st = _S_ATTR.search(attrs)
-        v = value_re.search(content)
-        style = (st.group(1) if st.group(1) is not None else st.group(2)) if st else b""
-        cells[ref] = CellXml(
-            ref=ref, xml=_cell_xml(prefix, pre, raw_ref, post, content),
-            t="n" if t is None else unescape((t.group(1) if t.group(1) is not None else t.group(2)).decode("utf-8")),
-            s=int(style or b"0"),
-            v=None if v is None else unescape((v.group(1) or b"").decode("utf-8")),
-            formula=formula_re.search(content) is not None, inline=inline_re.search(content) is not None)
+    fast = _FAST_CELL.findall(xml) if not prefix else []
+    if fast and len(fast) == n_cells:
+        # The shape every common writer uses (<c r="D7" s="3" t="n"><v>5</v></c>): one
+        # linear pass; only wanted cells with other content are looked at in full.
+        attr_sets = {attrs for _, attrs, _, _ in fast}
+        for ref_b, attrs, slash, v in fast:
+            if ref_b not in want:
+                continue
+            ref = ref_b.decode("ascii")
+            if ref in cells:
+                raise Unproven(f"单元格 {ref} 重复出现")
+            if slash or v:
+                t, style = _t_and_s(attrs)
+                content = b"" if slash else b"<v>" + v + b"</v>"
+                cells[ref] = CellXml(ref, _cell_xml(b"", attrs, ref_b, b"", content), t, int(style or b"0"),
+                                     None if slash else unescape(v.decode("utf-8")), False, False)
+            else:
+                m = cell_re.match(xml, xml.find(b'<c r="' + ref_b + b'"'))
+                if m is None:
+                    raise Unproven(f"单元格 {ref} 的标记无法识别")
+                cells[ref] = _cell(m, prefix, value_re, formula_re, inline_re)
+    else:
+        found = cell_re.findall(xml)
+        if len(found) != n_cells:
+            raise Unproven("有单元格缺少地址、地址不规范或标记无法识别")
+        attr_sets = {pre + b" " + post for pre, _, _, post, _ in found}
+        for pre, r1, r2, post, content in found:
+            raw_ref = r1 or r2
+            if raw_ref not in want:
+                continue
+            ref = raw_ref.decode("ascii")
+            if ref in cells:
+                raise Unproven(f"单元格 {ref} 重复出现")
+            cells[ref] = _cell_from(ref, raw_ref, pre, post, content, prefix, value_re, formula_re, inline_re)
+    max_style = _max_style(xml, attr_sets, row_re, any_row, col_re)
     merges = merge_re.findall(xml)
     if len(merges) != len(any_merge.findall(xml)):
         raise Unproven("合并区域的标记无法识别")
     ranges = tuple(unescape((a or b).decode("utf-8")) for a, b in merges)
     return SheetScan(cells, _covered(ranges, wanted) if ranges else frozenset(), prefix, max_style)
+
+
+def _cell(m: re.Match[bytes], prefix: bytes, value_re: re.Pattern[bytes], formula_re: re.Pattern[bytes],
+          inline_re: re.Pattern[bytes]) -> CellXml:
+    pre, r1, r2, post, content = m.groups()
+    raw_ref = r1 or r2
+    return _cell_from(raw_ref.decode("ascii"), raw_ref, pre, post, content or b"", prefix, value_re, formula_re,
+                      inline_re)
+
+
+def _cell_from(ref: str, raw_ref: bytes, pre: bytes, post: bytes, content: bytes, prefix: bytes,
+               value_re: re.Pattern[bytes], formula_re: re.Pattern[bytes], inline_re: re.Pattern[bytes]) -> CellXml:
+    t, style = _t_and_s(pre + b" " + post)
+    v = value_re.search(content)
+    return CellXml(ref=ref, xml=_cell_xml(prefix, pre, raw_ref, post, content), t=t, s=int(style or b"0"),
+                   v=None if v is None else unescape((v.group(1) or b"").decode("utf-8")),
+                   formula=formula_re.search(content) is not None, inline=inline_re.search(content) is not None)
+
+
+@lru_cache(maxsize=512)
+def _t_and_s(attrs: bytes) -> tuple[str, bytes]:
+    """A cell's type (``t``, default "n") and style index (``s``) from its attributes."""
+    t = _T_ATTR.search(attrs)
+    st = _S_ATTR.search(attrs)
+    style = (st.group(1) if st.group(1) is not None else st.group(2)) if st else b""
+    if style and not style.isdigit():
+        raise Unproven("有单元格的样式编号无效")
+    return ("n" if t is None else unescape((t.group(1) if t.group(1) is not None else t.group(2)).decode("utf-8")),
+            style)
+
+
+def _max_style(xml: bytes, cell_attrs: set[bytes], row_re: re.Pattern[bytes], any_row: re.Pattern[bytes],
+               col_re: re.Pattern[bytes]) -> int:
+    """The largest style index a cell, row or column of the part uses: openpyxl fails on
+    one that is not a number or lies beyond the stylesheet, so the caller compares it."""
+    styles = [_t_and_s(a)[1] for a in cell_attrs]
+    rows = row_re.findall(xml)
+    if len(rows) != len(any_row.findall(xml)):
+        raise Unproven("行的标记无法识别")
+    for attrs in set(rows):
+        styles.append(_t_and_s(attrs)[1])
+        r = _R_ATTR.search(attrs)
+        if r is not None and not (r.group(1) if r.group(1) is not None else r.group(2)).isdigit():
+            raise Unproven("行号无效")
+    for attrs in set(col_re.findall(xml)):
+        m = _STYLE_ATTR.search(attrs)
+        if m is not None:
+            value = m.group(1) if m.group(1) is not None else m.group(2)
+            if not value.isdigit():
+                raise Unproven("列的样式编号无效")
+            styles.append(value)
+    return max((int(x) for x in styles if x), default=0)
 
 
 def _cell_xml(prefix: bytes, pre: bytes, ref: bytes, post: bytes, content: bytes) -> bytes:

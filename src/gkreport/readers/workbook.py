@@ -49,6 +49,7 @@ from ..ooxml import (
     inspect_package,
     scan_sheet,
     to_transitional,
+    unescape,
 )
 from ..report import Report
 from ..values import BLANK, MAX_ABS, Value, format_number, parse_value
@@ -254,6 +255,11 @@ def _cell_value(scan: SheetScan, ref: str, pkg: Package, strings: _SharedStrings
         return None
     if cell.formula:
         return _FORMULA
+    if cell.t == "inlineStr":
+        simple = _SIMPLE_INLINE.search(cell.xml)
+        if simple is not None and b"\r" not in simple.group(1):
+            # <is><t>text</t></is>: openpyxl's Text(t=...).content is the text itself
+            return unescape(simple.group(1).decode("utf-8"))
     if cell.t == "n" and not cell.inline and cell.s not in pkg.date_styles:
         if not cell.v:
             return None
@@ -262,6 +268,9 @@ def _cell_value(scan: SheetScan, ref: str, pkg: Package, strings: _SharedStrings
         except ValueError:
             raise Unproven(f"单元格 {ref} 的数值“{cell.v}”无法解析") from None
     return _parse_cell(cell, scan.prefix, pkg, strings)
+
+
+_SIMPLE_INLINE = re.compile(rb"""^<c\s[^<]*><is><t(?:\s+xml:space=["']preserve["'])?>([^<]+)</t></is></c>$""")
 
 
 def _parse_cell(cell: CellXml, prefix: bytes, pkg: Package, strings: _SharedStrings) -> Any:
