@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 from xml.parsers import expat
+from xml.sax.saxutils import escape
 
 from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
 
@@ -381,12 +382,20 @@ class CellXml(NamedTuple):
     """One cell element as written, for the cells a reader reads."""
 
     ref: str
-    xml: bytes  # the whole <c>…</c> element
+    xml: bytes | None  # the whole <c>…</c> element (None: see ``attrs``)
     t: str
     s: int
     v: str | None  # the text of <v> (unescaped), None without <v>
     formula: bool
     inline: bool  # has an <is> child
+    attrs: bytes = b""  # when ``xml`` is None: the cell was <c r=".." attrs/> or <c ..><v>v</v></c>
+
+    def element(self) -> bytes:
+        """The cell element (rebuilt for the plain cells the scan did not keep it for)."""
+        if self.xml is not None:
+            return self.xml
+        content = b"" if self.v is None else b"<v>" + escape(self.v).encode("utf-8") + b"</v>"
+        return _cell_xml(b"", self.attrs, self.ref.encode("ascii"), b"", content)
 
 
 @dataclass(frozen=True)
@@ -479,9 +488,8 @@ def scan_sheet(xml: bytes, wanted: frozenset[str]) -> SheetScan:
                 raise Unproven(f"单元格 {ref} 重复出现")
             if slash or v:
                 t, style = _t_and_s(attrs)
-                content = b"" if slash else b"<v>" + v + b"</v>"
-                cells[ref] = CellXml(ref, _cell_xml(b"", attrs, ref_b, b"", content), t, int(style or b"0"),
-                                     None if slash else unescape(v.decode("utf-8")), False, False)
+                text = None if slash else v.decode("utf-8") if b"&" not in v else unescape(v.decode("utf-8"))
+                cells[ref] = CellXml(ref, None, t, int(style) if style else 0, text, False, False, attrs)
             else:
                 m = cell_re.match(xml, xml.find(b'<c r="' + ref_b + b'"'))
                 if m is None:

@@ -136,15 +136,11 @@ def _fast_report(path: Path, pkg: Package, form: str | None) -> Report:
     titles = [s.name for s in pkg.sheets]
     if len({t.lower() for t in titles}) != len(titles) or any(INVALID_TITLE_REGEX.search(t) for t in titles):
         raise Unproven("工作表名称重复或含有 openpyxl 不接受的字符")
-    names = _form_names(pkg.names)
-    f = detect_form_by_names(names, form)
-    if f is None:
-        # Found by its printed labels, the full reader needs python-calamine's values.
-        raise Unproven("工作簿没有本工具模板的名称")
+    verdict = _names_verdict(pkg.names, form)
+    if isinstance(verdict, str):
+        raise Unproven(verdict)
+    f = verdict
     lay = _layout(f)
-    for cid, sheet, ref in lay.refs:
-        if names.get(cid, (sheet, ref) if cid in lay.header_ids else None) != (sheet, ref):
-            raise Unproven(f"名称 {cid} 指向 {names.get(cid)}，不是官方位置 {sheet}!{ref}")
     entries = {s.name: s for s in pkg.sheets}
     strings = _SharedStrings(pkg.parts.get(pkg.shared_strings or ""))
     cells: dict[tuple[str, str], Any] = {}
@@ -170,23 +166,39 @@ def _fast_report(path: Path, pkg: Package, form: str | None) -> Report:
 _FORMULA = object()  # a cell holding a formula (the full reader recomputes those)
 
 
-_FORM_NAMES: dict[int, tuple[Mapping[str, str], dict[str, tuple[str, str]]]] = {}
+_VERDICTS: dict[tuple[int, str | None], tuple[Mapping[str, str], Form | str]] = {}
+
+
+def _names_verdict(names: Mapping[str, str], form: str | None) -> Form | str:
+    """The form the full reader finds by the workbook's names, when every cell it reads is
+    named at its official position; else why not. Once per distinct workbook part
+    (``names`` comes from a cache in :mod:`gkreport.ooxml`: equal parts, same object)."""
+    hit = _VERDICTS.get((id(names), form))
+    if hit is not None and hit[0] is names:
+        return hit[1]
+    try:
+        verdict = _judge_names(_form_names(names), form)
+    except Unproven as e:
+        verdict = str(e)
+    if len(_VERDICTS) > 64:
+        _VERDICTS.clear()
+    _VERDICTS[id(names), form] = (names, verdict)
+    return verdict
+
+
+def _judge_names(names: Mapping[str, tuple[str, str]], form: str | None) -> Form | str:
+    f = detect_form_by_names(names, form)
+    if f is None:
+        # Found by its printed labels, the full reader needs python-calamine's values.
+        return "工作簿没有本工具模板的名称"
+    lay = _layout(f)
+    for cid, sheet, ref in lay.refs:
+        if names.get(cid, (sheet, ref) if cid in lay.header_ids else None) != (sheet, ref):
+            return f"名称 {cid} 指向 {names.get(cid)}，不是官方位置 {sheet}!{ref}"
+    return f
 
 
 def _form_names(names: Mapping[str, str]) -> dict[str, tuple[str, str]]:
-    """:func:`_parse_form_names`, once per distinct workbook part (``names`` comes from a
-    cache in :mod:`gkreport.ooxml`, so equal parts give the same object)."""
-    hit = _FORM_NAMES.get(id(names))
-    if hit is not None and hit[0] is names:
-        return hit[1]
-    out = _parse_form_names(names)
-    if len(_FORM_NAMES) > 64:
-        _FORM_NAMES.clear()
-    _FORM_NAMES[id(names)] = (names, out)
-    return out
-
-
-def _parse_form_names(names: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     """The defined names the full reader's form detection and lookups can see, as it sees them.
 
     Only names the readers use matter (form cell ids, t1./t2./t3. names); one of those
@@ -256,7 +268,7 @@ def _cell_value(scan: SheetScan, ref: str, pkg: Package, strings: _SharedStrings
     if cell.formula:
         return _FORMULA
     if cell.t == "inlineStr":
-        simple = _SIMPLE_INLINE.search(cell.xml)
+        simple = _SIMPLE_INLINE.search(cell.element())
         if simple is not None and b"\r" not in simple.group(1):
             # <is><t>text</t></is>: openpyxl's Text(t=...).content is the text itself
             return unescape(simple.group(1).decode("utf-8"))
@@ -284,7 +296,7 @@ def _parse_cell(cell: CellXml, prefix: bytes, pkg: Package, strings: _SharedStri
                              epoch=CALENDAR_MAC_1904 if pkg.date1904 else CALENDAR_WINDOWS_1900,
                              date_formats=pkg.date_styles, timedelta_formats=pkg.timedelta_styles)
     try:
-        el = etree.fromstring(b"<w%s>%s</w>" % (decl, cell.xml), etree.XMLParser(resolve_entities=False))[0]
+        el = etree.fromstring(b"<w%s>%s</w>" % (decl, cell.element()), etree.XMLParser(resolve_entities=False))[0]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             parsed = parser.parse_cell(el)
