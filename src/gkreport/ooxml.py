@@ -22,7 +22,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 from xml.parsers import expat
@@ -400,10 +400,19 @@ class CellXml(NamedTuple):
 
 @dataclass(frozen=True)
 class SheetScan:
-    cells: Mapping[str, CellXml]  # the wanted cells present in the part
+    cells: Mapping[str, CellXml]  # the wanted cells present in the part, but for ``plain`` ones
     covered: frozenset[str]  # wanted cells inside a merged range, not its top-left (openpyxl: empty)
     prefix: bytes  # the SpreadsheetML prefix used in the part (b"" or b"x:")
     max_style: int
+    # <c r=".." ../> or <c r=".." ..><v>text</v></c>, nearly every cell: ref -> (t, s, text
+    # of <v> or None, the attributes); kept as a tuple, a CellXml is made only on demand
+    plain: Mapping[str, tuple[str, int, str | None, bytes]] = field(default_factory=dict)
+
+    def get(self, ref: str) -> CellXml | None:
+        if ref in self.plain:
+            t, style, v, attrs = self.plain[ref]
+            return CellXml(ref, None, t, style, v, False, False, attrs)
+        return self.cells.get(ref)
 
 
 _DECL = re.compile(rb"(?:\xef\xbb\xbf)?(?:<\?xml\s([^>]*)\?>|\s*<)")
@@ -469,12 +478,13 @@ def scan_sheet(xml: bytes, wanted: frozenset[str]) -> SheetScan:
     prefix = root.group(1) + b":" if root.group(1) else b""
     _check_namespaces(xml, root, prefix)
     start = root.start()
-    if xml.find(b"<!--", start) != -1 or xml.find(b"<![CDATA[", start) != -1 or xml.find(b"<?", start) != -1:
+    if xml.find(b"<!", start) != -1 or xml.find(b"<?", start) != -1:
         raise Unproven("工作表含有注释、CDATA 或处理指令")
     any_cell, cell_re, formula_re, value_re, inline_re, any_merge, merge_re, row_re, any_row, col_re = _patterns(prefix)
     n_cells = len(any_cell.findall(xml))
     want = _as_bytes(wanted)
     cells: dict[str, CellXml] = {}
+    plain: dict[str, tuple[str, int, str | None, bytes]] = {}
     fast = _FAST_CELL.findall(xml) if not prefix else []
     if fast and len(fast) == n_cells:
         # The shape every common writer uses (<c r="D7" s="3" t="n"><v>5</v></c>): one
@@ -484,12 +494,12 @@ def scan_sheet(xml: bytes, wanted: frozenset[str]) -> SheetScan:
             if ref_b not in want:
                 continue
             ref = ref_b.decode("ascii")
-            if ref in cells:
+            if ref in cells or ref in plain:
                 raise Unproven(f"单元格 {ref} 重复出现")
             if slash or v:
                 t, style = _t_and_s(attrs)
                 text = None if slash else v.decode("utf-8") if b"&" not in v else unescape(v.decode("utf-8"))
-                cells[ref] = CellXml(ref, None, t, int(style) if style else 0, text, False, False, attrs)
+                plain[ref] = (t, int(style) if style else 0, text, attrs)
             else:
                 m = cell_re.match(xml, xml.find(b'<c r="' + ref_b + b'"'))
                 if m is None:
@@ -513,7 +523,7 @@ def scan_sheet(xml: bytes, wanted: frozenset[str]) -> SheetScan:
     if len(merges) != len(any_merge.findall(xml)):
         raise Unproven("合并区域的标记无法识别")
     ranges = tuple(unescape((a or b).decode("utf-8")) for a, b in merges)
-    return SheetScan(cells, _covered(ranges, wanted) if ranges else frozenset(), prefix, max_style)
+    return SheetScan(cells, _covered(ranges, wanted) if ranges else frozenset(), prefix, max_style, plain)
 
 
 def _cell(m: re.Match[bytes], prefix: bytes, value_re: re.Pattern[bytes], formula_re: re.Pattern[bytes],

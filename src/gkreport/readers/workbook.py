@@ -262,7 +262,15 @@ def _cell_value(scan: SheetScan, ref: str, pkg: Package, strings: _SharedStrings
     """
     if ref in scan.covered:
         return None  # openpyxl empties every cell of a merged range but the top-left one
-    cell = scan.cells.get(ref)
+    plain = scan.plain.get(ref)
+    if plain is not None and plain[0] == "n" and plain[1] not in pkg.date_styles:
+        if not plain[2]:
+            return None
+        try:
+            return _cast_number(plain[2])
+        except ValueError:
+            raise Unproven(f"单元格 {ref} 的数值“{plain[2]}”无法解析") from None
+    cell = scan.get(ref)
     if cell is None:
         return None
     if cell.formula:
