@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.workbook.defined_name import DefinedName
 
+from conftest import lo_convert
 from gkreport import addresses as addr
 from gkreport.consolidate import consolidate
 from gkreport.engine import check
@@ -399,6 +400,23 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path: Path) -> None:
         assert v.state == "invalid" and v.number is None and v.formula is None
         found = [f for f in check(report) if f.rule == "value-type" and "=1+1" in f.message]
         assert found and found[0].sheet == "表二 依申请公开"
+
+
+def test_a_template_saved_by_an_office_suite_with_shared_strings_and_extra_parts(tmp_path: Path) -> None:
+    """The usual file in a county's folder: a template re-saved by an office suite (shared
+    strings, cells in another attribute order, extra package parts). Read fast and right."""
+    wb, values = filled_book("2021")
+    (tmp_path / "src").mkdir()
+    src = save(wb, tmp_path / "src" / "a.xlsx")
+    out = lo_convert(src, "xlsx", tmp_path / "lo")
+
+    with zipfile.ZipFile(out, "a") as zf:
+        zf.writestr("customXml/item1.xml", b'<?xml version="1.0"?><b:Sources xmlns:b="urn:x"/>')
+        zf.writestr("xl/printerSettings/printerSettings1.bin", b"\x00\x01")
+    assert assert_equivalent(out) is None
+    report = read_any(out, mode="fast")
+    for cid, v in values.items():
+        assert report.values[cid].number == v, cid
 
 
 def test_workbook_without_names_and_a_moved_row_names_the_cells(tmp_path: Path) -> None:

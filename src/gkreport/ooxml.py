@@ -228,9 +228,10 @@ def inspect_package(zf: zipfile.ZipFile) -> Package:
         sheets.append(SheetEntry(name, part, kind))
     if len({s.part for s in sheets}) != len(sheets):
         raise Unproven("两个工作表共用一个部件")
+    members = set(zf.namelist())
     for name in parts:
         if name.endswith(".rels"):
-            _rels_resolve(name, parts)
+            _rels_resolve(name, parts, members)
     strings = [_resolve("xl/workbook.xml", t) for t, rtype, _ in rels.values() if rtype.endswith("/sharedStrings")]
     if sorted(strings) != sorted(ct.shared_strings) or len(strings) > 1:
         raise Unproven("共享字符串部件的登记不一致")
@@ -244,10 +245,10 @@ def inspect_package(zf: zipfile.ZipFile) -> Package:
                    strings[0] if strings else None)
 
 
-def _rels_resolve(name: str, parts: Mapping[str, bytes]) -> None:
+def _rels_resolve(name: str, parts: Mapping[str, bytes], members: set[str]) -> None:
     """Every internal target of a .rels part exists (openpyxl opens them; a missing one fails it)."""
     for member in _internal_targets(name, parts[name]):
-        if member not in parts:
+        if member not in members:
             raise Unproven(f"{name} 指向不存在的部件 {member}")
 
 
