@@ -556,27 +556,32 @@ def _t_and_s(attrs: bytes) -> tuple[str, bytes]:
             style)
 
 
+_ANY_R = re.compile(rb"""\sr\s*=\s*["']([^"']*)["']""")
+_ANY_S = re.compile(rb"""\ss\s*=\s*["']([^"']*)["']""")
+
+
 def _max_style(xml: bytes, cell_attrs: set[bytes], row_re: re.Pattern[bytes], any_row: re.Pattern[bytes],
                col_re: re.Pattern[bytes]) -> int:
     """The largest style index a cell, row or column of the part uses: openpyxl fails on
-    one that is not a number or lies beyond the stylesheet, so the caller compares it."""
+    one that is not a number or lies beyond the stylesheet (and on a row number that is
+    not a number), so the caller compares it."""
     styles = [_t_and_s(a)[1] for a in cell_attrs]
     rows = row_re.findall(xml)
     if len(rows) != len(any_row.findall(xml)):
         raise Unproven("行的标记无法识别")
-    for attrs in set(rows):
-        styles.append(_t_and_s(attrs)[1])
-        r = _R_ATTR.search(attrs)
-        if r is not None and not (r.group(1) if r.group(1) is not None else r.group(2)).isdigit():
-            raise Unproven("行号无效")
+    joined = b"\x00".join(rows)  # the attributes of every row, searched in one pass each
+    numbers = _ANY_R.findall(joined)
+    if numbers and not b"".join(numbers).isdigit():
+        raise Unproven("行号无效")
+    styles += _ANY_S.findall(joined)
     for attrs in set(col_re.findall(xml)):
         m = _STYLE_ATTR.search(attrs)
         if m is not None:
-            value = m.group(1) if m.group(1) is not None else m.group(2)
-            if not value.isdigit():
-                raise Unproven("列的样式编号无效")
-            styles.append(value)
-    return max((int(x) for x in styles if x), default=0)
+            styles.append(m.group(1) if m.group(1) is not None else m.group(2))
+    styles = [x for x in styles if x]
+    if styles and not all(x.isdigit() for x in styles):
+        raise Unproven("样式编号无效")
+    return max(map(int, set(styles)), default=0)
 
 
 def _cell_xml(prefix: bytes, pre: bytes, ref: bytes, post: bytes, content: bytes) -> bytes:

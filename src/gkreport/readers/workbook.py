@@ -112,8 +112,7 @@ def _read_fast(path: Path, zf: zipfile.ZipFile, form: str | None) -> Report | st
     The fast reader accepts a file only when everything the full reader depends on is
     what the fast reader assumes: every part well-formed and of a known kind, the
     Transitional namespace, the defined names of the form's cells pointing exactly at
-    the official positions (or no names and every printed label in place), the sheets
-    there; and the cells themselves are interpreted by openpyxl's own cell parser
+    the official positions, the sheets there; and the cells themselves are interpreted by openpyxl's own cell parser
     (:func:`_cell_value`) from their XML, so a value, a date, a merged cell or text
     means the same to both readers. Formulas among the cells read go to the full reader
     (which recomputes them, or takes python-calamine's cached result).
@@ -315,13 +314,10 @@ def _parse_cell(cell: CellXml, prefix: bytes, pkg: Package, strings: _SharedStri
     return _FORMULA if parsed["data_type"] == "f" else parsed["value"]
 
 
-def _calamine_grid(path: Path | io.BytesIO, sheets: frozenset[str] | None = None,
-                   nrows: int = 400) -> tuple[dict[str, list[list[Any]]], tuple[str, ...]]:
-    """Cached cell values by sheet (only ``sheets`` when given), and the names of all
-    the workbook's sheets."""
+def _calamine_grid(path: Path, nrows: int = 400) -> dict[str, list[list[Any]]]:
+    """Cached cell values by sheet (what Excel last computed for formula cells)."""
     try:
-        wb = (pc.CalamineWorkbook.from_filelike(path) if isinstance(path, io.BytesIO)
-              else pc.CalamineWorkbook.from_path(str(path)))
+        wb = pc.CalamineWorkbook.from_path(str(path))
     except pc.PasswordError:
         raise ReadError("文件设置了打开密码（已加密），请在 Excel 中去掉密码后另存，再试") from None
     except Exception as e:  # calamine raises several error types on damaged files
@@ -332,8 +328,6 @@ def _calamine_grid(path: Path | io.BytesIO, sheets: frozenset[str] | None = None
         if not names:
             raise ReadError("工作簿中没有工作表")
         for name in names:
-            if sheets is not None and name not in sheets:
-                continue
             try:
                 sheet = wb.get_sheet_by_name(name)
             except Exception:  # chart sheets and the like have no cells
@@ -346,9 +340,9 @@ def _calamine_grid(path: Path | io.BytesIO, sheets: frozenset[str] | None = None
                 raise ReadError(f"文件已损坏，工作表“{name}”无法读取（{type(e).__name__}）") from None
     finally:
         wb.close()
-    if not grid and sheets is None:
+    if not grid:
         raise ReadError("工作簿中没有工作表")
-    return grid, tuple(names)
+    return grid
 
 
 @dataclass(frozen=True)
@@ -358,7 +352,6 @@ class _Layout:
     labels: tuple[tuple[str, int, int, str], ...]  # sheet, row0, col0, canonical label text
     typed: tuple[tuple[str, str, str, str, str | None], ...]  # id, sheet, ref, type, unit
     header: tuple[tuple[str, str, int, int], ...]  # id, sheet, row0, col0
-    max_row: int
     canon: Callable[[str], str]
     refs: tuple[tuple[str, str, str], ...]  # every cell read (data and header): id, sheet, ref
     header_ids: frozenset[str]
@@ -387,15 +380,12 @@ def _layout(form: Form) -> _Layout:
     for h in form.header:
         col, row = addr.split_ref(h.cell)
         header.append((h.id, h.sheet, row - 1, col - 1))
-    rows0 = ([r for _, r, _, _ in labels] + [addr.split_ref(c.ref)[1] - 1 for c in form.cells.values()]
-             + [r for _, _, r, _ in header])
-    max_row = max(rows0, default=0) + 1
     refs = tuple([(cid, c.sheet, c.ref) for cid, c in form.cells.items()]
                  + [(h.id, h.sheet, h.cell) for h in form.header])
     by_sheet: dict[str, set[str]] = {}
     for _, sheet, ref in refs:
         by_sheet.setdefault(sheet, set()).add(ref)
-    out = _Layout(tuple(labels), typed, tuple(header), max_row, canon, refs,
+    out = _Layout(tuple(labels), typed, tuple(header), canon, refs,
                   frozenset(h.id for h in form.header), {k: frozenset(v) for k, v in by_sheet.items()})
     _LAYOUTS[id(form)] = (form, out)
     return out
@@ -404,24 +394,7 @@ def _layout(form: Form) -> _Layout:
 def warm_layout(form: Form) -> None:
     """Precompute what the fast reader needs for ``form`` (before forking workers)."""
     _layout(form)
-    _form_sheets()
-    _max_form_row()
     _all_ids()
-
-
-@cache
-def _form_sheets() -> frozenset[str]:
-    """Every sheet any form reads (the fast reader skips the others, e.g. 填报说明)."""
-    return frozenset(s for v in available_forms() for s in _sheets_of(load_form(v)))
-
-
-@cache
-def _max_form_row() -> int:
-    return max(_layout(load_form(v)).max_row for v in available_forms())
-
-
-def _sheets_of(form: Form) -> set[str]:
-    return {form.header_sheet, *(t.sheet for t in form.tables), *(h.sheet for h in form.header)}
 
 
 def _at(grid: Grid, sheet: str, row0: int, col0: int) -> Any:
@@ -585,7 +558,7 @@ class _LazyGrid(Mapping[str, list[list[Any]]]):
 
     def _load(self) -> dict[str, list[list[Any]]]:
         if self._grid is None:
-            self._grid = _calamine_grid(self.path)[0]
+            self._grid = _calamine_grid(self.path)
         return self._grid
 
     def __getitem__(self, key: str) -> list[list[Any]]:
