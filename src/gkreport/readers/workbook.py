@@ -142,23 +142,35 @@ def _fast_report(path: Path, pkg: Package, form: str | None) -> Report:
     lay = _layout(f)
     entries = {s.name: s for s in pkg.sheets}
     strings = _SharedStrings(pkg.parts.get(pkg.shared_strings or ""))
-    cells: dict[tuple[str, str], Any] = {}
+    scans: dict[str, SheetScan] = {}
     for sheet, refs in lay.refs_by_sheet.items():
         entry = entries.get(sheet)
         if entry is None:
             raise Unproven(f"缺少工作表“{sheet}”")
-        scan = scan_sheet(pkg.parts[entry.part], refs)
+        scan = scans[sheet] = scan_sheet(pkg.parts[entry.part], refs)
         if scan.max_style >= pkg.style_count:
             raise Unproven(f"工作表“{sheet}”有单元格引用了不存在的样式")
-        for ref in refs:
-            raw = _cell_value(scan, ref, pkg, strings)
-            if raw is _FORMULA:
-                # data cells: the full reader recomputes them; header cells: it takes
-                # python-calamine's cached result, which this reader does not read
-                raise Unproven(f"单元格 {sheet}!{ref} 是公式")
-            cells[sheet, ref] = raw
-    values = {cid: _value(cells[sheet, ref], ctype, unit) for cid, sheet, ref, ctype, unit in lay.typed}
-    header = {hid: cells[sheet, addr.make_ref(col0 + 1, row0 + 1)] for hid, sheet, row0, col0 in lay.header}
+
+    def raw(sheet: str, ref: str) -> Any:
+        got = _cell_value(scans[sheet], ref, pkg, strings)
+        if got is _FORMULA:
+            # data cells: the full reader recomputes them; header cells: it takes
+            # python-calamine's cached result, which this reader does not read
+            raise Unproven(f"单元格 {sheet}!{ref} 是公式")
+        return got
+
+    values: dict[str, Value] = {}
+    dates = pkg.date_styles
+    for cid, sheet, ref, ctype, unit in lay.typed:
+        plain = scans[sheet].plain.get(ref)
+        if plain is not None and plain[0] == "n" and plain[2] and plain[2].isascii() and plain[2].isdigit() \
+                and plain[1] not in dates and ref not in scans[sheet].covered:
+            # <c r="D7"><v>5</v></c>, most cells: openpyxl's int("5"), then _value's int case
+            n = int(plain[2])
+            values[cid] = Value(n, "number", n) if n <= MAX_ABS else _value(n, ctype, unit)
+        else:
+            values[cid] = _value(raw(sheet, ref), ctype, unit)
+    header = {hid: raw(sheet, addr.make_ref(col0 + 1, row0 + 1)) for hid, sheet, row0, col0 in lay.header}
     return Report(form=f, values=values, header=header, source=str(path), sheet_names=tuple(titles))
 
 
