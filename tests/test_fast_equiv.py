@@ -40,7 +40,7 @@ from gkreport.template import build_template
 
 FORMS = ("2019", "2021")
 # CI keeps the property tests well under 40 s; GK_EQUIV_EXAMPLES=500 for a long local run.
-EXAMPLES = int(os.environ.get("GK_EQUIV_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("GK_EQUIV_EXAMPLES", "25"))
 
 
 # ------------------------------------------------------------------------------ building
