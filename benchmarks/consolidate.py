@@ -103,8 +103,11 @@ def declined(files: list[Path]) -> Counter[str]:
     """Why the fast reader left files to the full reader (not timed): a benchmark whose
     files all went the slow way would measure the wrong thing."""
     from gkreport.readers import ReadError
-    from gkreport.readers.workbook import fast_decline_reason
 
+    try:
+        from gkreport.readers.workbook import fast_decline_reason
+    except ImportError:  # an older gkreport (comparing before and after a change)
+        return Counter({"?": len(files)})
     out: Counter[str] = Counter()
     for p in files:
         try:
