@@ -525,9 +525,9 @@ def _openpyxl_source(path: Path) -> io.BytesIO:
             buf = io.BytesIO()
             with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
                 for info in zf.infolist():
-                    data = zf.read(info)
-                    out.writestr(info.filename, to_transitional(data) if info.filename.endswith((".xml", ".rels"))
-                                 else data)
+                    part = zf.read(info)
+                    out.writestr(info.filename, to_transitional(part) if info.filename.endswith((".xml", ".rels"))
+                                 else part)
     except (KeyError, zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError):
         return io.BytesIO(data)  # openpyxl says what is wrong
     buf.seek(0)
