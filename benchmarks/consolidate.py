@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import openpyxl
@@ -97,7 +98,26 @@ def run_size(n: int, jobs: int | None, root: Path) -> dict[str, float]:
     naive_openpyxl(files)
     c = time.perf_counter() - t
     return {"n": n, "files": len(files), "gen": gen, "a": a, "w": w, "b": b, "c": c, "peak": peak,
-            "included": len(result.included)}
+            "included": len(result.included), "declined": declined(files)}
+
+
+def declined(files: list[Path]) -> Counter[str]:
+    """Why the fast reader left files to the full reader (not timed): a benchmark whose
+    files all went the slow way would measure the wrong thing."""
+    from gkreport.readers import ReadError
+
+    try:
+        from gkreport.readers.workbook import fast_decline_reason
+    except ImportError:  # an older gkreport (comparing before and after a change)
+        return Counter({"?": len(files)})
+    out: Counter[str] = Counter()
+    for p in files:
+        try:
+            why = fast_decline_reason(p)
+        except ReadError:
+            why = "无法读取"
+        out[why or "快速读取"] += 1
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(r)
             print(f"N={n}: 文件 {r['files']}（纳入 {r['included']}），生成 {r['gen']:.1f}s；"
                   f"consolidate {r['a']:.2f}s（其中写汇总表 {r['w']:.2f}s），calamine {r['b']:.2f}s，openpyxl {r['c']:.2f}s；"
-                  f"a/b={r['a'] / r['b']:.2f}，c/a={r['c'] / r['a']:.1f}；峰值内存 {r['peak']:.0f} MB",
+                  f"a/b={r['a'] / r['b']:.2f}，c/a={r['c'] / r['a']:.1f}；峰值内存 {r['peak']:.0f} MB；"
+                  f"读取方式 {dict(r['declined'].most_common(4))}",
                   flush=True)
     if args.markdown:
         print(f"\n机器：{os.cpu_count()} 核，{platform.python_implementation()} {platform.python_version()}，"

@@ -243,6 +243,13 @@ def check_sheet_part(data: bytes, title: str) -> bytes:
     return data
 
 
+def check_cell_limits(zf: zipfile.ZipFile) -> None:
+    """The limits :func:`sniff` checks only when verifying (cells, used ranges, digits of
+    every worksheet): for a file the fast path sniffed without verifying and then left to
+    the full reader, whose python-calamine holds a sheet's used range densely."""
+    _check_workbook_limits(zf, True)
+
+
 def _check_workbook_limits(zf: zipfile.ZipFile, verify: bool) -> None:
     """Sheets, part sizes and, when ``verify`` (every member is read to check its CRC
     anyway), cells, used ranges and numbers of every worksheet, in the same pass."""
