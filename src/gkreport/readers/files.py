@@ -233,16 +233,6 @@ class SheetScan:
                             "超出年度报告表格的正常范围，已拒绝读取（请删除多余的行列后另存）")
 
 
-def check_sheet_part(data: bytes, title: str) -> bytes:
-    """``data``, a worksheet part already in memory (the consolidation reader reads the data
-    sheets itself), once within the limits; else ReadError naming the sheet (and cell)."""
-    scan = SheetScan(title)
-    scan.feed(data, final=True)
-    if scan.cells > MAX_CELLS:
-        raise ReadError(f"工作表“{title}”的单元格过多（{scan.cells} 个），超出年度报告表格的正常范围，已拒绝读取")
-    return data
-
-
 def check_cell_limits(zf: zipfile.ZipFile) -> None:
     """The limits :func:`sniff` checks only when verifying (cells, used ranges, digits of
     every worksheet): for a file the fast path sniffed without verifying and then left to
