@@ -230,7 +230,7 @@ def test_marking_a_published_report_says_the_copy_is_a_new_template(good: Path, 
     by_file = {Path(d["file"]).name: d for d in json.loads(r.stdout)}
     assert by_file["xiuzhou-honghe-2020.txt"]["marked_is_new_template"] is True
     assert by_file["good.xlsx"]["marked_is_new_template"] is False
-    text = run(txt, "--mark", tmp_path / "m2", "-q").stdout
+    text = run(txt, "--mark", tmp_path / "m2").stdout
     assert "新生成填报表" in text and (tmp_path / "m2" / "xiuzhou-honghe-2020.txt.checked.xlsx").is_file()
 
 
