@@ -42,11 +42,14 @@ class Config:
     tie_margin: float = 0.5
     max_alternatives: int = 5
     exclude_rules: frozenset[str] = frozenset()
-    # Seconds of solving per report, all blocks and alternatives together. A report whose data
-    # is mostly inconsistent (garbage, a shifted table) would otherwise keep HiGHS busy for a
-    # minute; when the budget runs out nothing more is claimed (an incomplete search is never
-    # presented as certain), and a consolidation of 1000 files stays bounded.
-    seconds: float = 2.0
+    # Work per report. A report whose data is mostly inconsistent (garbage, a shifted table)
+    # would otherwise keep HiGHS busy for a minute. The bound that decides is ``nodes``
+    # (branch-and-bound nodes per solve): deterministic, so a file gets the same findings
+    # from every reader and on every machine. ``seconds`` (all solves of a report together)
+    # is only a safety net. Past either, nothing more is claimed: an incomplete search is
+    # never presented as certain.
+    nodes: int = 1000
+    seconds: float = 20.0
 
     @classmethod
     def of(cls, form: Form) -> Config:
@@ -114,7 +117,8 @@ def locate(evaluated: Sequence[Evaluated], form: Form, values: Mapping[str, Valu
         cells = sorted({c for i in component for c in rows[i].coefs}, key=order.__getitem__)
         sol = solve(_variables(cells, component, evaluated, form, values, observed, cfg),
                     [rows[i] for i in component], _groups(cells, form, observed, cfg),
-                    margin=cfg.tie_margin, max_alternatives=cfg.max_alternatives, deadline=deadline)
+                    margin=cfg.tie_margin, max_alternatives=cfg.max_alternatives, deadline=deadline,
+                    nodes=cfg.nodes)
         for i in component:
             if evaluated[i].failing:
                 out[i] = _blame(rows[i], sol, observed)

@@ -84,7 +84,7 @@ class Solution:
 
 def solve(variables: Sequence[Var], rows: Sequence[Row], groups: Sequence[Group] = (), *,
           margin: float = 0.5, max_alternatives: int = 5, time_limit: float = 10.0,
-          shortcut: bool = True, deadline: float | None = None) -> Solution | None:
+          shortcut: bool = True, deadline: float | None = None, nodes: int | None = None) -> Solution | None:
     """Every inclusion-minimal explanation within ``margin`` of the least weight, best first.
 
     Returns ``None`` when no change can satisfy the rows (or the solver fails): the
@@ -92,7 +92,9 @@ def solve(variables: Sequence[Var], rows: Sequence[Row], groups: Sequence[Group]
     ``shortcut`` allows the exact single-cell certificate (:meth:`_Problem.single`)
     to answer without HiGHS; the answer is the same, only faster. ``deadline`` (a
     ``time.perf_counter()`` value) bounds all solves together: past it the search stops
-    as incomplete (or returns ``None`` before a first answer).
+    as incomplete (or returns ``None`` before a first answer). ``nodes`` caps the
+    branch-and-bound nodes of each solve: unlike a clock, the same report then always
+    gets the same answer, whatever else the machine is doing.
     """
     started = time.perf_counter()
     problem = _Problem(variables, rows, groups)
@@ -114,7 +116,7 @@ def solve(variables: Sequence[Var], rows: Sequence[Row], groups: Sequence[Group]
             complete = False
             break
         solves += 1
-        x, cost = problem.run(cuts, limit, None if best is None else best + margin + 1e-6)
+        x, cost = problem.run(cuts, limit, None if best is None else best + margin + 1e-6, nodes)
         if x is None:
             if best is None or problem.timed_out:
                 return None if best is None else Solution(tuple(found), False, solves, time.perf_counter() - started)
@@ -295,7 +297,7 @@ class _Problem:
         return cols
 
     def run(self, cuts: Sequence[Sequence[int]], time_limit: float,
-            cutoff: float | None = None) -> tuple[np.ndarray | None, float]:
+            cutoff: float | None = None, nodes: int | None = None) -> tuple[np.ndarray | None, float]:
         """One solve; with ``cutoff`` only explanations costing at most that are wanted,
         which HiGHS proves absent far faster than it finds the true second best."""
         n, w = self.n, self.width
@@ -320,11 +322,12 @@ class _Problem:
         try:
             res = milp(self.c, constraints=LinearConstraint(a, lb, ub), bounds=Bounds(lower, upper),
                        integrality=integrality,
-                       options={"time_limit": time_limit, "mip_rel_gap": 1e-9, "presolve": PRESOLVE})
+                       options={"time_limit": time_limit, "mip_rel_gap": 1e-9, "presolve": PRESOLVE,
+                                **({"node_limit": nodes} if nodes is not None else {})})
         except (ValueError, RuntimeError):  # pragma: no cover - HiGHS refused the model
             return None, 0.0
         self.timed_out = res.status == 1
-        if res.status != 0 or res.x is None:  # 1 = time limit: the caller must not claim completeness
+        if res.status != 0 or res.x is None:  # 1 = time or node limit: the caller must not claim completeness
             return None, 0.0
         x = res.x[:n].copy()
         for i, v in enumerate(self.vars):

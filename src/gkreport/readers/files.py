@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -231,6 +232,19 @@ class SheetScan:
         if self.max_row * max(self.max_col, 1) > MAX_AREA:
             raise ReadError(f"工作表“{self.title}”的数据区域过大（{self.max_row} 行 × {self.max_col} 列），"
                             "超出年度报告表格的正常范围，已拒绝读取（请删除多余的行列后另存）")
+
+
+def check_sheet_limits(sheets: Iterable[tuple[str, bytes]]) -> None:
+    """The cell limits of :func:`sniff`'s verifying pass (cells, used range, digits) over
+    worksheet parts already in memory (the fast reader has inflated them all): both readers
+    refuse the same files."""
+    cells = 0
+    for title, data in sheets:
+        scan = SheetScan(title)
+        scan.feed(data, final=True)
+        cells += scan.cells
+        if cells > MAX_CELLS:
+            raise ReadError(f"工作簿中的单元格过多（超过 {MAX_CELLS} 个），超出年度报告表格的正常范围，已拒绝读取")
 
 
 def check_cell_limits(zf: zipfile.ZipFile) -> None:

@@ -53,7 +53,7 @@ from ..ooxml import (
 )
 from ..report import Report
 from ..values import BLANK, MAX_ABS, Value, format_number, parse_value
-from .files import NotATemplate, ReadError, Sniffed, check_cell_limits, sniff
+from .files import NotATemplate, ReadError, Sniffed, check_cell_limits, check_sheet_limits, sniff
 
 Grid = Mapping[str, list[list[Any]]]  # sheet name -> rows of cached values (A1 at [0][0])
 MIN_LAYOUT_SCORE = 0.9
@@ -124,6 +124,8 @@ def _read_fast(path: Path, zf: zipfile.ZipFile, form: str | None) -> Report | st
         raise ReadError(f"文件已损坏（{e.args[0]} 校验失败），请重新保存或重新获取") from None
     except Unproven as e:
         return str(e)
+    # The full reader's work limits, on the parts already inflated: what it refuses, this refuses.
+    check_sheet_limits((s.name, pkg.parts[s.part]) for s in pkg.sheets if s.part in pkg.parts)
     try:
         return _fast_report(path, pkg, form)
     except Unproven as e:
