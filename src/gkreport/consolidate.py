@@ -21,10 +21,8 @@ Design choices, and why:
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import multiprocessing
 import os
-import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -51,6 +49,7 @@ from .roster import normalise_name as normalise_name
 from .roster import roster_line as roster_line
 from .runtime import die_with_parent, internal_error_message
 from .stamp import data_fingerprint
+from .values import iso_date
 
 LEVEL_ALL = "全县"
 LEVELS = (LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL)
@@ -185,28 +184,12 @@ def summarise_file(path: str) -> FileSummary:
             values[cid] = a
     return FileSummary(
         path=path, ok=True, agency=report.agency, region=_text(report.header.get("hdr.region")),
-        year=report.year, form=report.form.version, date=_iso_date(report.header.get("hdr.date")),
+        year=report.year, form=report.form.version, date=iso_date(report.header.get("hdr.date")),
         mtime=_mtime(path),
         values=values, blanks=blanks,
         findings=[_finding_dict(f) for f in findings], counts=count_by_severity(findings),
         fingerprint=data_fingerprint(report),
     )
-
-
-_DATE = re.compile(r"(\d{4})\D{1,3}(\d{1,2})\D{1,3}(\d{1,2})")
-
-
-def _iso_date(v: object) -> str | None:
-    """A 填报日期 as typed (a date cell, "2024-01-20", "2024年1月20日", "2024.1.20") in ISO form."""
-    if isinstance(v, dt.datetime | dt.date):
-        return v.strftime("%Y-%m-%d")
-    m = _DATE.search(str(v or ""))
-    if not m:
-        return None
-    try:
-        return dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat()
-    except ValueError:
-        return None
 
 
 def _mtime(path: str) -> float:

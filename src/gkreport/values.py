@@ -8,6 +8,7 @@ cell. Nothing here raises on bad input: every outcome is a ``Value`` with a stat
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import unicodedata
@@ -154,3 +155,20 @@ def format_number(x: float | int | None) -> str:
     if _integral(float(x)):
         return str(int(x))
     return f"{x:.6f}".rstrip("0").rstrip(".")
+
+
+_DATE = re.compile(r"(\d{4})\D{1,3}(\d{1,2})\D{1,3}(\d{1,2})")
+
+
+def iso_date(v: object) -> str | None:
+    """A 填报日期 as typed (a date cell, "2024-01-20", "2024年1月20日", "2024.1.20") as
+    YYYY-MM-DD, or None: the summary picks the newest resubmission by it, the publication prints it."""
+    if isinstance(v, dt.datetime | dt.date):
+        return v.strftime("%Y-%m-%d")
+    m = _DATE.search(str(v or ""))
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+    except ValueError:
+        return None

@@ -12,7 +12,6 @@ that would need a blank or unreadable cell is left out rather than guessed.
 
 from __future__ import annotations
 
-import datetime as dt
 import fnmatch
 import json
 import re
@@ -25,12 +24,11 @@ from typing import Any, Literal
 from ..forms import Form, rules_dir
 from ..report import Report
 from ..stamp import cell_text
-from ..values import format_number
+from ..values import format_number, iso_date
 from .grid import TableGrid, table_grid
 
 ParaKind = Literal["body", "sign"]
 _EXPR = re.compile(r"\{([^{}]+)\}")
-_DATE = re.compile(r"(\d{4})\D{1,3}(\d{1,2})\D{1,3}(\d{1,2})")
 
 
 @dataclass(frozen=True)
@@ -131,19 +129,6 @@ def sentences(specs: Sequence[Mapping[str, Any]], report: Report) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ header
-
-
-def iso_date(v: object) -> str | None:
-    """A 填报日期 as typed (a date cell, "2024-01-20", "2024年1月20日") as YYYY-MM-DD."""
-    if isinstance(v, dt.datetime | dt.date):
-        return v.strftime("%Y-%m-%d")
-    m = _DATE.search(str(v or ""))
-    if not m:
-        return None
-    try:
-        return dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat()
-    except ValueError:
-        return None
 
 
 def chinese_date(iso: str) -> str:
