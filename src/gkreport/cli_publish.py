@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from .engine import check
@@ -83,36 +84,35 @@ def _prepared(folder: Path) -> bool:
 
 def check_notices(args: argparse.Namespace, results: list) -> int | None:
     """Write return notices after ``check``; an exit code only when the folder is unusable."""
-    folder: Path | None = getattr(args, "notices", None)
-    if folder is None:
-        return None
-    if not _prepared(folder):
-        return Exit.UNUSABLE
     from .notices import write_check_notices
 
-    try:
-        written = write_check_notices(results, folder)
-    except (OSError, OutputError) as e:
-        print(f"错误：无法写入退回修改通知（{os_error_text(e) if isinstance(e, OSError) else e}）", file=sys.stderr)
-        return Exit.UNUSABLE
-    _say_written(written, folder)
-    return None
+    return _write_notices(args, lambda folder: write_check_notices(results, folder))
 
 
 def consolidation_notices(args: argparse.Namespace, result) -> int | None:
     """Write return notices and the chase list after ``consolidate``."""
+    from .inputs import CHASE_NAME
+    from .notices import write_chase_list, write_consolidation_notices
+
+    def write(folder: Path) -> list[Path]:
+        written = write_consolidation_notices(result, folder)
+        if result.roster is not None:
+            written.append(write_chase_list(result, folder / CHASE_NAME))
+        return written
+
+    return _write_notices(args, write)
+
+
+def _write_notices(args: argparse.Namespace, write: Callable[[Path], list[Path]]) -> int | None:
+    """``--notices DIR`` for both commands: the folder made, ``write(folder)`` run, what was
+    written said; an exit code only when the folder or a document cannot be written."""
     folder: Path | None = getattr(args, "notices", None)
     if folder is None:
         return None
     if not _prepared(folder):
         return Exit.UNUSABLE
-    from .inputs import CHASE_NAME
-    from .notices import write_chase_list, write_consolidation_notices
-
     try:
-        written = write_consolidation_notices(result, folder)
-        if result.roster is not None:
-            written.append(write_chase_list(result, folder / CHASE_NAME))
+        written = write(folder)
     except (OSError, OutputError) as e:
         print(f"错误：无法写入退回修改通知（{os_error_text(e) if isinstance(e, OSError) else e}）", file=sys.stderr)
         return Exit.UNUSABLE
