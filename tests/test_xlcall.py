@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gkreport import excel, xlcall
+from gkreport import excel, runtime, xlcall
 
 IMPORT_BUDGET_S = 0.1
 
@@ -51,8 +51,7 @@ def test_launcher_imports_xlwings_without_pandas_and_numpy() -> None:
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     log = tmp_path / "gkreport.log"
-    monkeypatch.setattr(xlcall, "LOG_FILE", log)
-    monkeypatch.setattr(excel, "LOG_FILE", log)
+    monkeypatch.setattr(runtime, "LOG_FILE", log)
     monkeypatch.setattr(excel, "_versions_checked", False)
     yield log
     excel.use_app(None)

@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .engine import check
 from .exits import Exit, UsageError
@@ -21,6 +22,10 @@ from .guard import guarded
 from .outputs import OutputError, check_output, os_error_text, output_lock
 from .publish import FORMATS, build_publication, publish
 from .readers import ReadError, read_any
+
+if TYPE_CHECKING:
+    from .checking import FileResult
+    from .consolidate import Consolidation
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -82,14 +87,14 @@ def _prepared(folder: Path) -> bool:
     return True
 
 
-def check_notices(args: argparse.Namespace, results: list) -> int | None:
+def check_notices(args: argparse.Namespace, results: list[FileResult]) -> int | None:
     """Write return notices after ``check``; an exit code only when the folder is unusable."""
     from .notices import write_check_notices
 
     return _write_notices(args, lambda folder: write_check_notices(results, folder))
 
 
-def consolidation_notices(args: argparse.Namespace, result) -> int | None:
+def consolidation_notices(args: argparse.Namespace, result: Consolidation) -> int | None:
     """Write return notices and the chase list after ``consolidate``."""
     from .inputs import CHASE_NAME
     from .notices import write_chase_list, write_consolidation_notices

@@ -56,7 +56,6 @@ if TYPE_CHECKING:  # pragma: no cover
 # JSON schema validator and openpyxl (pinned by tests/test_excel_entrypoints.py).
 
 __all__ = [
-    "LOG_FILE",
     "ExcelUserError",
     "addin_xlwings_version",
     "check_active",
@@ -70,7 +69,6 @@ __all__ = [
 ]
 
 TITLE = "政务公开年报"
-LOG_FILE = Path.home() / ".gkreport" / "gkreport.log"
 MAX_ROWS = 400  # same bound as the file reader: an inflated used range is not read
 ADDIN_FILE = "gkreport.xlam"
 _VERSION_RE = re.compile(r'XLWINGS_VERSION\s+As\s+String\s*=\s*"([^"]+)"', re.IGNORECASE)
@@ -111,6 +109,8 @@ def use_app(app: Any, addin_version: str | None = None, xlwings_version: str | N
 
 def _log_exception(where: str) -> None:
     """Append the current traceback to the log file; never raises (we are already failing)."""
+    from .runtime import LOG_FILE
+
     try:
         LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
@@ -159,7 +159,7 @@ def _any_app() -> Any:
 def entry_point(func: Callable[P, R]) -> Callable[P, R | None]:
     """Run a ribbon button's body; turn every failure into a Chinese message box.
 
-    The traceback goes to :data:`LOG_FILE`; the user sees where it is. The xlwings
+    The traceback goes to :data:`gkreport.runtime.LOG_FILE`; the user sees where it is. The xlwings
     version check runs once per Python process, before the first button's work.
     """
 
@@ -170,11 +170,13 @@ def entry_point(func: Callable[P, R]) -> Callable[P, R | None]:
         from .markers.xlwings_marker import ProtectedSheetError
 
         try:
-            _check_versions_once(book)
+            _check_versions_once(book if isinstance(book, xw.Book) else None)
             return func(*args, **kwargs)
         except (ExcelUserError, ProtectedSheetError) as e:
             _alert(app if app is not None else _any_app(), str(e), "info")
         except Exception as e:
+            from .runtime import LOG_FILE
+
             _log_exception(func.__name__)
             _alert(
                 app if app is not None else _any_app(),
@@ -527,11 +529,13 @@ def next_problem(book: xw.Book | None = None) -> None:
     if not targets:
         raise ExcelUserError("当前工作簿没有校验标记。请先点“校验”。")
     targets.sort(key=lambda t: _position(book, *t))
+    here = (-1, 0, 0)  # no cell selected (a chart, or an engine without a selection): start at the top
     try:
         sel = book.app.selection
-        here = _position(book, sel.sheet.name, sel.address.replace("$", "").split(":")[0])
-    except Exception:
-        here = (-1, 0, 0)
+        if sel is not None:
+            here = _position(book, sel.sheet.name, sel.address.replace("$", "").split(":")[0])
+    except Exception:  # Excel boundary: COM raises its own error types for a selection it cannot describe
+        pass
     after = [t for t in targets if _position(book, *t) > here]
     sheet, ref = after[0] if after else targets[0]
     ws = book.sheets[sheet]
@@ -672,6 +676,8 @@ def _readme() -> str:
 @entry_point
 def show_help(book: xw.Book | None = None) -> None:
     """设置/帮助: versions, interpreter and where the log is (what support asks for first)."""
+    from . import runtime
+
     app = book.app if book is not None else _any_app()
     try:
         from .xlam.install import config_file_path
@@ -685,7 +691,7 @@ def show_help(book: xw.Book | None = None) -> None:
         f"Python：{sys.executable}",
         f"加载项配置文件：{conf}",
         f"使用说明：{_readme()}",
-        f"日志文件：{LOG_FILE}",
+        f"日志文件：{runtime.LOG_FILE}",
         "",
         "按钮：新建填报表 → 填写 → 校验（标出问题）→ 跳到下一个问题 → 改正后再校验 → 清除标记。",
     ]))

@@ -32,7 +32,7 @@ HELP = """退出码：
 
 def worst(*codes: int) -> int:
     """The exit code of a batch: the most serious of its parts (3 > 2 > 1 > 0)."""
-    rank = {Exit.OK: 0, Exit.FINDINGS: 1, Exit.UNUSABLE: 2, Exit.INTERNAL: 3, Exit.INTERRUPTED: 4, Exit.BROKEN_PIPE: 4}
+    rank: dict[int, int] = {Exit.OK: 0, Exit.FINDINGS: 1, Exit.UNUSABLE: 2, Exit.INTERNAL: 3, Exit.INTERRUPTED: 4, Exit.BROKEN_PIPE: 4}
     return max(codes, key=lambda c: rank.get(c, 3), default=Exit.OK)
 
 

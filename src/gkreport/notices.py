@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from docx.document import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt
 
@@ -99,7 +100,7 @@ def notice_item(report: Report, f: Finding) -> NoticeItem:
     form = report.form
     cid, ref = _locate(f)
     suggested = format_number(f.suggested) if f.suggested is not None else ""
-    if cid in form.cells:
+    if cid is not None and cid in form.cells:
         cell = form.cells[cid]
         table = form.table(cell.table)
         current = cell_text(report.value(cid)) or "（空白）"
@@ -158,7 +159,7 @@ def _today() -> str:
     return chinese_date(dt.date.today().isoformat())
 
 
-def _grid(doc, headers: Sequence[str], rows: Sequence[Sequence[str]], widths_cm: Sequence[float],
+def _grid(doc: Document, headers: Sequence[str], rows: Sequence[Sequence[str]], widths_cm: Sequence[float],
           size: Pt = TABLE_TEXT, left_cols: Sequence[int] = ()) -> None:
     table = doc.add_table(rows=1 + len(rows), cols=len(headers))
     set_borders(table)

@@ -22,6 +22,7 @@ import errno
 import os
 import re
 import stat
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -255,7 +256,7 @@ class _Lock:
 
     @staticmethod
     def try_lock(fd: int) -> bool:
-        if os.name == "nt":
+        if sys.platform == "win32":
             import msvcrt
 
             try:

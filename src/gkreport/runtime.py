@@ -22,6 +22,8 @@ from pathlib import Path
 
 from . import __version__
 
+LOG_FILE = Path.home() / ".gkreport" / "gkreport.log"  # the add-in's log; the CLI's first choice
+
 
 def log_candidates() -> list[Path]:
     """Where the log may go, in order of preference."""
@@ -32,7 +34,7 @@ def log_candidates() -> list[Path]:
         user = getpass.getuser()
     except Exception:  # no user name (a container without /etc/passwd entry)
         user = str(os.getpid())
-    return [Path.home() / ".gkreport" / "gkreport.log", Path(tempfile.gettempdir()) / f"gkreport-{user}.log"]
+    return [LOG_FILE, Path(tempfile.gettempdir()) / f"gkreport-{user}.log"]
 
 
 def log_internal_error(where: str, exc: BaseException | None = None) -> Path | None:

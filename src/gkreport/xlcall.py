@@ -25,14 +25,12 @@ import datetime as dt
 import sys
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from .exits import Exit
 
 BUTTONS = ("new_form_2021", "new_form_2019", "check_active", "clear_marks", "next_problem",
            "consolidate_folder", "show_help")
-LOG_FILE = Path.home() / ".gkreport" / "gkreport.log"
 EXIT_OK, EXIT_FAILED = Exit.OK, Exit.INTERNAL  # what the add-in's launcher tests
 _HIDDEN_WHILE_IMPORTING = ("pandas", "numpy")
 
@@ -54,6 +52,8 @@ def import_xlwings() -> Any:
 
 
 def _log(text: str) -> None:
+    from .runtime import LOG_FILE  # not at the top: a click imports nothing it does not need
+
     try:
         LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now().isoformat(sep=" ", timespec="seconds")

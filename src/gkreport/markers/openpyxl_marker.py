@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import openpyxl
-from openpyxl.cell.cell import MergedCell
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.workbook.workbook import Workbook
@@ -45,11 +45,11 @@ class OpenpyxlMarker:
     def has_sheet(self, name: str) -> bool:
         return name in self.wb.sheetnames
 
-    def _cell(self, sheet: str, ref: str):
+    def _cell(self, sheet: str, ref: str) -> Cell | MergedCell:
         """The cell at ``ref``; inside merged cells, the merged range's top-left cell, which
         holds the value, the look and the note (the others are read-only placeholders)."""
         ws = self.wb[sheet]
-        c = ws[ref]
+        c: Cell | MergedCell = ws[ref]  # ref is one cell, never a range
         if isinstance(c, MergedCell):
             for rng in ws.merged_cells.ranges:
                 if c.coordinate in rng:
@@ -85,7 +85,8 @@ class OpenpyxlMarker:
             try:
                 sides = {k: Side(style=v[0], color=v[1]) if v and v[0] else Side()
                          for k, v in border.items() if k in ("left", "right", "top", "bottom")}
-                c.border = Border(**sides)
+                c.border = Border(left=sides.get("left"), right=sides.get("right"), top=sides.get("top"),
+                                  bottom=sides.get("bottom"))
             except (TypeError, ValueError, IndexError, KeyError):
                 c.border = Border()
         comment = data.get("comment")
@@ -143,8 +144,8 @@ class OpenpyxlMarker:
                 target = ws.cell(row=r, column=4)
                 target.hyperlink = f"#'{sheet}'!{ref}"
                 target.font = Font(color="FF0563C1", underline="single")
-        for col, width in WIDTHS.items():
-            ws.column_dimensions[col].width = width
+        for letter, width in WIDTHS.items():
+            ws.column_dimensions[letter].width = width
         ws.column_dimensions["H"].hidden = True
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = f"A1:H{max(1, len(rows))}"

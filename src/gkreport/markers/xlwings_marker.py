@@ -301,8 +301,11 @@ class XlwingsMarker:
             lambda: setattr(sheet.range("A1:H1"), "color", HEADER_FILL),
             lambda: setattr(sheet.range(f"F1:F{max(n_rows, 1)}"), "wrap_text", True),
         ]
-        steps += [lambda col=col, w=w: setattr(sheet.range(f"{col}:{col}"), "column_width", w)
-                  for col, w in WIDTHS.items()]
+
+        def width(col: str, w: float) -> Callable[[], None]:
+            return lambda: setattr(sheet.range(f"{col}:{col}"), "column_width", w)
+
+        steps += [width(col, w) for col, w in WIDTHS.items()]
         steps.append(lambda: sheet.range(f"A1:H{max(n_rows, 1)}").rows.autofit())  # after the widths
         for step in steps:
             with suppress(NotImplementedError, AttributeError):

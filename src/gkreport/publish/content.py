@@ -73,7 +73,8 @@ class Publication:
 @cache
 def outline() -> dict[str, Any]:
     """``rules/publication.json`` (the outline, sentences and placeholders)."""
-    return json.loads((rules_dir() / "publication.json").read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads((rules_dir() / "publication.json").read_text(encoding="utf-8"))
+    return data
 
 
 # ------------------------------------------------------------------------------ sentences
@@ -103,8 +104,8 @@ def fill_template(template: str, report: Report) -> str | None:
         values = [report.value(cid) for cid in ids]
         if any(v.state not in ("number", "converted") or v.number is None for v in values):
             return None
-        total = sum(Decimal(repr(v.number)) if isinstance(v.number, float) else Decimal(v.number)
-                    for v in values if v.number is not None)
+        total = sum((Decimal(repr(v.number)) if isinstance(v.number, float) else Decimal(v.number)
+                    for v in values if v.number is not None), Decimal(0))
         out.append(template[pos:m.start()])
         out.append(format_number(int(total) if total == total.to_integral_value() else float(total)))
         pos = m.end()

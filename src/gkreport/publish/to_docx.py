@@ -17,6 +17,7 @@ from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_COLOR_INDEX
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.oxml.text.font import CT_RPr
 from docx.shared import Cm, Pt, Twips
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
@@ -53,7 +54,7 @@ def new_document(*, landscape: bool = False, margins: tuple = MARGINS) -> docx.d
     return doc
 
 
-def set_east_asia(rpr, font: str) -> None:
+def set_east_asia(rpr: CT_RPr, font: str) -> None:
     """Set the Chinese font of a run or style's ``w:rPr``."""
     fonts = rpr.find(qn("w:rFonts"))
     if fonts is None:
@@ -77,7 +78,7 @@ def add_text(paragraph: Paragraph, text: str, *, font: str = BODY_FONT, size: Pt
         run.font.highlight_color = WD_COLOR_INDEX.YELLOW
 
 
-def add_paragraph(doc, text: str, *, font: str = BODY_FONT, size: Pt | None = None, bold: bool = False,
+def add_paragraph(doc: docx.document.Document, text: str, *, font: str = BODY_FONT, size: Pt | None = None, bold: bool = False,
                   align: WD_ALIGN_PARAGRAPH | None = None, indent: bool = True, todo: bool = False) -> Paragraph:
     p = doc.add_paragraph()
     fmt = p.paragraph_format
@@ -149,8 +150,8 @@ def keep_together(table: Table) -> None:
     (how Word keeps a table together; LibreOffice reads it the same way)."""
     for row in table.rows[:-1]:
         for tc in row._tr.tc_lst:
-            for p in tc.iterchildren(qn("w:p")):
-                Paragraph(p, None).paragraph_format.keep_with_next = True
+            for p in tc.p_lst:
+                Paragraph(p, table).paragraph_format.keep_with_next = True
 
 
 def write_cell(cell: _Cell, text: str, *, size: Pt, bold: bool = False,
@@ -168,7 +169,7 @@ def write_cell(cell: _Cell, text: str, *, size: Pt, bold: bool = False,
 # ------------------------------------------------------------------------------ the publication
 
 
-def _table(doc, part: TablePart, text_width) -> None:
+def _table(doc: docx.document.Document, part: TablePart, text_width: int) -> None:
     grid = part.grid
     size = TABLE_SIZE.get(grid.table.id, Pt(9))
     table = doc.add_table(rows=grid.n_rows, cols=grid.n_cols)
@@ -205,7 +206,7 @@ def _fill_box(cell: _Cell, box: Box, part: TablePart, size: Pt) -> None:
         write_cell(cell, box.text, size=size, bold=box.style in ("head", "block"))
 
 
-def _para(doc, para: Para) -> None:
+def _para(doc: docx.document.Document, para: Para) -> None:
     if para.kind == "sign":
         add_paragraph(doc, para.text, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False, todo=para.todo)
     else:
@@ -217,7 +218,9 @@ def write_docx(pub: Publication, path: Path) -> None:
     doc = new_document()
     doc.core_properties.title = pub.title
     section = doc.sections[0]
-    text_width = section.page_width - section.left_margin - section.right_margin
+    width, left, right = section.page_width, section.left_margin, section.right_margin
+    assert width is not None and left is not None and right is not None  # new_document() sets them
+    text_width = width - left - right
     title = add_paragraph(doc, pub.title, font=TITLE_FONT, size=TITLE_SIZE, bold=True,
                           align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
     title.paragraph_format.space_after = Pt(16)

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from math import comb
+from typing import Literal
 
 from ..forms import CellDef
 from ..values import parse_value as cell_value
@@ -49,7 +50,7 @@ def solve_row(texts: Sequence[str], ids: Sequence[str], cells: Mapping[str, Cell
     if layouts > MAX_LAYOUTS or abs(k - n) > 3:
         return None
     numbers = [cell_value(t, cells[ids[0]].type).arith for t in texts]
-    found: dict[tuple, Solved] = {}
+    found: dict[tuple[object, ...], Solved] = {}
     if k < n:
         for pos in combinations(range(n), k):
             known = {ids[p]: (texts[i], numbers[i]) for i, p in enumerate(pos)}
@@ -72,12 +73,12 @@ def solve_row(texts: Sequence[str], ids: Sequence[str], cells: Mapping[str, Cell
     return next(iter(found.values())) if len(found) == 1 else None
 
 
-def _signature(s: Solved, ids: Sequence[str]) -> tuple:
+def _signature(s: Solved, ids: Sequence[str]) -> tuple[object, ...]:
     return tuple(parse_text(s.texts[c]) if c in s.texts else s.deduced[c] for c in ids)
 
 
 def _complete(known: dict[str, tuple[str, float]], ids: Sequence[str], cells: Mapping[str, CellDef],
-              constraints: Sequence[Constraint]) -> Solved | str | None:
+              constraints: Sequence[Constraint]) -> Solved | Literal["ambiguous"] | None:
     """Fill the unknown cells from the constraints; None if the layout breaks a rule,
     "ambiguous" if the rules leave a cell open."""
     value = {c: num for c, (_, num) in known.items()}

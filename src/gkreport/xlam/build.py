@@ -129,9 +129,10 @@ def _core_properties(xml: bytes, version: str) -> bytes:
     text = xml.decode("utf-8")
     for tag, value in values.items():
         pattern = re.compile(rf"<{tag}\s*/>|<{tag}>[^<]*</{tag}>")
-        if not pattern.search(text):
+        m = pattern.search(text)
+        if m is None:
             raise AddinError(f"模板 docProps/core.xml 中没有 {tag}")
-        text = pattern.sub(lambda _m, tag=tag, value=value: f"<{tag}>{escape(value)}</{tag}>", text, count=1)
+        text = f"{text[:m.start()]}<{tag}>{escape(value)}</{tag}>{text[m.end():]}"
     return text.encode("utf-8")
 
 

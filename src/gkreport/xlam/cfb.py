@@ -21,6 +21,7 @@ import io
 import struct
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import olefile
 
@@ -319,7 +320,8 @@ def read_cfb(data: bytes) -> Storage:
     ole = olefile.OleFileIO(io.BytesIO(data))
     try:
 
-        def convert(entry: olefile.olefile.OleDirectoryEntry, path: list[str]) -> Storage | Stream:
+        # Any: types-olefile's OleDirectoryEntry omits the attributes read here (entry_type, name, kids).
+        def convert(entry: Any, path: list[str]) -> Storage | Stream:
             if entry.entry_type == olefile.STGTY_STREAM:
                 return Stream(entry.name, ole.openstream(path).read())
             node = Storage(entry.name, clsid=_clsid_bytes(entry.clsid))
