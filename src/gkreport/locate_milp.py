@@ -204,7 +204,7 @@ class _Problem:
         residual = self.lb - ao  # the change each violated equality needs (Σ a·d = r)
         first = np.flatnonzero(self.a[bad[0]])
         hits = []
-        for c in first:
+        for c in first.tolist():
             col = self.a[:, c]
             if np.any(col[bad] == 0) or np.any(col[~self.violated] != 0):
                 continue
@@ -285,12 +285,12 @@ class _Problem:
             cells = np.flatnonzero(self.a[j])
             cols = self._indicators(cells)
             out.add([*cols, first_s + k], [1.0] * len(cols) + [-1.0], 0.0, 0.0)
-            for i in cells:
-                mine = self._indicators([i])
+            for cell in cells.tolist():
+                mine = self._indicators([cell])
                 out.add([*mine, first_s + k], [2.0] * len(mine) + [-1.0], -np.inf, 0.0)
         return out
 
-    def _indicators(self, cells: Sequence[int]) -> list[int]:
+    def _indicators(self, cells: Sequence[int] | np.ndarray) -> list[int]:
         """The change indicators (z and, for group members, v) of ``cells``."""
         cols = [self._col_z(i) for i in cells]
         cols += [self._col_v(i) for i in cells if i in self.member_pos]
@@ -316,7 +316,7 @@ class _Problem:
         lower[:n] = self.observed - self.m_down
         upper[:n] = self.observed + self.m_up
         upper[w - self.n_s:] = np.inf
-        integrality = np.ones(w)
+        integrality = np.ones(w, dtype=np.int_)
         integrality[:n] = [1 if v.integer else 0 for v in self.vars]
         integrality[w - self.n_s:] = 0
         try:
@@ -347,7 +347,7 @@ class _Problem:
 
     def values(self, x: np.ndarray, support: list[int]) -> dict[str, float | None]:
         """Corrected value of each changed variable, ``None`` where the rows leave it free."""
-        sub = self.a[np.ix_(self.eq, support)] if self.eq.any() else np.zeros((0, len(support)))
+        sub = self.a[np.ix_(self.eq, np.asarray(support, dtype=np.intp))] if self.eq.any() else np.zeros((0, len(support)))
         free = np.ones(len(support), dtype=bool)
         if sub.shape[0]:
             basis = null_space(sub)
@@ -369,7 +369,7 @@ class _Rows:
         self.lb: list[float] = []
         self.ub: list[float] = []
 
-    def add(self, cols: Sequence[int], vals: Sequence[float], lb: float, ub: float) -> None:
+    def add(self, cols: Sequence[int] | np.ndarray, vals: Sequence[float] | np.ndarray, lb: float, ub: float) -> None:
         k = len(self.lb)
         self.r.extend([k] * len(cols))
         self.c.extend(int(c) for c in cols)
