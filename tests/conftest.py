@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gkreport.fill import write_filled
-from gkreport.forms import Form, load_form
+from gkreport.forms import load_form
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REAL = FIXTURES / "real"
@@ -18,10 +18,6 @@ REAL = FIXTURES / "real"
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 # Internal errors planted by tests are logged here, not in the user's ~/.gkreport/gkreport.log.
 os.environ.setdefault("GKREPORT_LOG", os.path.join(__import__("tempfile").gettempdir(), "gkreport-tests.log"))
-
-
-def _t2_rows(form: Form) -> list[str]:
-    return list(form.sets["t2_rows"])
 
 
 def _pingtan() -> tuple[str, dict, dict]:

@@ -437,10 +437,6 @@ def test_workbook_without_names_and_a_moved_row_names_the_cells(tmp_path: Path) 
 # ------------------------------------------------------------------------------ hypothesis
 
 
-def _data_cell(form: Form, draw: Any) -> Any:
-    return form.cells[draw(st.sampled_from(sorted(form.cells)))]
-
-
 @st.composite
 def mutations(draw: Any) -> list[tuple]:
     ops = []

@@ -51,10 +51,6 @@ class Value:
     def is_blank(self) -> bool:
         return self.state == "blank"
 
-    @property
-    def usable(self) -> bool:
-        return self.state in ("number", "converted", "blank", "na")
-
 
 BLANK = Value(None, "blank")
 

@@ -64,7 +64,6 @@ if TYPE_CHECKING:  # pragma: no cover
 EDGES = ("edge_left", "edge_right", "edge_top", "edge_bottom")
 THICK_COLOR = "#C00000"
 HEADER_FILL = "#D9E1F2"
-LINK_COLOR = (5, 99, 193)
 WIDTHS = {"A": 6, "B": 9, "C": 17, "D": 8, "E": 30, "F": 72, "G": 8, "H": 0}  # H (fingerprint): hidden
 XL_SHEET_VERY_HIDDEN = 2
 XL_SHEET_VISIBLE = -1
@@ -396,7 +395,6 @@ WEIGHTS = {1: "hairline", 2: "thin", -4138: "medium", 4: "thick"}
 _STYLE_CODES = {v: k for k, v in LINE_STYLES.items()}
 _WEIGHT_CODES = {v: k for k, v in WEIGHTS.items()}
 MASK_FILL, MASK_BORDERS, MASK_NOTE = 1, 2, 4
-XL_CALCULATION_MANUAL = -4135
 
 
 def _bgr_to_hex(value: int) -> str:
