@@ -21,7 +21,7 @@ os.environ.setdefault("GKREPORT_LOG", os.path.join(__import__("tempfile").gettem
 
 
 def _pingtan() -> tuple[str, dict, dict]:
-    """Parse the transcription of 平潭 2023 (format in real-reports/README.md)."""
+    """Parse the transcription of 平潭 2023 (format in fixtures/real/README.md)."""
     form = load_form("2021")
     values: dict[str, object] = {}
     section = None

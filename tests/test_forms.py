@@ -63,7 +63,7 @@ def test_totals_are_marked_total() -> None:
 
 @pytest.mark.parametrize("version", ["2019", "2021"])
 def test_official_merges_follow_layout_md(version: str) -> None:
-    """The merges of layout.md (relative to each table's top-left) are reproduced."""
+    """The official form's merges (relative to each table's top-left, transcribed below) are reproduced."""
     f = load_form(version)
     from gkreport import addresses as addr
 

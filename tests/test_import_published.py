@@ -2,7 +2,7 @@
 
 The four real reports in ``fixtures/real`` are the ground truth: every value they
 publish must come out unchanged (blank stays ``None``, ``0`` stays ``0``). The other
-formats are generated from those values following ``design/layout.md`` (merged cells,
+formats are generated from those values following the official layout (merged cells,
 line breaks in labels, an offset grid in a foreign workbook), so that a reader that is
 right for one format and wrong for another is caught.
 """
@@ -227,7 +227,7 @@ def test_html_missing_legal_column(tmp_path: Path) -> None:
 
 
 def test_html_2019_word_export_deviations(tmp_path: Path) -> None:
-    """layout.md deviations: split merge in column A, a spacer row, a unit typed into a value cell."""
+    """Deviations from the official layout: split merge in column A, a spacer row, a unit typed into a value cell."""
     form = load_form("2019")
     values: dict[str, object] = {**expected_xiuzhou(), "t1.procurement.amount": "75394432.52元"}
     parts = ["<html><body><p>洪合镇2020年度政府信息公开工作年度报告</p>"]

@@ -3,7 +3,7 @@
 The central guarantee is the round trip: ``import`` of what ``publish`` writes gives back
 exactly the cells that were published, for random fillings of both forms and for every
 real report. The tables must have exactly the official merges (checked in the .docx XML
-and the HTML markup against the form JSON and against design/layout.md).
+and the HTML markup against the form JSON and against the official form's merges, transcribed below).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from lo_writer import lo_pdf, lo_writer_convert
 SAMPLES = Path(__file__).parents[1] / "samples"
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
-# design/layout.md, "All merges" (grid-relative, A1 = the table's top-left).
+# The official form's merges, transcribed by hand (grid-relative, A1 = the table's top-left).
 LAYOUT_MERGES = {
     ("2019", "t1"): "A1:D1 A5:D5 A9:D9 A13:D13 C14:D14 C15:D15 A16:D16 C17:D17 C18:D18",
     ("2021", "t1"): "A1:D1 A5:D5 B6:D6 B7:D7 A8:D8 B9:D9 B10:D10 B11:D11 A12:D12 B13:D13 B14:D14",

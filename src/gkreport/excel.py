@@ -5,7 +5,7 @@ the add-in's launcher (``addin/gkreport_ribbon.bas`` -> :mod:`gkreport.xlcall`).
 function also accepts the workbook to act on, so tests can pass a remote-engine book
 (``xw.Book(json=...)``) and assert on the actions it queues.
 
-Design, and why (see ``/design/addin.md`` for the xlwings pitfalls):
+Design, and why (the launcher and the helper macros: ``docs/addin-build.md``):
 
 - **Which workbook**: the active workbook (``xw.books.active``), never
   ``xw.Book.caller()``: inside an ``.xlam`` the caller is the add-in itself.
