@@ -117,7 +117,7 @@ def _log_exception(where: str) -> None:
         with LOG_FILE.open("a", encoding="utf-8") as f:
             f.write(f"\n=== {stamp} gkreport {__version__} xlwings {xw.__version__} {where} ===\n")
             f.write(traceback.format_exc())
-    except Exception:  # a log that cannot be written must not hide the alert
+    except OSError:  # a log that cannot be written must not hide the alert
         pass
 
 
@@ -135,7 +135,7 @@ def _alert(app: Any, text: str, mode: str = "info") -> None:
         if app is None:
             raise RuntimeError("no app")
         app.alert(text, title=TITLE, buttons="ok", mode=mode)
-    except Exception:
+    except Exception:  # Excel boundary: no message box could be shown (COM errors, engines without alert)
         UNSHOWN.append(text)
         print(text, file=sys.stderr)
 
@@ -152,7 +152,7 @@ def _any_app() -> Any:
         return _APP
     try:
         return xw.apps.active
-    except Exception:
+    except Exception:  # Excel boundary: no Excel (xlwings raises its own and COM's error types)
         return None
 
 
@@ -174,7 +174,7 @@ def entry_point(func: Callable[P, R]) -> Callable[P, R | None]:
             return func(*args, **kwargs)
         except (ExcelUserError, ProtectedSheetError) as e:
             _alert(app if app is not None else _any_app(), str(e), "info")
-        except Exception as e:
+        except Exception as e:  # the Excel entry point: no traceback reaches the user, it goes to the log
             from .runtime import LOG_FILE
 
             _log_exception(func.__name__)
@@ -199,7 +199,7 @@ def _target(book: xw.Book | None) -> xw.Book:
         return book
     try:
         active = _APP.books.active if _APP is not None else xw.books.active
-    except Exception:
+    except Exception:  # Excel boundary: no Excel, or no workbook open (COM's own error types)
         active = None
     if active is None or str(getattr(active, "name", "")).lower().endswith(".xlam"):
         raise ExcelUserError("没有打开的工作簿。请先打开要校验的年报填报表（或点“新建填报表”），再点此按钮。")
@@ -213,16 +213,16 @@ _versions_checked = False
 
 def addin_xlwings_version(xlam: Path) -> str | None:
     """The xlwings version the add-in's VBA was built from, or ``None`` if unreadable."""
-    try:
-        from .xlam.vbaproject import list_modules
+    from .xlam.vbaproject import READ_ERRORS, list_modules
 
+    try:
         with zipfile.ZipFile(xlam) as z:
             vba = z.read("xl/vbaProject.bin")
         for module in list_modules(vba):
             m = _VERSION_RE.search(module.source)
             if m:
                 return m.group(1)
-    except Exception:
+    except READ_ERRORS:
         return None
     return None
 
@@ -231,13 +231,14 @@ def _installed_addin(app: Any) -> Path | None:
     """Where the loaded add-in file is: asked from Excel on Windows, else the install folder."""
     try:
         return Path(str(app.api.Workbooks(ADDIN_FILE).FullName))
-    except Exception:  # not Windows, or not loaded under that name
+    except Exception:  # Excel boundary: not Windows, or not loaded under that name (COM's own error types)
         pass
-    try:
-        from .xlam.install import default_addin_dir
+    from .xlam import AddinError
+    from .xlam.install import default_addin_dir
 
+    try:
         path = default_addin_dir() / ADDIN_FILE
-    except Exception:
+    except (AddinError, RuntimeError, KeyError):  # no APPDATA; no home folder (Path.home)
         return None
     return path if path.is_file() else None
 
@@ -336,12 +337,12 @@ def _book_names(book: xw.Book) -> dict[str, Location]:
     out: dict[str, Location] = {}
     try:
         names = list(book.names)
-    except Exception:
+    except Exception:  # Excel boundary: an engine without names (COM's own error types)
         return out
     for n in names:
         try:
             name, refers = str(n.name), n.refers_to
-        except Exception:
+        except Exception:  # Excel boundary: a name Excel cannot describe (COM's own error types)
             continue
         if "!" in name or not isinstance(refers, str):
             continue  # sheet-scoped names are not ours
@@ -567,7 +568,7 @@ def _new_form(version: str, book: xw.Book | None) -> Path | None:
             # A copy of the template: 保存 then asks where to save instead of writing to temp.
             app.api.Workbooks.Add(Template=str(path))
             return path
-        except Exception:  # fall back to opening the file itself
+        except Exception:  # Excel boundary (COM's own error types): fall back to opening the file itself
             pass
     _open(app, path)
     return path
@@ -591,7 +592,7 @@ def _open(app: Any, path: Path) -> None:
         try:
             app.books.open(str(path))
             return
-        except Exception:  # an engine without books.open: xlwings' default instance
+        except Exception:  # Excel boundary: an engine without books.open: xlwings' default instance
             pass
     xw.Book(str(path))
 
@@ -606,11 +607,11 @@ def _ask_folder(app: Any) -> Path | None:
         if dialog.Show() != -1:
             return None
         return Path(str(dialog.SelectedItems(1)))
-    except Exception:  # not Windows COM; try the input box
+    except Exception:  # Excel boundary: not Windows COM; try the input box
         pass
     try:
         answer = app.api.InputBox("请输入存放各单位年报的文件夹路径：", TITLE, Type=2)
-    except Exception as e:
+    except Exception as e:  # Excel boundary: no input box either (COM's own error types)
         raise ExcelUserError(
             "此环境无法弹出选择文件夹的对话框。请在命令行运行：gkreport consolidate <文件夹>"
         ) from e
@@ -679,11 +680,12 @@ def show_help(book: xw.Book | None = None) -> None:
     from . import runtime
 
     app = book.app if book is not None else _any_app()
-    try:
-        from .xlam.install import config_file_path
+    from .xlam import AddinError
+    from .xlam.install import config_file_path
 
+    try:
         conf = str(config_file_path())
-    except Exception:
+    except (AddinError, RuntimeError, KeyError):  # a system without Excel; no home folder (Path.home)
         conf = "（本系统不适用）"
     _alert(app, "\n".join([
         f"gkreport 版本：{__version__}（加载项：{_LAUNCH.get('addin', '未知')}）",

@@ -163,7 +163,7 @@ def atomic_write(path: Path, write: Callable[[Path], object], *, mode: int | Non
     except OSError as e:
         _remove(Path(tmp))
         raise write_error(path, e) from None
-    except BaseException:
+    except BaseException:  # no temporary file left behind, whatever stopped us (Ctrl+C too); re-raised
         _remove(Path(tmp))
         raise
     return path
@@ -313,7 +313,7 @@ def output_lock(path: Path, label: str | None = None) -> Iterator[None]:
                 same = False
             if same or os.name == "nt":
                 break
-        except BaseException:
+        except BaseException:  # the descriptor is closed on every way out; re-raised
             os.close(fd)
             raise
         os.close(fd)

@@ -131,7 +131,7 @@ def load_roster(path: Path) -> list[RosterEntry]:
             wb = pc.CalamineWorkbook.from_path(str(path))
             rows = wb.get_sheet_by_index(0).to_python()
             wb.close()
-        except Exception as e:
+        except (pc.CalamineError, OSError) as e:
             raise ReadError(f"名单文件无法读取（{type(e).__name__}）") from None
     for i, row in enumerate(rows):
         heads = [str(c or "").strip() for c in row]

@@ -108,7 +108,7 @@ def is_remote(book: xw.Book) -> bool:
     """True for the remote engine (``xw.Book(json=...)``): writes are queued actions."""
     try:
         return getattr(book.app.engine, "name", "") == "remote"
-    except Exception:  # pragma: no cover - an engine without ``app``
+    except Exception:  # pragma: no cover - Excel boundary: an engine without ``app``, or COM's own error types
         return False
 
 
@@ -357,7 +357,7 @@ class XlwingsMarker:
                 options |= {k: bool(getattr(p, k)) for k in PROTECTION_ALLOW}
                 try:
                     api.Unprotect("")  # with a password argument Excel raises instead of prompting
-                except Exception:
+                except Exception:  # Excel boundary: a password makes COM raise its own error type
                     locked.append(str(sheet.name))
                     continue
                 lifted.append((api, options))
@@ -510,7 +510,7 @@ class BatchMarker:
         marker = cls(book, addin)
         try:
             marker._run("GK_Ping")
-        except Exception:  # add-in not loaded (command line, old add-in): per-cell path
+        except Exception:  # Excel boundary: add-in not loaded (command line, old add-in): per-cell path
             return None
         return marker
 

@@ -14,6 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# What zipfile raises on a damaged or foreign archive (RuntimeError: an encrypted member;
+# NotImplementedError: an unsupported compression method).
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError, NotImplementedError)
+
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 MAX_FILE_BYTES = 100 * 1024 * 1024
@@ -130,7 +134,7 @@ def _ole_kind(path: Path) -> str:
                 raise ReadError("这是旧版 Word 97-2003 格式（.doc），请另存为 .docx 后再试")
     except ReadError:
         raise
-    except Exception as e:  # olefile raises several types on damaged headers
+    except Exception as e:  # per-file boundary: olefile raises OSError, struct.error, IndexError... on damaged headers
         raise ReadError(f"文件已损坏，无法读取（{type(e).__name__}）") from None
     raise ReadError("无法识别的 Office 旧格式文件")
 
@@ -162,12 +166,12 @@ def _zip_kind(path: Path, verify: bool = True, keep_open: bool = False) -> tuple
             kind = "docx"
         else:
             raise ReadError("压缩文件不是 Excel 工作簿（缺少 xl/workbook.xml）")
-    except BaseException as e:
+    except BaseException as e:  # close on every way out, then say what it was; the rest is re-raised
         if zf is not None:
             zf.close()
         if isinstance(e, NotImplementedError):
             raise ReadError("文件使用了不支持的压缩方式，请在 Excel 中重新保存后再试") from None
-        if isinstance(e, zipfile.BadZipFile | zlib.error | EOFError | OSError | ValueError | RuntimeError):
+        if isinstance(e, ZIP_ERRORS):
             raise ReadError("文件已损坏或不完整（可能下载/复制中断），无法打开") from None
         raise
     if keep_open:

@@ -13,6 +13,7 @@ import io
 import zipfile
 from pathlib import Path
 
+from .files import ZIP_ERRORS
 from .pub_sources import (
     MAX_SPAN,
     MAX_UNPACKED,
@@ -54,7 +55,7 @@ def open_zip(path: Path, data: bytes, ext: str) -> zipfile.ZipFile:
             raise ReportReadError(bad)
     except ReportReadError:
         raise
-    except Exception:  # BadZipFile, zlib.error, EOFError, NotImplementedError (compression), ...
+    except ZIP_ERRORS:
         raise ReportReadError(bad) from None
     return zf
 
@@ -118,7 +119,7 @@ def read_docx(path: Path, data: bytes) -> Source:
                         del parent[0]
     except ReportReadError:
         raise
-    except Exception as e:  # XMLSyntaxError, zlib.error on a damaged member, ...
+    except Exception as e:  # per-file boundary: lxml and zipfile raise many types on a damaged member
         raise ReportReadError(f"Word（.docx）文件已损坏，无法读取（{type(e).__name__}）：{path.name}") from None
     finally:
         zf.close()
@@ -173,7 +174,7 @@ def read_xlsx(path: Path, data: bytes) -> Source:
     open_zip(path, data, ".xlsx").close()
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as e:  # openpyxl raises many types on malformed parts
+    except Exception as e:  # per-file boundary: openpyxl raises many types on malformed parts
         raise ReportReadError(f"Excel（.xlsx）文件已损坏，无法读取（{type(e).__name__}）：{path.name}") from None
     rows: list[Row] = []
     lines: list[str] = []
@@ -204,7 +205,7 @@ def read_xlsx(path: Path, data: bytes) -> Source:
                 notes.append(f"工作表“{ws.title}”超出前 {MAX_XLSX_ROWS} 行、{MAX_XLSX_COLS} 列的内容未读取")
     except ReportReadError:
         raise
-    except Exception as e:
+    except Exception as e:  # per-file boundary: openpyxl reads parts lazily, so damage surfaces here too
         raise ReportReadError(f"Excel（.xlsx）文件已损坏，无法读取（{type(e).__name__}）：{path.name}") from None
     finally:
         wb.close()

@@ -41,6 +41,7 @@ from gkreport.resources import data_dir
 from gkreport.xlam import AddinError
 from gkreport.xlam.messages import vba_text_function
 from gkreport.xlam.vbaproject import (
+    READ_ERRORS,
     ModuleChange,
     VbaProjectError,
     find_ribbon_module,
@@ -145,7 +146,7 @@ def built_version(xlam: Path) -> str | None:
             if module.name == RIBBON_MODULE:
                 m = _VERSION_LINE.search(module.source)
                 return m.group(2) if m else None
-    except Exception:  # not a zip, no VBA, foreign file: "unknown version"
+    except READ_ERRORS:  # not a zip, no VBA, foreign file: "unknown version"
         return None
     return None
 

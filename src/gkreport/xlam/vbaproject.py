@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 import struct
+import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -47,6 +49,13 @@ _VBA_PROJECT_HEADER = struct.Struct("<HHBH")  # Reserved1, Version, Reserved2, R
 
 class VbaProjectError(ValueError):
     """Raised when a vbaProject.bin does not look like MS-OVBA expects."""
+
+
+# What reading a foreign or damaged .xlam can raise (seen by fuzzing list_modules): the zip
+# layer's errors, KeyError (no xl/vbaProject.bin), ValueError (VbaProjectError, OvbaError,
+# CfbError, UnicodeDecodeError), OSError (olefile) and OverflowError.
+READ_ERRORS = (OSError, ValueError, ArithmeticError, KeyError, EOFError, RuntimeError, NotImplementedError,
+               zipfile.BadZipFile, zlib.error)
 
 
 @dataclass(frozen=True)
