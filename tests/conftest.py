@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -121,6 +124,13 @@ def soffice() -> str | None:
 
 def lo_convert(src: Path, fmt: str, outdir: Path) -> Path:
     """Convert with LibreOffice headless (recalculates formulas on load)."""
+    out = lo_convert_many([src], fmt, outdir)[src]
+    assert out.exists(), f"LibreOffice did not write {out}"
+    return out
+
+
+def lo_convert_many(sources: list[Path], fmt: str, outdir: Path) -> dict[Path, Path]:
+    """Convert many files in one LibreOffice start (each start costs seconds); source -> output."""
     exe = soffice()
     if exe is None:
         pytest.skip("LibreOffice (soffice) is not installed")
@@ -138,9 +148,31 @@ def lo_convert(src: Path, fmt: str, outdir: Path) -> Path:
         '</oor:items>\n', encoding="utf-8")
     subprocess.run(
         [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--calc", "--convert-to", fmt,
-         "--outdir", str(outdir), str(src)],
-        check=True, capture_output=True, timeout=180,
+         "--outdir", str(outdir), *map(str, sources)],
+        check=True, capture_output=True, timeout=120 + 60 * len(sources),
     )
-    out = outdir / (src.stem + "." + fmt.split(":")[0])
-    assert out.exists(), f"LibreOffice did not write {out}"
-    return out
+    return {s: outdir / (s.stem + "." + fmt.split(":")[0]) for s in sources}
+
+
+def make_agencies() -> ModuleType:
+    """``benchmarks/make_agencies.py`` (the synthetic county the consolidation tests use), loaded once."""
+    if "make_agencies" in sys.modules:
+        return sys.modules["make_agencies"]
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "make_agencies.py"
+    spec = importlib.util.spec_from_file_location("make_agencies", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["make_agencies"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture
+def excel_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The add-in's log in ``tmp_path``, and the once-per-process version check armed again."""
+    from gkreport import excel, runtime
+
+    log = tmp_path / "gkreport.log"
+    monkeypatch.setattr(runtime, "LOG_FILE", log)
+    monkeypatch.setattr(excel, "_versions_checked", False)
+    return log

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import openpyxl
 import pytest
 
+from conftest import make_agencies
 from gkreport.cli import main as cli_main
 from gkreport.consolidate import Consolidation, consolidate, normalise_name, write_summary
 from gkreport.fill import fill_workbook
@@ -22,19 +21,7 @@ from gkreport.readers import ReadError
 from gkreport.template import build_template
 from gkreport.xlam.cfb import Storage, Stream, write_cfb
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "make_agencies.py"
-
-
-def _make_agencies() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_agencies", BENCH)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["make_agencies"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-mk = _make_agencies()
+mk = make_agencies()
 
 
 def _by_name(wb: openpyxl.Workbook, name: str) -> object:

@@ -23,7 +23,7 @@ import xlwings as xw
 from openpyxl import Workbook
 
 from conftest import REAL_REPORTS
-from gkreport import excel, runtime
+from gkreport import excel
 from gkreport.fill import fill_workbook
 from gkreport.forms import load_form
 from gkreport.markers.xlwings_marker import XlwingsMarker, is_remote
@@ -93,11 +93,8 @@ def sheet_index(book: Any, name: str) -> int:
 
 
 @pytest.fixture(autouse=True)
-def _log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    log = tmp_path / "gkreport.log"
-    monkeypatch.setattr(runtime, "LOG_FILE", log)
-    monkeypatch.setattr(excel, "_versions_checked", False)
-    return log
+def _log(excel_log: Path) -> Path:
+    return excel_log
 
 
 @pytest.fixture

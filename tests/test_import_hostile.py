@@ -27,7 +27,7 @@ from gkreport.checking import check_file
 from gkreport.forms import load_form
 from gkreport.readers.published import ReportReadError, read_published
 from test_import_completeness import report_text
-from test_import_published import BREAKS_2021, expected_pingtan, grid_spec
+from test_import_published import BREAKS_2021, add_docx_grid, expected_pingtan, grid_spec
 
 
 def good_docx() -> bytes:
@@ -36,13 +36,7 @@ def good_docx() -> bytes:
     doc.add_paragraph("平潭综合实验区2023年度政府信息公开工作年度报告")
     for t in form.tables:
         doc.add_paragraph(t.title)
-        spec, n_rows, n_cols = grid_spec(form, t.id, expected_pingtan(), BREAKS_2021)
-        table = doc.add_table(rows=n_rows, cols=n_cols)
-        for r1, c1, r2, c2, text in spec:
-            cell = table.cell(r1 - 1, c1 - 1)
-            if (r2, c2) != (r1, c1):
-                cell = cell.merge(table.cell(r2 - 1, c2 - 1))
-            cell.text = text
+        add_docx_grid(doc, *grid_spec(form, t.id, expected_pingtan(), BREAKS_2021))
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

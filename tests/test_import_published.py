@@ -155,6 +155,16 @@ def grid_spec(form: Form, table_id: str, values: Mapping[str, object],
     return out, t.n_rows, t.n_cols
 
 
+def add_docx_grid(doc: docx.document.Document, spec: list[tuple[int, int, int, int, str]], n_rows: int, n_cols: int) -> None:
+    """A Word table with the grid's merges and texts (as a clerk's Word report has them)."""
+    table = doc.add_table(rows=n_rows, cols=n_cols)
+    for r1, c1, r2, c2, text in spec:
+        cell = table.cell(r1 - 1, c1 - 1)
+        if (r2, c2) != (r1, c1):
+            cell = cell.merge(table.cell(r2 - 1, c2 - 1))
+        cell.text = text
+
+
 def drop_column(spec: list[tuple[int, int, int, int, str]], n_cols: int, col: int):
     """Remove grid column ``col`` (1-based) from a spec, shrinking merges that span it."""
     out = []
@@ -259,13 +269,7 @@ def test_docx_from_pingtan_values(tmp_path: Path) -> None:
     doc.add_paragraph("一、总体情况")
     for t in form.tables:
         doc.add_paragraph(t.title)
-        spec, n_rows, n_cols = grid_spec(form, t.id, values, BREAKS_2021)
-        table = doc.add_table(rows=n_rows, cols=n_cols)
-        for r1, c1, r2, c2, text in spec:
-            cell = table.cell(r1 - 1, c1 - 1)
-            if (r2, c2) != (r1, c1):
-                cell = cell.merge(table.cell(r2 - 1, c2 - 1))
-            cell.text = text
+        add_docx_grid(doc, *grid_spec(form, t.id, values, BREAKS_2021))
     doc.add_paragraph("平潭综合实验区管理委员会")
     doc.add_paragraph("2024年1月19日")
     path = tmp_path / "pingtan.docx"

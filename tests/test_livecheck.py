@@ -8,14 +8,13 @@ correct total holding "5件" while ``check`` reported nothing. Now, for every fi
 from __future__ import annotations
 
 import random
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from conftest import REAL_REPORTS, soffice
+from conftest import REAL_REPORTS, lo_convert_many
 from gkreport import livecalc
 from gkreport.engine import check
 from gkreport.fill import fill_workbook
@@ -34,23 +33,8 @@ from gkreport.values import parse_value
 
 
 def recalc_all(sources: list[Path], outdir: Path) -> dict[Path, Path]:
-    """Recalculate many workbooks in one LibreOffice start (see conftest.lo_convert)."""
-    exe = soffice()
-    if exe is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
-    profile = outdir / "lo-profile" / "user"
-    profile.mkdir(parents=True, exist_ok=True)
-    (profile / "registrymodifications.xcu").write_text(
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
-        'xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        '<item oor:path="/org.openoffice.Office.Calc/Formula/Load">'
-        '<prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>'
-        '</oor:items>\n', encoding="utf-8")
-    subprocess.run([exe, f"-env:UserInstallation=file://{outdir / 'lo-profile'}", "--headless", "--calc",
-                    "--convert-to", "xlsx", "--outdir", str(outdir / "out"), *map(str, sources)],
-                   check=True, capture_output=True, timeout=300)
-    return {s: outdir / "out" / s.name for s in sources}
+    """Recalculate many workbooks in one LibreOffice start."""
+    return lo_convert_many(sources, "xlsx", outdir / "out")
 
 
 def _write(form: Form, path: Path, values: dict, header: dict) -> Path:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
 from openpyxl.styles import Alignment
 
+from conftest import make_agencies
 from gkreport.consolidate import consolidate
 from gkreport.forms import load_form
 from gkreport.summary_workbook import (
@@ -24,19 +23,7 @@ from gkreport.summary_workbook import (
 )
 from gkreport.xlsx_rows import BulkRows, save_with_rows
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "make_agencies.py"
-
-
-def _make_agencies():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("make_agencies", BENCH)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["make_agencies"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-mk = _make_agencies()
+mk = make_agencies()
 
 
 @pytest.fixture(scope="module")

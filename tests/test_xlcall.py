@@ -6,12 +6,13 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gkreport import excel, runtime, xlcall
+from gkreport import excel, xlcall
 
 IMPORT_BUDGET_S = 0.1
 
@@ -49,11 +50,8 @@ def test_launcher_imports_xlwings_without_pandas_and_numpy() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    log = tmp_path / "gkreport.log"
-    monkeypatch.setattr(runtime, "LOG_FILE", log)
-    monkeypatch.setattr(excel, "_versions_checked", False)
-    yield log
+def _isolated(excel_log: Path) -> Iterator[Path]:
+    yield excel_log
     excel.use_app(None)
 
 
