@@ -5,9 +5,31 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from openpyxl.utils.cell import column_index_from_string, get_column_letter
-
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?([1-9][0-9]*)$")
+MAX_COLUMN = 18278  # "ZZZ": the most three letters can name (openpyxl's bound too)
+
+
+# Written here rather than taken from openpyxl.utils: importing any part of openpyxl loads all
+# of it, and the pure core (engine, locate, forms) must not (tests/test_import_contract.py).
+def column_index_from_string(letters: str) -> int:
+    """``"AB"`` -> 28 (upper-case letters, at most three)."""
+    if not 1 <= len(letters) <= 3 or not all("A" <= ch <= "Z" for ch in letters):
+        raise ValueError(f"不是列号：{letters!r}")
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def get_column_letter(col: int) -> str:
+    """28 -> ``"AB"``."""
+    if not 1 <= col <= MAX_COLUMN:
+        raise ValueError(f"列号超出范围：{col}")
+    out = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        out = chr(65 + rem) + out
+    return out
 
 
 def split_ref(ref: str) -> tuple[int, int]:
