@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -11,7 +13,8 @@ from .forms import Form
 from .safety import set_value
 from .template import build_template, save_workbook_atomic
 
-CellInput = int | float | str | None
+# What an openpyxl cell holds (bool is an int, datetime a date): a header's date is written as a date.
+CellInput = int | float | Decimal | str | dt.date | dt.time | dt.timedelta | None
 
 
 def fill_workbook(wb: Workbook, form: Form, values: Mapping[str, CellInput],
