@@ -24,6 +24,7 @@ from gkreport.check_batch import BatchOptions, check_files, plan_jobs
 from gkreport.checking import MarkPlan, check_file
 from gkreport.inputs import collect_files
 from gkreport.marking import RESULTS_SHEET
+from gkreport.readers import read_any
 from gkreport.readers.workbook import fast_decline_reason, name_target
 from gkreport.stamp import data_fingerprint
 
@@ -102,6 +103,19 @@ def test_batch_findings_equal_single_file_full_check(folder: Path) -> None:
     assert any(f.rule == "value-format" for f in errors)  # "2件"
     assert by_name["04-inserted-row.xlsx"].counts["error"]  # the 99 below the inserted row is read
     assert by_name["07-published.txt"].info is not None and by_name["07-published.txt"].info.form == "2019"
+
+
+def test_previous_years_report_reaches_the_workers(folder: Path, tmp_path: Path) -> None:
+    """--previous: the cross-year rules run in the workers with the same last-year report."""
+    files = sorted((folder / "乡镇").iterdir()) + [folder / "01-clean.xlsx", folder / "04-inserted-row.xlsx"]
+    _, header, values = REAL_REPORTS["pingtan-2023"]()
+    tenfold = {k: v * 10 if isinstance(v, int) else v for k, v in values.items()}
+    previous = read_any(make_filled(tmp_path, "上年.xlsx", "2021", tenfold, {**header, "hdr.year": 2022}))
+    batch = list(check_files(plan_jobs(files, None), BatchOptions(previous=previous), workers=2))
+    for got in batch:
+        want = check_file(got.file, previous=previous)
+        assert _finding_dicts(got.findings) == _finding_dicts(want.findings), got.file
+    assert any(f.rule in ("carry-over", "outlier") for r in batch for f in r.findings)
 
 
 def run_cli(*args: object) -> subprocess.CompletedProcess[str]:
