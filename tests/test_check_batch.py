@@ -107,7 +107,7 @@ def test_batch_findings_equal_single_file_full_check(folder: Path) -> None:
 
 def test_previous_years_report_reaches_the_workers(folder: Path, tmp_path: Path) -> None:
     """--previous: the cross-year rules run in the workers with the same last-year report."""
-    files = sorted((folder / "乡镇").iterdir()) + [folder / "01-clean.xlsx", folder / "04-inserted-row.xlsx"]
+    files = [*sorted((folder / "乡镇").iterdir()), folder / "01-clean.xlsx", folder / "04-inserted-row.xlsx"]
     _, header, values = REAL_REPORTS["pingtan-2023"]()
     tenfold = {k: v * 10 if isinstance(v, int) else v for k, v in values.items()}
     previous = read_any(make_filled(tmp_path, "上年.xlsx", "2021", tenfold, {**header, "hdr.year": 2022}))

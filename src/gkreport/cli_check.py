@@ -25,6 +25,9 @@ MARKS_LOCK = "gkreport-marks"  # one `check --mark` at a time per output folder
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="校验报表：找出合计、勾稽关系、数值格式等问题，可输出标注副本",
+                       description="校验报表：找出合计、勾稽关系、数值格式等问题，用中文说明错在哪、应为多少。"
+                                   "多个文件由多个进程并行读取（与汇总的读取方式相同，结论与逐个校验完全相同），"
+                                   "结果按文件顺序输出，终端上显示进度，最后一行是合计。",
                        epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="+", type=Path, metavar="FILE",
                    help="要校验的文件（.xlsx，或已发布报告的 .docx/.html/.txt），或文件夹（含子文件夹中的报表）")
@@ -38,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--year", type=int, help="报告年度（文件中没有填写时使用）")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="只列出有错误或无法读取的文件（各一行）和最后的合计；没有问题的文件不输出")
+    p.add_argument("--jobs", type=int, metavar="N", help="并行读取的进程数（默认为 CPU 核数）")
     cli_publish.add_notices_option(p)
     p.set_defaults(func=guarded(run))
 
@@ -45,6 +49,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.mark_all and args.mark is None:
         raise UsageError("--mark-all 需要与 --mark 输出文件夹一起使用")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs 至少为 1")
     previous = None
     if args.previous is not None:
         try:
@@ -75,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(len(files), "校验", enabled=None if not args.json else False)
     with _marks_folder(plan):
         results = []
-        for result in check_files(jobs, options):
+        for result in check_files(jobs, options, args.jobs):
             results.append(result)
             if not args.json:
                 progress.clear()
