@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--form", choices=available_forms(), help="指定表式版本（默认自动识别）")
     p.add_argument("--year", type=int, help="报告年度（文件中没有填写时使用）")
     p.add_argument("-q", "--quiet", action="store_true",
-                   help="只列出有错误或无法读取的文件（各一行）和最后的合计；没有问题的文件不输出")
+                   help="只列出有错误、无法读取或写了标注副本的文件（各一行）和最后的合计；没有问题的文件不输出")
     p.add_argument("--jobs", type=int, metavar="N", help="并行读取的进程数（默认为 CPU 核数）")
     cli_publish.add_notices_option(p)
     p.set_defaults(func=guarded(run))
@@ -154,14 +154,15 @@ def print_skipped(skipped: list[tuple[Path, str]], limit: int = 3) -> None:
 
 
 def print_result(r: FileResult, *, quiet: bool = False) -> None:
-    """A file's result; ``quiet``: one line, and only for a file with errors or unreadable."""
+    """A file's result; ``quiet``: one line, and only for a file with errors, unreadable, or
+    given a marked copy (a file with only warnings gets one: where it is must be said)."""
     if r.unreadable:
         print(f"{mark('bad')} {r.file}：" + ("" if r.internal else "无法读取 —— ") + (r.error or ""))
         return
     rep = r.info
     assert rep is not None
     c = r.counts
-    if quiet and not c["error"] and not r.error:
+    if quiet and not c["error"] and not r.error and not r.marked:  # (a copy is always said)
         return
     state = f"{mark('ok')} 未发现错误" if not c["error"] else f"{mark('bad')} 错误 {c['error']} 项"
     print(f"{state}｜{r.file}｜{rep.agency or '（未填单位）'}｜{rep.year or '（未填年度）'}年度｜{rep.form_name}"

@@ -45,16 +45,21 @@ def _start_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, 
 def worker_pool(workers: int, initializer: Callable[..., None] | None = None,
                 initargs: tuple[Any, ...] = ()) -> Iterator[ProcessPoolExecutor]:
     """A pool whose workers die with this process and run ``initializer(*initargs)`` first;
-    on Ctrl+C (or when the caller stops early) the workers are stopped at once instead of
-    finishing the queue."""
+    on Ctrl+C the workers are stopped at once instead of finishing the queue."""
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp_context(), initializer=_start_worker,
                                initargs=(initializer, initargs))
     try:
         yield pool
-    except BaseException:  # Ctrl+C, a generator closed early, a dead pool
+    except KeyboardInterrupt:
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
             with contextlib.suppress(Exception):
                 proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    except BaseException:
+        # The caller stopped early (``| head`` closed the pipe, an error while printing):
+        # the queue is dropped and the workers finish only their current chunk. (Killing
+        # them here would make the pool's own thread fail on the cancelled futures.)
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     finally:
