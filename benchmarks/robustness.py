@@ -510,7 +510,7 @@ def _(d: Path) -> tuple[Run, str | None]:
     planted(folder / "乡B" / "年报.xlsx", "乙乡")
     report(folder / "a.xlsx", "丙局")
     (folder / "a.txt").write_text((REPO / "tests/fixtures/real/xiuzhou-honghe-2020.txt").read_text("utf-8"), "utf-8")
-    r = gkreport(["check", folder, "--mark", d / "标注"])
+    r = gkreport(["check", folder, "--mark", d / "标注", "--mark-all"])  # clean files too: every name
     copies = sorted(str(p.relative_to(d / "标注")) for p in (d / "标注").rglob("*.xlsx"))
     want = ["a.checked.xlsx", "a.txt.checked.xlsx", "乡A/年报.checked.xlsx", "乡B/年报.checked.xlsx"]
     return r, None if copies == want else f"标注副本：{copies}"

@@ -226,11 +226,11 @@ def test_results_sheet_rows_fit_their_wrapped_messages(bad: Path, tmp_path: Path
 
 def test_marking_a_published_report_says_the_copy_is_a_new_template(good: Path, tmp_path: Path) -> None:
     txt = Path(__file__).parent / "fixtures" / "real" / "xiuzhou-honghe-2020.txt"
-    r = run(txt, good, "--mark", tmp_path / "m", "--json")
+    r = run(txt, good, "--mark", tmp_path / "m", "--mark-all", "--json")  # both are clean: copies asked for
     by_file = {Path(d["file"]).name: d for d in json.loads(r.stdout)}
     assert by_file["xiuzhou-honghe-2020.txt"]["marked_is_new_template"] is True
     assert by_file["good.xlsx"]["marked_is_new_template"] is False
-    text = run(txt, "--mark", tmp_path / "m2").stdout
+    text = run(txt, "--mark", tmp_path / "m2", "--mark-all").stdout
     assert "新生成填报表" in text and (tmp_path / "m2" / "xiuzhou-honghe-2020.txt.checked.xlsx").is_file()
 
 
@@ -378,7 +378,7 @@ def test_one_guard_no_traceback_exit_codes(tmp_path: Path, good: Path, monkeypat
         raise KeyboardInterrupt
 
     monkeypatch.setattr(gkreport.checking, "apply_marks", interrupted)
-    assert main(["check", str(good), "--mark", str(tmp_path / "m")]) == Exit.INTERRUPTED
+    assert main(["check", str(good), "--mark", str(tmp_path / "m"), "--mark-all"]) == Exit.INTERRUPTED
     assert "已中断" in capsys.readouterr().err
     assert list((tmp_path / "m").iterdir()) == []  # no temp, no lock left
     monkeypatch.undo()

@@ -282,7 +282,7 @@ def test_cli_publish(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert bad.is_file() and "发布前请先更正" in capsys.readouterr().err
     assert main(["publish", str(tmp_path / "nope.xlsx"), "-o", str(tmp_path / "n.html")]) == 2
     # a marked copy from `check --mark` publishes the same cells as its source
-    main(["check", str(SAMPLES / "pingtan-2023.xlsx"), "--mark", str(tmp_path / "m"), "-q"])
+    main(["check", str(SAMPLES / "pingtan-2023.xlsx"), "--mark", str(tmp_path / "m"), "--mark-all", "-q"])
     assert main(["publish", str(tmp_path / "m" / "pingtan-2023.checked.xlsx"), "-o", str(tmp_path / "c.html")]) == 0
     assert main(["publish", str(SAMPLES / "pingtan-2023.xlsx"), "-o", str(tmp_path / "y.html")]) == 0
     assert read_published(tmp_path / "c.html").values == read_published(tmp_path / "y.html").values

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from . import cli_publish
-from .checking import FileResult, MarkPlan, check_file
+from .check_batch import BatchOptions, check_files, plan_jobs
+from .checking import FileResult, MarkPlan
 from .console import Progress, mark, tally
 from .exits import HELP as EXIT_HELP
 from .exits import Exit, UsageError, worst
@@ -24,21 +25,32 @@ MARKS_LOCK = "gkreport-marks"  # one `check --mark` at a time per output folder
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="校验报表：找出合计、勾稽关系、数值格式等问题，可输出标注副本",
+                       description="校验报表：找出合计、勾稽关系、数值格式等问题，用中文说明错在哪、应为多少。"
+                                   "多个文件由多个进程并行读取（与汇总的读取方式相同，结论与逐个校验完全相同），"
+                                   "结果按文件顺序输出，终端上显示进度，最后一行是合计。",
                        epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="+", type=Path, metavar="FILE",
                    help="要校验的文件（.xlsx，或已发布报告的 .docx/.html/.txt），或文件夹（含子文件夹中的报表）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出全部结果")
-    p.add_argument("--mark", type=Path, metavar="OUTDIR", help="把标注后的副本（<文件名>.checked.xlsx）写到此文件夹（保留子文件夹结构）；源文件不会被修改")
+    p.add_argument("--mark", type=Path, metavar="OUTDIR",
+                   help="为有错误或警告的报表写标注副本（<文件名>.checked.xlsx）到此文件夹（保留子文件夹结构），"
+                        "没有问题（或只有提示）的报表不写；结果中注明哪些文件有副本；源文件不会被修改")
+    p.add_argument("--mark-all", action="store_true", help="与 --mark 一起使用：为每个读取成功的报表都写标注副本")
     p.add_argument("--previous", type=Path, metavar="FILE", help="上一年度的报告，用于结转、现行有效件数等跨年度校验")
     p.add_argument("--form", choices=available_forms(), help="指定表式版本（默认自动识别）")
     p.add_argument("--year", type=int, help="报告年度（文件中没有填写时使用）")
     p.add_argument("-q", "--quiet", action="store_true",
-                   help="只列出有错误或无法读取的文件（各一行）和最后的合计；没有问题的文件不输出")
+                   help="只列出有错误、无法读取或写了标注副本的文件（各一行）和最后的合计；没有问题的文件不输出")
+    p.add_argument("--jobs", type=int, metavar="N", help="并行读取的进程数（默认为 CPU 核数）")
     cli_publish.add_notices_option(p)
     p.set_defaults(func=guarded(run))
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.mark_all and args.mark is None:
+        raise UsageError("--mark-all 需要与 --mark 输出文件夹一起使用")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs 至少为 1")
     previous = None
     if args.previous is not None:
         try:
@@ -63,16 +75,21 @@ def run(args: argparse.Namespace) -> int:
                 plan.add_input(p, p.parent.relative_to(f))
     if plan is not None and args.previous is not None:
         plan.add_input(args.previous)
+    options = BatchOptions(form=args.form, year=args.year, previous=previous, mark_all=args.mark_all,
+                           keep_reports=args.notices is not None)
+    jobs = plan_jobs(files, plan)  # (after every input is known: a copy never replaces one)
     progress = Progress(len(files), "校验", enabled=None if not args.json else False)
     with _marks_folder(plan):
         results = []
-        for f in files:
-            results.append(check_file(f, previous=previous, form=args.form, year=args.year, mark_plan=plan))
+        for result in check_files(jobs, options, args.jobs):
+            results.append(result)
             if not args.json:
                 progress.clear()
-                print_result(results[-1], quiet=args.quiet)
-            progress.step(f.name)
+                print_result(result, quiet=args.quiet)
+            progress.step(result.file.name)
         progress.clear()
+    if not args.json and plan is not None:
+        print(marks_line(results, plan.outdir, mark_all=args.mark_all))
     if not args.json and len(results) > 1:
         print(tally_line(results))
     if args.json:
@@ -81,6 +98,14 @@ def run(args: argparse.Namespace) -> int:
     if (failed := cli_publish.check_notices(args, results)) is not None:
         return worst(failed, exit_code(results))
     return exit_code(results)
+
+
+def marks_line(results: list[FileResult], outdir: Path, *, mark_all: bool) -> str:
+    """How many marked copies were written, and for which files (without --mark-all only for
+    files with errors or warnings: a copy of a clean report would show nothing to fix)."""
+    n = sum(1 for r in results if r.marked)
+    which = "每个读取成功的报表" if mark_all else "有错误或警告的报表（其他报表加 --mark-all 也可生成）"
+    return f"标注副本 {n} 份，写入 {outdir}：为{which}生成"
 
 
 def exit_code(results: list[FileResult]) -> int:
@@ -112,8 +137,8 @@ def _marks_folder(plan: MarkPlan | None):
 
 def tally_line(results: list[FileResult]) -> str:
     """The run's last line: how many passed, had errors, could not be read."""
-    unreadable = sum(1 for r in results if r.error and (r.report is None or r.internal))
-    errors = sum(1 for r in results if r.report is not None and not r.internal and r.counts["error"])
+    unreadable = sum(1 for r in results if r.unreadable)
+    errors = sum(1 for r in results if not r.unreadable and r.counts["error"])
     return tally(len(results) - unreadable - errors, errors, unreadable)
 
 
@@ -129,17 +154,18 @@ def print_skipped(skipped: list[tuple[Path, str]], limit: int = 3) -> None:
 
 
 def print_result(r: FileResult, *, quiet: bool = False) -> None:
-    """A file's result; ``quiet``: one line, and only for a file with errors or unreadable."""
-    if r.error and (r.report is None or r.internal):
-        print(f"{mark('bad')} {r.file}：" + ("" if r.internal else "无法读取 —— ") + r.error)
+    """A file's result; ``quiet``: one line, and only for a file with errors, unreadable, or
+    given a marked copy (a file with only warnings gets one: where it is must be said)."""
+    if r.unreadable:
+        print(f"{mark('bad')} {r.file}：" + ("" if r.internal else "无法读取 —— ") + (r.error or ""))
         return
-    rep = r.report
+    rep = r.info
     assert rep is not None
     c = r.counts
-    if quiet and not c["error"] and not r.error:
+    if quiet and not c["error"] and not r.error and not r.marked:  # (a copy is always said)
         return
     state = f"{mark('ok')} 未发现错误" if not c["error"] else f"{mark('bad')} 错误 {c['error']} 项"
-    print(f"{state}｜{r.file}｜{rep.agency or '（未填单位）'}｜{rep.year or '（未填年度）'}年度｜{rep.form.name}"
+    print(f"{state}｜{r.file}｜{rep.agency or '（未填单位）'}｜{rep.year or '（未填年度）'}年度｜{rep.form_name}"
           f"｜错误 {c['error']}，警告 {c['warning']}，提示 {c['info']}")
     if r.error:
         print(f"    错误：{r.error}")

@@ -20,14 +20,10 @@ Design choices, and why:
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -36,6 +32,7 @@ from .engine import check
 from .findings import Finding, count_by_severity
 from .forms import Form, available_forms, load_form
 from .inputs import collect_files
+from .pool import map_files
 from .readers import ReadError, is_lock_file, read_any
 from .readers.workbook import warm_layout
 from .report import report_from_raw
@@ -47,7 +44,7 @@ from .roster import closest as closest
 from .roster import load_roster as load_roster
 from .roster import normalise_name as normalise_name
 from .roster import roster_line as roster_line
-from .runtime import die_with_parent, internal_error_message
+from .runtime import internal_error_message
 from .stamp import data_fingerprint
 from .values import iso_date
 
@@ -210,12 +207,6 @@ def _finding_dict(f: Finding) -> dict[str, Any]:
             "instance": f.instance}
 
 
-def _chunks(n: int, jobs: int) -> int:
-    """Chunk size: many small chunks per worker, so no worker idles while another
-    finishes a long last chunk (a file takes ~3 ms; a chunk's IPC ~0.1 ms)."""
-    return max(1, min(16, n // (jobs * 8) or 1))
-
-
 class _Progress:
     """A one-line progress bar on stderr (only when asked: the CLI asks on a TTY)."""
 
@@ -236,74 +227,22 @@ class _Progress:
 
 
 def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False) -> list[FileSummary]:
-    """Summaries of ``files`` in the given order, read in parallel when worthwhile."""
-    jobs = max(1, jobs or os.cpu_count() or 1)
+    """Summaries of ``files`` in the given order, read in parallel when worthwhile
+    (a file whose worker process dies is reported, see :mod:`gkreport.pool`)."""
     bar = _Progress(len(files), progress)
-    names = [str(p) for p in files]
     out: list[FileSummary] = []
     # Load and validate the forms once, here: forked workers inherit them instead of
     # each spending ~0.15 s on JSON Schema validation (spawned workers load their own).
     for v in available_forms():
         warm_layout(load_form(v))
-    if jobs == 1 or len(files) < 4:
-        for n in names:
-            out.append(summarise_file(n))
-            bar.step()
-        return out
-    ctx = _mp_context()
-    chunk = _chunks(len(names), jobs)
-    pending = names
-    while pending:
-        before = len(out)
-        try:
-            with _pool(min(jobs, len(pending)), ctx) as pool:
-                for s in pool.map(summarise_file, pending, chunksize=chunk):
-                    out.append(s)
-                    bar.step()
-            pending = []
-        except BrokenProcessPool:
-            # A worker died (a crash inside a native reader, the OOM killer): one bad file
-            # must not stop the run. The files that were in flight are read again one per
-            # process, so the culprit is found and reported; the rest go on in a new pool.
-            done = len(out) - before
-            window = pending[done:done + chunk * (2 * jobs + 1)]
-            for n in window:
-                out.append(_isolated(n))
-                bar.step()
-            pending = pending[done + len(window):]
+    for s in map_files(summarise_file, [str(p) for p in files], jobs, crashed=_crashed):
+        out.append(s)
+        bar.step()
     return out
 
 
-def _mp_context() -> multiprocessing.context.BaseContext | None:
-    """fork on Linux: workers inherit the loaded forms (Python 3.14 made forkserver the
-    default there); elsewhere the platform's default (spawn)."""
-    return multiprocessing.get_context("fork") if sys.platform == "linux" else None
-
-
-@contextlib.contextmanager
-def _pool(workers: int, ctx: multiprocessing.context.BaseContext | None) -> Iterator[ProcessPoolExecutor]:
-    """A worker pool whose workers die with this process (see :func:`runtime.die_with_parent`);
-    on Ctrl+C the workers are stopped at once instead of finishing the queue."""
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=die_with_parent)
-    try:
-        yield pool
-    except KeyboardInterrupt:
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):
-            with contextlib.suppress(Exception):
-                proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    finally:
-        pool.shutdown(wait=True)  # (a second call after the one above returns at once)
-
-
-def _isolated(path: str) -> FileSummary:
-    """``summarise_file`` in a process of its own, so that a crash is this file's error."""
-    with _pool(1, _mp_context()) as pool:
-        try:
-            return pool.submit(summarise_file, path).result()
-        except BrokenProcessPool:
-            return FileSummary(path=path, ok=False, error="读取此文件时读取进程意外退出（文件可能已损坏或异常巨大），已跳过")
+def _crashed(path: str) -> FileSummary:
+    return FileSummary(path=path, ok=False, error="读取此文件时读取进程意外退出（文件可能已损坏或异常巨大），已跳过")
 
 
 # ---------------------------------------------------------------------------- roster
