@@ -133,7 +133,7 @@ def two_counties(tmp_path: Path) -> tuple[Path, dict[str, dict]]:
 
 
 def test_an_agency_in_two_county_summaries_is_refused(two_counties, capsys: pytest.CaptureFixture[str]) -> None:
-    root, everyone = two_counties
+    root, _ = two_counties
     stray = root / "甲县" / "甲县财政局.xlsx"
     shutil.copy(stray, root / "乙县" / "甲县财政局.xlsx")  # the same report filed in two counties
     for county in ("甲县", "乙县"):
