@@ -166,3 +166,17 @@ def test_children_of_another_year_are_left_out_and_named(county, tmp_path: Path)
     c = compare(parent, [d], jobs=1)
     assert not c.differences
     assert [e.file for e in c.left_out] == ["甲县统计局.xlsx"] and "2022" in c.left_out[0].reason
+
+
+def test_help_has_examples_and_exit_codes_and_pandas_loads_only_when_comparing() -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "gkreport.cli", "compare", "--help"], capture_output=True,
+                       text=True, encoding="utf-8", timeout=60)
+    assert r.returncode == 0
+    assert "gkreport compare 某某市2023年报.docx 各县年报/" in r.stdout and "  2 = 有文件无法读取或写入" in r.stdout
+    code = ("import sys; from gkreport.cli import build_parser; build_parser(); import gkreport.consolidate; "
+            "print('pandas' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "False", r.stderr

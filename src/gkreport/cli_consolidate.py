@@ -153,10 +153,13 @@ def _print_children(r: Consolidation) -> None:
     kids = rollup.children(r)
     if not kids:
         return
+    own = len(r.included) - len(kids)
     print(f"纳入 {len(kids)} 个地区的汇总表，共含 {rollup.agency_count(r)} 个单位"
-          f"（其中单位报表 {len(r.included) - len(kids)} 份直接纳入）：")
+          + (f"（另有 {own} 份单位报表直接纳入）" if own else "") + "：")
     for e in kids:
         print(f"    {e.file}｜{e.reason}")
+    if rollup.summary_region(r) is None:
+        print("    提示：未用 --region 指明本次汇总的地区，汇总表的“所属地区”留空；再上一级汇总时将无法按地区识别这份汇总表")
 
 
 def _json(r: Consolidation, written: Path | None) -> None:

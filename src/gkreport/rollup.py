@@ -142,8 +142,10 @@ def agency_count(result: Consolidation) -> int:
 def summary_header(result: Consolidation) -> dict[str, object]:
     """The summary's 填报单位 and 所属地区 (the region the next level identifies it by)."""
     kids = children(result)
+    own = len(result.included) - len(kids)
     who = (f"汇总（{len(result.included)} 个单位）" if not kids else
-           f"汇总（{len(kids)} 个地区汇总表、{len(result.included) - len(kids)} 份单位报表，共 {agency_count(result)} 个单位）")
+           f"汇总（{len(kids)} 个地区" + (f"及 {own} 个直接报送的单位" if own else "")
+           + f"，共 {agency_count(result)} 个单位）")
     return {"hdr.agency": who, "hdr.region": summary_region(result)}
 
 
