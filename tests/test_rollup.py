@@ -264,3 +264,17 @@ def test_manifest_text_stays_text(tmp_path: Path) -> None:
     assert b"<f>" not in xml and b"HYPERLINK" in xml
     m = read_manifest(out)
     assert m is not None and m.counted[0].typed == "=HYPERLINK(\"x\")" and m.region == "=1+1"
+
+
+def test_a_county_summary_with_errors_gets_a_notice_addressed_to_the_county(tmp_path: Path) -> None:
+    from gkreport.notices import write_consolidation_notices
+
+    values = mk.agency_values(FORM, random.Random(1))
+    mk.plant_error(values, random.Random(2))
+    write_agency(tmp_path / "庚县", "庚县财政局", "庚县", values)
+    assert run(str(tmp_path / "庚县"), "-o", str(tmp_path / "市" / "庚县汇总.xlsx")) == 1
+    result = consolidate([tmp_path / "市"], jobs=1)
+    (kid,) = result.included
+    assert kid.name == "庚县" and kid.summary.counts["error"] > 0
+    written = write_consolidation_notices(result, tmp_path / "通知")
+    assert [p.name for p in written] == ["庚县-退回修改通知.docx"]

@@ -166,12 +166,13 @@ def summarise_file(path: str) -> FileSummary:
         raise
     except BaseException as e:  # a reader bug, or a Rust panic (a BaseException), must not stop 999 files
         return FileSummary(path=path, ok=False, error=internal_error_message(f"读取 {path}", e), internal=True)
-    child = None
+    child: dict[str, Any] | None = None
     if {STATUS_SHEET, ISSUES_SHEET} <= set(report.sheet_names):
         # A summary: another region's is summed one level up, this region's is skipped (rollup.py).
-        child = rollup.child_manifest(path, report)
-        if isinstance(child, str):
-            return FileSummary(path=path, ok=False, error=child)
+        manifest = rollup.child_manifest(path, report)
+        if isinstance(manifest, str):
+            return FileSummary(path=path, ok=False, error=manifest)
+        child = manifest
     y = report.header.get("hdr.year")
     if isinstance(y, float) and y.is_integer():
         # The fast (calamine) reader gives numbers as floats; 2023.0 is not read as a year.

@@ -99,7 +99,7 @@ def notice_item(report: Report, f: Finding) -> NoticeItem:
     form = report.form
     cid, ref = _locate(f)
     suggested = format_number(f.suggested) if f.suggested is not None else ""
-    if cid in form.cells:
+    if cid is not None and cid in form.cells:
         cell = form.cells[cid]
         table = form.table(cell.table)
         current = cell_text(report.value(cid)) or "（空白）"
@@ -260,8 +260,8 @@ def write_consolidation_notices(result: Consolidation, outdir: Path, *, mark: bo
         notice = build_notice(checked.report, checked.findings, checked.file, checked.marked)
         if notice is None:
             continue
-        if e.roster_name:
-            notice.agency = e.roster_name
+        if e.roster_name or e.summary.rollup is not None:  # a region's summary: addressed to the region
+            notice.agency = e.roster_name or e.name
         written.append(write_notice(notice, notice_path(outdir, notice, taken)))
     return written
 

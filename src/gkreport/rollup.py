@@ -74,6 +74,10 @@ class Agency:
 
     @property
     def keys(self) -> set[str]:
+        """Its names, normalised; none when 填报单位 was left blank (its shown name is then only
+        its file's, which says nothing about who it is)."""
+        if not self.typed.strip():
+            return set()
         return {k for k in (normalise_name(self.name), normalise_name(self.typed)) if k}
 
 
@@ -139,7 +143,7 @@ def agency_count(result: Consolidation) -> int:
     return sum(len(m.counted) if (m := manifest_of(e.summary)) else 1 for e in result.included)
 
 
-def summary_header(result: Consolidation) -> dict[str, object]:
+def summary_header(result: Consolidation) -> dict[str, str | None]:
     """The summary's 填报单位 and 所属地区 (the region the next level identifies it by)."""
     kids = children(result)
     own = len(result.included) - len(kids)
