@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from .consolidate import Consolidation, FileEntry, FileSummary
     from .report import Report
+    from .xlsx_rows import BulkRows
 
 MANIFEST_SHEET = "汇总单位清单"
 MANIFEST_MARK = "gkreport-manifest"
@@ -178,16 +179,16 @@ def manifest_rows(result: Consolidation) -> list[list[Any]]:
     return rows
 
 
-def add_manifest(wb: Workbook, result: Consolidation) -> None:
-    """Write the manifest as a very hidden sheet (text stays text: see :mod:`gkreport.safety`)."""
-    from .safety import set_value
+def add_manifest(wb: Workbook, result: Consolidation, bulk: dict[str, BulkRows]) -> None:
+    """The manifest as a very hidden sheet, its rows streamed by :mod:`gkreport.xlsx_rows` with
+    the other bulk rows (inline strings: text stays text, and 1000 agencies cost milliseconds,
+    where openpyxl's cells cost ~0.4 s)."""
+    from .xlsx_rows import BulkRows
 
     ws = wb.create_sheet(MANIFEST_SHEET)
     ws.sheet_state = "veryHidden"
-    for r, row in enumerate(manifest_rows(result), start=1):
-        for c, v in enumerate(row, start=1):
-            if v not in (None, ""):
-                set_value(ws.cell(row=r, column=c), v)
+    rows = [[None if v == "" else v for v in row] for row in manifest_rows(result)]
+    bulk[MANIFEST_SHEET] = BulkRows(1, rows, len(rows), len(COLUMNS))
 
 
 # ---------------------------------------------------------------------------- reading

@@ -81,7 +81,6 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
         # 填报单位 and 所属地区: the region the next level identifies this summary by (rollup.py).
         **summary_header(result), "hdr.year": result.year, "hdr.date": dt.date.today(),
     })
-    add_manifest(wb, result)  # the agencies it contains, for the next level (rollup.py)
     _mark_uncertain(wb, result, form)
     if result.has_levels:
         _levels_sheet(wb, result, form)
@@ -93,6 +92,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
         _long_sheet(wb, result, form, bulk)
     if CHART_CELL in form.cells and included:
         _charts_sheet(wb, result, form)
+    add_manifest(wb, result, bulk)  # the agencies it contains, for the next level (rollup.py)
     # Re-check just before replacing: another run may have written it meanwhile.
     if out.exists() and not force:
         raise FileExistsError(f"输出文件 {out} 已存在；如需覆盖请加 --force")
