@@ -15,9 +15,17 @@ import sys
 import zipfile
 from pathlib import Path
 
-from . import cli_publish
+from . import cli_publish, rollup
 from .console import mark
-from .consolidate import ISSUES_SHEET, STATUS_SHEET, Consolidation, consolidate, roster_line, write_summary
+from .consolidate import (
+    ISSUES_SHEET,
+    STATUS_SHEET,
+    Consolidation,
+    FileEntry,
+    consolidate,
+    roster_line,
+    write_summary,
+)
 from .exits import HELP as EXIT_HELP
 from .exits import Exit, UsageError
 from .findings import count_by_severity
@@ -37,6 +45,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--year", type=int, help="汇总的报告年度（默认取多数文件的年度）")
     p.add_argument("--form", choices=available_forms(), help="汇总的表式版本（默认取多数文件的版本）")
     p.add_argument("--roster", type=Path, metavar="FILE", help="应报送单位名单（.xlsx 或 .csv，列：单位名称，可选 层级）")
+    p.add_argument("--region", metavar="地区", help="本次汇总的地区（写入汇总表的“所属地区”；逐级汇总时，上一级据此识别"
+                   "各地区的汇总表，文件夹中本地区以前的汇总表则跳过）。默认取各单位报表所填的所属地区")
     p.add_argument("--strict", action="store_true", help="有错误的报表不纳入汇总（默认纳入并标注）")
     p.add_argument("--long", action="store_true", help="另加“明细（长表）”工作表（每单位每单元格一行）")
     p.add_argument("--force", action="store_true", help="输出文件已存在时覆盖")
@@ -56,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     clean_stale_temps(out.parent if str(out.parent) else Path("."))
     with output_lock(out):
         result = consolidate(args.inputs, year=args.year, form=args.form, roster=args.roster,
-                             strict=args.strict, jobs=args.jobs, progress=sys.stderr.isatty(), output=out)
+                             strict=args.strict, jobs=args.jobs, progress=sys.stderr.isatty(), output=out,
+                             region=args.region)
         if not result.included:
             if args.json:
                 _json(result, None)
@@ -114,6 +125,7 @@ def print_consolidation(r: Consolidation, written: Path | None) -> None:
         print("未纳入：")
         for e in excluded:
             print(f"    - {e.file}：{e.reason}")
+    _print_children(r)
     if r.roster is not None:
         print(roster_line(r))
         for m, note in r.missing:
@@ -125,15 +137,29 @@ def print_consolidation(r: Consolidation, written: Path | None) -> None:
                 print(f"    名单外：{p.agency}（{p.file}）{p.note}；已计入全县合计")
         for e in r.renamed:
             print(f"    名称与名单略有不同：{e.summary.agency}（{e.file}）按名单中的 {e.name} 计入")
-        for a, f, k in r.duplicates:
-            print(f"    重复报送：{a}（{f}，已纳入 {k}）")
+        for agency, file, kept in r.duplicates:
+            print(f"    重复报送：{agency}（{file}，已纳入 {kept}）")
     c = count_by_severity(r.summary_findings)
     print(f"汇总表校验：错误 {c['error']}，警告 {c['warning']}，提示 {c['info']}")
-    for f in r.summary_findings:
-        if f.severity != "info":
-            print(f"    [{SEVERITY_LABEL[f.severity]}] {f.rule}：{f.message}")
+    for finding in r.summary_findings:
+        if finding.severity != "info":
+            print(f"    [{SEVERITY_LABEL[finding.severity]}] {finding.rule}：{finding.message}")
     if written is not None:
         print(f"汇总工作簿：{written}")
+
+
+def _print_children(r: Consolidation) -> None:
+    """The regions' summaries summed one level up (逐级汇总), each with what it contains."""
+    kids = rollup.children(r)
+    if not kids:
+        return
+    own = len(r.included) - len(kids)
+    print(f"纳入 {len(kids)} 个地区的汇总表，共含 {rollup.agency_count(r)} 个单位"
+          + (f"（另有 {own} 份单位报表直接纳入）" if own else "") + "：")
+    for e in kids:
+        print(f"    {e.file}｜{e.reason}")
+    if rollup.summary_region(r) is None:
+        print("    提示：未用 --region 指明本次汇总的地区，汇总表的“所属地区”留空；再上一级汇总时将无法按地区识别这份汇总表")
 
 
 def _json(r: Consolidation, written: Path | None) -> None:
@@ -144,7 +170,9 @@ def _json(r: Consolidation, written: Path | None) -> None:
         "files": [{"file": e.summary.path, "agency": e.summary.agency, "name": e.name, "year": e.summary.year,
                    "form": e.summary.form, "readable": e.summary.ok, "counts": e.summary.counts,
                    "included": e.included, "reason": e.reason, "level": e.level, "roster_name": e.roster_name,
-                   "match": e.match.kind if e.match else None} for e in r.entries],
+                   "match": e.match.kind if e.match else None,
+                   "summary_of": _contains(e)} for e in r.entries],
+        "region": rollup.summary_region(r) if r.included else r.region,
         "roster": roster_counts(r) if r.roster is not None else None,
         "missing": [{"name": m.name, "level": m.level, "note": n} for m, n in r.missing],
         "duplicates": [{"agency": a, "file": f, "kept": k} for a, f, k in r.duplicates],
@@ -158,3 +186,11 @@ def _json(r: Consolidation, written: Path | None) -> None:
     }
     json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")
+
+
+def _contains(e: FileEntry) -> dict[str, object] | None:
+    """For a region's summary among the inputs: its region and agencies (None for a report)."""
+    m = rollup.manifest_of(e.summary)
+    if m is None:
+        return None
+    return {"region": m.region, "agencies": [a.name for a in m.counted], "missing": [a.name for a in m.missing]}

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import rollup
 from .engine import check
 from .findings import Finding, count_by_severity
 from .forms import Form, available_forms, load_form
@@ -78,6 +79,7 @@ class FileSummary:
     counts: dict[str, int] = field(default_factory=lambda: {"error": 0, "warning": 0, "info": 0})
     fingerprint: str = ""  # stamp.data_fingerprint: matches a signed return notice to this file
     internal: bool = False  # ``error`` is a bug in gkreport (logged), not a fault of the file: exit code 3
+    rollup: dict[str, Any] | None = None  # a gkreport summary one level down: its agency manifest (rollup.py)
 
 
 @dataclass
@@ -112,6 +114,7 @@ class Consolidation:
     level_sums: dict[str, dict[str, float | int]] = field(default_factory=dict)
     blanks: dict[str, list[str]] = field(default_factory=dict)  # cell id -> agencies that left it blank
     summary_findings: list[Finding] = field(default_factory=list)
+    region: str | None = None  # the region summed (--region); see rollup.summary_region
 
     @property
     def included(self) -> list[FileEntry]:
@@ -160,9 +163,13 @@ def summarise_file(path: str) -> FileSummary:
         raise
     except BaseException as e:  # a reader bug, or a Rust panic (a BaseException), must not stop 999 files
         return FileSummary(path=path, ok=False, error=internal_error_message(f"读取 {path}", e), internal=True)
+    child: dict[str, Any] | None = None
     if {STATUS_SHEET, ISSUES_SHEET} <= set(report.sheet_names):
-        # A summary written into the folder it was made from must not be added again.
-        return FileSummary(path=path, ok=False, error="这是本工具生成的汇总表（含“报送情况”“问题清单”），不是单位的报表，未纳入")
+        # A summary: another region's is summed one level up, this region's is skipped (rollup.py).
+        manifest = rollup.child_manifest(path, report)
+        if isinstance(manifest, str):
+            return FileSummary(path=path, ok=False, error=manifest)
+        child = manifest
     y = report.header.get("hdr.year")
     if isinstance(y, float) and y.is_integer():
         # The fast (calamine) reader gives numbers as floats; 2023.0 is not read as a year.
@@ -185,7 +192,7 @@ def summarise_file(path: str) -> FileSummary:
         mtime=_mtime(path),
         values=values, blanks=blanks,
         findings=[_finding_dict(f) for f in findings], counts=count_by_severity(findings),
-        fingerprint=data_fingerprint(report),
+        fingerprint=data_fingerprint(report), rollup=child,
     )
 
 
@@ -256,12 +263,13 @@ def _crashed(path: str) -> FileSummary:
 
 def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | None = None,
                 roster: Path | None = None, strict: bool = False, jobs: int | None = None,
-                progress: bool = False, output: Path | None = None) -> Consolidation:
+                progress: bool = False, output: Path | None = None, region: str | None = None) -> Consolidation:
     """Read every file under ``paths`` and build the summary for one year and form version.
 
     Files with error findings are included but flagged (``strict`` leaves them out);
     unreadable files, other years and other form versions are reported, not added.
-    ``output`` and ``roster`` are skipped if they lie among the inputs.
+    ``output`` and ``roster`` are skipped if they lie among the inputs. Summaries among the
+    inputs are other regions' (summed) or ``region``'s own (skipped): see :mod:`gkreport.rollup`.
     """
     not_reports = {}
     if output is not None:
@@ -273,16 +281,18 @@ def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | N
     summaries = read_all(files, jobs, progress)
     entries = [FileEntry(FileSummary(path=str(p), ok=False, error=why), reason=why) for p, why in skipped]
     read_entries = [FileEntry(s) for s in summaries]
+    rollup.screen_summaries(read_entries, region)
 
     ok = [e.summary for e in read_entries if e.summary.ok]
     target_form = form or _most_common(s.form for s in ok)
     form_obj = load_form(target_form) if target_form else None
     target_year = year or _most_common(s.year for s in ok if s.form == target_form and s.year is not None)
 
-    result = Consolidation(form=form_obj, year=target_year, entries=entries, roster=roster_entries)
+    result = Consolidation(form=form_obj, year=target_year, entries=entries, roster=roster_entries, region=region)
     entries.extend(read_entries)
     candidates = _eligible(read_entries, form_obj, target_year, RosterMatcher(roster_entries or []))
     kept = _one_per_agency(result, candidates, strict)
+    rollup.settle_children(result)
     if roster_entries is not None:
         _check_names(result, kept, read_entries, RosterMatcher(roster_entries))
     if form_obj is not None:

@@ -261,8 +261,8 @@ def write_consolidation_notices(result: Consolidation, outdir: Path, *, mark: bo
         notice = build_notice(checked.report, checked.findings, checked.file, checked.marked)
         if notice is None:
             continue
-        if e.roster_name:
-            notice.agency = e.roster_name
+        if e.roster_name or e.summary.rollup is not None:  # a region's summary: addressed to the region
+            notice.agency = e.roster_name or e.name
         written.append(write_notice(notice, notice_path(outdir, notice, taken)))
     return written
 

@@ -43,6 +43,7 @@ from .consolidate import (
     _listing,
 )
 from .forms import SEVERITY_LABEL, Form, load_form
+from .rollup import add_manifest, summary_header
 from .roster import NORMALISED, roster_line
 from .safety import set_value, xml_safe
 from .xlsx_rows import BulkRows
@@ -76,11 +77,9 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
         raise ValueError("没有可用的报表，无法生成汇总")
     included = result.included
     wb = build_template(form)
-    regions = {e.summary.region for e in included if e.summary.region}
     fill_workbook(wb, form, result.sums, {
-        "hdr.agency": f"汇总（{len(included)} 个单位）", "hdr.year": result.year,
-        # The region when every agency gave the same one; the date the summary was made.
-        "hdr.region": regions.pop() if len(regions) == 1 else None, "hdr.date": dt.date.today(),
+        # 填报单位 and 所属地区: the region the next level identifies this summary by (rollup.py).
+        **summary_header(result), "hdr.year": result.year, "hdr.date": dt.date.today(),
     })
     _mark_uncertain(wb, result, form)
     if result.has_levels:
@@ -93,6 +92,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
         _long_sheet(wb, result, form, bulk)
     if CHART_CELL in form.cells and included:
         _charts_sheet(wb, result, form)
+    add_manifest(wb, result, bulk)  # the agencies it contains, for the next level (rollup.py)
     # Re-check just before replacing: another run may have written it meanwhile.
     if out.exists() and not force:
         raise FileExistsError(f"输出文件 {out} 已存在；如需覆盖请加 --force")
