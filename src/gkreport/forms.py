@@ -289,6 +289,8 @@ def _load(version: str, sig: tuple[Any, ...], with_overlays: bool) -> Form:
         raise FormError(f"没有 {version} 版表式的定义（可用：{'、'.join(sorted(src.forms))}）")
     doc, data = overlay.read_json(path)
     validate_once(doc, data, path)
+    if doc["form"] != version:
+        raise FormError(f"{path}：文件名的版本与其中的 \"form\": \"{doc['form']}\" 不一致")
     origins: dict[str, str] = {}
     if src.directory is not None and path.parent == src.directory:
         origins = {r["id"]: str(path) for r in doc["rules"]}
