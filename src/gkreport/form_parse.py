@@ -221,6 +221,8 @@ def _term(
     labels: dict[str, str],
 ) -> Term:
     m = _TERM.match(template)
+    if m and m["id"].isdigit():
+        raise FormError(f"{source}: 规则 {rule_id} 的项“{template}”是文字：常数请直接写数字 {template}（不加引号）")
     if not m:
         raise FormError(f"{source}: 规则 {rule_id} 的项“{template}”无法解析")
     try:
