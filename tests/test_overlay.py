@@ -118,11 +118,11 @@ def test_overlay_folder_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     folder.mkdir()
     (folder / "overlay_2021.json").write_text("{}", encoding="utf-8")  # a misspelt name is not ignored
     monkeypatch.setenv(RULES_ENV, str(folder))
-    with pytest.raises(FormError, match="无法识别的文件 overlay_2021.json"):
+    with pytest.raises(FormError, match=r"无法识别的文件 overlay_2021\.json"):
         load_form("2021")
     (folder / "overlay_2021.json").unlink()
     (folder / "overlay-a.json").write_text("{\"form\": ", encoding="utf-8")
-    with pytest.raises(FormError, match="overlay-a.json：不是有效的 UTF-8 JSON 文件（第 1 行"):
+    with pytest.raises(FormError, match=r"overlay-a\.json：不是有效的 UTF-8 JSON 文件（第 1 行"):
         load_form("2021")
     monkeypatch.delenv(RULES_ENV)
     assert main(["--rules", str(tmp_path / "nowhere"), "describe"]) == 2

@@ -17,8 +17,8 @@ from gkreport import livecalc, locate_milp, rule_types
 from gkreport.engine import check
 from gkreport.findings import fingerprint
 from gkreport.form_schema import validate
-from gkreport.formula import evaluate
 from gkreport.forms import FormError, load_form, parse_form, rules_dir
+from gkreport.formula import evaluate
 from gkreport.report import report_from_raw
 
 
@@ -110,7 +110,7 @@ def test_placeholders_per_type_and_loop_variable() -> None:
 
 
 def _pingtan(**changes: object):
-    form, header, values = REAL_REPORTS["pingtan-2023"]()
+    _, header, values = REAL_REPORTS["pingtan-2023"]()
     return header, {**values, **changes}
 
 
