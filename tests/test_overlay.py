@@ -256,3 +256,20 @@ def test_a_start_with_valid_stamps_does_not_import_jsonschema(tmp_path: Path) ->
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
             for _ in range(2)]
     assert [r.stdout.strip() for r in runs] == ["True", "False"], [r.stderr for r in runs]
+
+
+def test_the_readme_overlay_example_is_valid(tmp_path: Path) -> None:
+    """The worked example of the README's 省级规则覆盖 section checks as it says."""
+    import re
+
+    from gkreport.cli_rules import check_file
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"`省级规则/overlay-2021\.json`：\n\n```json\n(.*?)```", readme, re.S)
+    assert example is not None
+    path = tmp_path / "overlay-2021.json"
+    path.write_text(example.group(1), encoding="utf-8")
+    lines = check_file(path)
+    assert lines[0].startswith(f"{path}：有效（用于2021版表式）：停用 1 条规则（T1-in-force）")
+    shown = "\n".join(lines[1:3])
+    assert shown in readme
