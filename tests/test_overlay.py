@@ -273,3 +273,22 @@ def test_the_readme_overlay_example_is_valid(tmp_path: Path) -> None:
     assert lines[0].startswith(f"{path}：有效（用于2021版表式）：停用 1 条规则（T1-in-force）")
     for line in lines[1:3]:  # the rule and its first identity, as the README shows them
         assert f"  {line}\n" in readme, line
+
+
+def test_the_excel_ribbon_sees_the_overlay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ribbon's 校验 (xlwings remote book) checks with the rules of GKREPORT_RULES_DIR."""
+    import xlwings as xw
+
+    from gkreport import excel
+    from test_excel_entrypoints import actions, filled, payload_from_workbook
+
+    monkeypatch.setattr(excel, "LOG_FILE", tmp_path / "gkreport.log")
+    wb, _ = filled("pingtan-2023")
+    book = xw.Book(json=payload_from_workbook(wb))
+    excel.check_active(book)
+    assert "（省级规则）" not in json.dumps(actions(book), ensure_ascii=False)
+    _overlay(tmp_path / "rules", add=[DOUBLE])
+    monkeypatch.setenv(RULES_ENV, str(tmp_path / "rules"))
+    book = xw.Book(json=payload_from_workbook(wb))
+    excel.check_active(book)
+    assert "（省级规则）" in json.dumps(actions(book), ensure_ascii=False)
