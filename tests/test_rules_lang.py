@@ -171,14 +171,14 @@ def test_live_formula_carries_coefficients_and_constants() -> None:
         assert sheet == livecalc.CALC_SHEET
         return float(where.get((col, row), 0))
 
-    fails, said = rule_types.get("equal").live(inst, form, lay)  # type: ignore[misc]
+    fails, said = rule_types.get("equal").live(inst, form, lay, "✗")  # type: ignore[misc]
     left = livecalc.band_sum(inst.left, form, lay, const=inst.left_const)
     right = livecalc.band_sum(inst.right, form, lay, const=inst.right_const)
     assert "3*SUM(" in right and right.endswith("-4") and "-2*SUM(" in left
     assert evaluate(left, lookup) == values["t2.new.total"] - 2 * values["t2.carried_in.total"]
     applicants = form.sets["t2_applicants"]
     assert evaluate(right, lookup) == 3 * sum(values[f"t2.new.{c}"] for c in applicants) - 4
-    assert fails == f"ABS(({left})-({right}))>1e-06" and "相差" in said
+    assert fails == f"ABS(({left})-({right}))>1e-06" and said.startswith('"✗ 相差 "&ROUND(')
 
 
 def test_locate_blames_the_right_cell_through_a_coefficient() -> None:

@@ -246,8 +246,9 @@ def _runs(terms: Sequence[Term], form: Form, lay: CalcLayout, band: str) -> list
 
 
 # ------------------------------------------------------------------------------ live checks per rule type
-# Each returns (the condition under which the engine reports the identity, the text after
-# the template's ✗ mark): the template's half of the rule type (gkreport.rule_types).
+# Each returns (the condition under which the engine reports the identity, the text shown
+# then, starting with the template's ``mark``): the template's half of the rule type
+# (gkreport.rule_types).
 
 
 def _sides(inst: RuleInstance, form: Form, lay: CalcLayout) -> tuple[str, str]:
@@ -256,19 +257,19 @@ def _sides(inst: RuleInstance, form: Form, lay: CalcLayout) -> tuple[str, str]:
 
 
 @rule_types.live_formula("equal")
-def _equal_live(inst: RuleInstance, form: Form, lay: CalcLayout) -> tuple[str, str]:
+def _equal_live(inst: RuleInstance, form: Form, lay: CalcLayout, mark: str) -> tuple[str, str]:
     left, right = _sides(inst, form, lay)
     diff = f"({left})-({right})"
     fails = f"ABS({diff})>{inst.rule.tolerance:g}"
     if inst.target:  # a rule with a single total states the value the total should have
         tgt = addr.absolute(form.cells[inst.target].ref)
-        return fails, f'IF(ISBLANK({tgt})," 空白，应为 "," 应为 ")&ROUND({right},6)'
-    return fails, f'" 相差 "&ROUND({diff},6)'  # a balance of several cells can only state the imbalance
+        return fails, f'IF(ISBLANK({tgt}),"{mark} 空白，应为 ","{mark} 应为 ")&ROUND({right},6)'
+    return fails, f'"{mark} 相差 "&ROUND({diff},6)'  # a balance of several cells can only state the imbalance
 
 
 @rule_types.live_formula("compare")
-def _compare_live(inst: RuleInstance, form: Form, lay: CalcLayout) -> tuple[str, str]:
+def _compare_live(inst: RuleInstance, form: Form, lay: CalcLayout, mark: str) -> tuple[str, str]:
     left, right = _sides(inst, form, lay)
     op = inst.rule.op or ">="
     slack = {">=": f"-{1e-9:g}", "<=": f"+{1e-9:g}"}.get(op, "")  # rule_types.compare_holds
-    return f"NOT(({left}){op}({right}){slack})", f'" 为 "&ROUND({left},6)'
+    return f"NOT(({left}){op}({right}){slack})", f'"{mark} 为 "&ROUND({left},6)'

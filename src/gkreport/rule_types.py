@@ -33,7 +33,7 @@ TERM_PATTERN = "^-?(prev:)?[a-z0-9_{}.]+$"
 _NONZERO_INT = {"type": "integer", "not": {"const": 0}}
 
 Evaluate = Callable[[Any, Any], Iterable[Any]]  # (engine context, RuleDef) -> findings
-Live = Callable[..., tuple[str, str]]  # (instance, form, calc layout) -> (fails, text when failing)
+Live = Callable[..., tuple[str, str]]  # (instance, form, calc layout, mark) -> (fails, text when failing)
 
 
 @dataclass
@@ -77,7 +77,7 @@ def evaluation(name: str) -> Callable[[Evaluate], Evaluate]:
 
 
 def live_formula(name: str) -> Callable[[Live], Live]:
-    """Decorator: ``fn(instance, form, layout)`` is the template's live check of type ``name``."""
+    """Decorator: ``fn(instance, form, layout, mark)`` is the template's live check of type ``name``."""
     def register(fn: Live) -> Live:
         REGISTRY[name].live = fn
         return fn

@@ -147,8 +147,7 @@ def check_formula(check: LiveCheck, form: Form, lay: livecalc.CalcLayout) -> str
     live = rule_types.get(inst.rule.type).live
     if live is None:
         raise ValueError(f"规则 {inst.rule.id} 的类型 {inst.rule.type} 没有现场校验公式")
-    fails, said = live(inst, form, lay)
-    fail = f'"{FAIL_MARK}"&{said}'
+    fails, fail = live(inst, form, lay, FAIL_MARK)
     terms = inst.left + inst.right
     rejected = livecalc.band_count(terms, form, lay, livecalc.REJECTED)
     text = livecalc.band_count(terms, form, lay, livecalc.TEXT_READ)
