@@ -45,6 +45,7 @@ from gkreport import engine, locate_milp
 from gkreport import locate as loc
 from gkreport.forms import Form, load_form
 from gkreport.report import report_from_raw
+from gkreport.rule_types import compare_holds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_agencies import agency_values
@@ -320,13 +321,13 @@ def claims(form: Form, values: Mapping[str, object]) -> tuple[dict[str, float], 
         seconds = time.process_time() - t
     finally:
         loc.solve = solve
-    ctx = engine._Context(report, None, None)
+    ctx = engine.Context(report, None, None)
     evaluated = []
     for rule in form.rules:
         if rule.type in ("equal", "compare") and rule.needs != "previous":
             for inst in rule.instances:
                 left, right = ctx._side(inst.left), ctx._side(inst.right)
-                failing = (not engine._compare(left, rule.op or ">=", right) if rule.type == "compare"
+                failing = (not compare_holds(left, rule.op or ">=", right) if rule.type == "compare"
                            else abs(left - right) > rule.tolerance)
                 evaluated.append(loc.Evaluated(inst, left - right, failing))
     blames = loc.locate(evaluated, form, report.values)

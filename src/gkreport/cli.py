@@ -1,4 +1,4 @@
-"""Command line: ``gkreport template|describe|check|consolidate|import|addin|demo``.
+"""Command line: ``gkreport template|describe|check|consolidate|import|publish|rules|addin|demo``.
 
 Exit codes are defined once, in :mod:`gkreport.exits`. :func:`main` and every command
 run inside the one guard, :mod:`gkreport.guard`: whatever happens, the user reads one
@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_examples("gkreport") + EXIT_HELP,
     )
     parser.add_argument("--version", action="version", version=f"gkreport {__version__}", help="显示版本号并退出")
+    parser.add_argument("--rules", metavar="目录", type=Path,
+                        help="规则覆盖目录：增加表式、增加或停用规则、调整严重程度（也可用环境变量 "
+                             "GKREPORT_RULES_DIR；写在命令名之前）")
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令", title="命令")
 
     p = sub.add_parser("template", help="生成官方表式的 Excel 填报模板")
@@ -80,6 +83,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "addin": ("gkreport addin install", "gkreport addin build -o gkreport.xlam",
               "gkreport addin offline-bundle -o 离线安装包"),
     "demo": ("gkreport demo",),
+    "rules": ("gkreport rules check 省级规则/overlay-2021.json", "gkreport rules check rules/form-2021.json",
+              "gkreport --rules 省级规则/ check 收到的报表/"),
 }
 
 
@@ -191,11 +196,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parse_and_run(argv: Sequence[str] | None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as e:  # argparse exits 2 on a wrong call already; keep its code
-        return int(e.code or 0) if isinstance(e.code, int | None) else Exit.UNUSABLE
-    return int(args.func(args))
+    from .cli_rules import rules_option
+
+    with rules_option(sys.argv[1:] if argv is None else argv):  # before the parser lists the forms
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as e:  # argparse exits 2 on a wrong call already; keep its code
+            return int(e.code or 0) if isinstance(e.code, int | None) else Exit.UNUSABLE
+        return int(args.func(args))
 
 
 if __name__ == "__main__":

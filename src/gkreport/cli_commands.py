@@ -7,7 +7,9 @@ import importlib
 
 # Each module has ``add_parser(subparsers)``; a module that is absent is skipped so
 # the core commands keep working in a partial checkout.
-MODULES = ("cli_check", "cli_import", "cli_consolidate", "cli_addin", "cli_demo", "cli_publish", "cli_compare")
+MODULES = (
+    "cli_check", "cli_import", "cli_consolidate", "cli_addin", "cli_demo", "cli_publish", "cli_compare", "cli_rules",
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,45 +1,35 @@
 """Evaluate every rule of a report's form and return findings (pure: no files, no Excel).
 
-Rules are data (rules/*.json); this module is the one small interpreter for their
-types: ``cell`` (what was in each cell), ``header``, ``form-version``, ``equal`` and
-``compare`` (linear identities, optionally against last year's report),
-``blank-total``, ``outlier`` and ``narrative``. Bad data never raises: it becomes a
-finding at its cell.
+Rules are data (rules/*.json); each rule type is defined in :mod:`gkreport.rule_types`
+(its parameters, its messages, its check). This module dispatches through that registry
+and evaluates the linear identities (``equal`` and ``compare``, optionally against last
+year's report, and ``blank-total`` found through them) together, because the cell to
+blame is located over all of them at once (:mod:`gkreport.locate`). Bad data never
+raises: it becomes a finding at its cell.
 """
 
 from __future__ import annotations
 
-import re
-import string
-from collections.abc import Callable, Iterable, Mapping
+import dataclasses
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from . import addresses as addr
 from . import locate as loc
+from . import rule_checks as _registered  # noqa: F401  (registers the other types' checks)
+from . import rule_types
 from .findings import Finding, fingerprint, sort_findings
 from .forms import CellDef, Form, RuleDef, RuleInstance
 from .report import Report
+from .rule_text import group_where as _group_where
+from .rule_text import num as _num
+from .rule_text import render
+from .rule_text import where as _where
 from .values import format_number
+
+__all__ = ["Context", "Peers", "check", "render"]
 
 Peers = Mapping[str, float]  # cell id -> mean over peer agencies
 _Broken = tuple[RuleInstance, float, float, "loc.Blame | None"]  # a failing identity: left, right, blame
-
-
-class _Fmt(string.Formatter):
-    """``str.format`` that leaves unknown placeholders visible instead of raising."""
-
-    def get_value(self, key: int | str, args: Any, kwargs: Mapping[str, Any]) -> Any:
-        if isinstance(key, str):
-            return kwargs.get(key, "{" + key + "}")
-        return super().get_value(key, args, kwargs)
-
-
-_FMT = _Fmt()
-
-
-def render(template: str, **values: Any) -> str:
-    return _FMT.format(template, **{k: format_number(v) if isinstance(v, int | float) and not isinstance(v, bool)
-                                     else v for k, v in values.items()})
 
 
 def check(report: Report, previous: Report | None = None, peers: Peers | None = None, *,
@@ -48,27 +38,27 @@ def check(report: Report, previous: Report | None = None, peers: Peers | None = 
 
     ``locate=False`` skips naming the most likely wrong cell: for a computed report (a
     county summary) no cell was typed wrong, and the caller names the sources instead.
+    A finding of a rule from a rules overlay carries the rule's ``origin`` (its file).
     """
-    ctx = _Context(report, previous, peers, locate)
-    handlers: dict[str, Callable[[RuleDef], Iterable[Finding]]] = {
-        "cell": ctx.cell_rule,
-        "header": ctx.header_rule,
-        "form-version": ctx.form_version_rule,
-        "outlier": ctx.outlier_rule,
-        "narrative": ctx.narrative_rule,
-    }
+    ctx = Context(report, previous, peers, locate)
     out: list[Finding] = list(report.read_findings)
     for rule in report.form.rules:
-        if rule.needs == "previous" and previous is None and rule.type != "outlier":
+        rt = rule_types.get(rule.type)
+        if rule.needs == "previous" and previous is None and not rt.uses_peers:
             continue
-        handler = handlers.get(rule.type)
-        if handler is not None:
-            out.extend(handler(rule))
+        if rt.evaluate is not None:
+            out.extend(rt.evaluate(ctx, rule))
     out.extend(ctx.linear_rules())
+    origins = {r.id: r.origin for r in report.form.rules if r.origin}
+    if origins:
+        out = [dataclasses.replace(f, origin=origins[f.rule]) if f.rule in origins else f for f in out]
     return sort_findings(out)
 
 
-class _Context:
+class Context:
+    """What every rule's check needs of one report (read once)."""
+
+
     def __init__(self, report: Report, previous: Report | None, peers: Peers | None, locate: bool = True) -> None:
         self.report = report
         self.form: Form = report.form
@@ -89,7 +79,7 @@ class _Context:
 
     # ------------------------------------------------------------------ helpers
 
-    def _finding(self, rule: RuleDef, message: str, cells: Iterable[CellDef], *,
+    def finding(self, rule: RuleDef, message: str, cells: Iterable[CellDef], *,
                  suspects: Iterable[CellDef] = (), expected: float | None = None,
                  actual: float | None = None, suggested: float | None = None,
                  instance: str = "", sheet: str | None = None) -> Finding:
@@ -107,84 +97,11 @@ class _Context:
 
     # ------------------------------------------------------------------ cells
 
-    def cell_rule(self, rule: RuleDef) -> Iterable[Finding]:
-        check_kind = rule.params.get("check")
-        if check_kind == "blank":
-            yield from self._blanks(rule)
-            return
-        if check_kind == "formula":
-            for cid in self.with_formula:
-                cell, v = self.form.cells[cid], self.report.value(cid)
-                yield self._finding(rule, render(rule.message, cell_label=_where(cell), formula=v.formula,
-                                                 why=v.why), [cell])
-            return
-        states = {"value-type": ("invalid", "unreadable"), "value-format": ("converted",),
-                  "not-applicable": ("na",)}.get(str(check_kind), ())
-        hits = {cid for st in states for cid in self.by_state.get(st, ())}
-        for cid, cell in self.form.cells.items():  # form order, so findings read top to bottom
-            if cid not in hits:
-                continue
-            v = self.report.value(cid)
-            if v.formula and v.state == "converted":
-                continue  # a formula's text result is described by the formula finding
-            msg = render(rule.message, cell_label=_where(cell), raw=_short(v.raw), why=v.why,
-                         value=v.number if v.number is not None else "")
-            yield self._finding(rule, msg, [cell], suspects=[cell],
-                                suggested=v.number if v.state == "converted" else None)
-
-    def _blanks(self, rule: RuleDef) -> Iterable[Finding]:
-        blanks = set(self.by_state.get("blank", ()))
-        if not blanks:
-            return
-        for table in self.form.tables:
-            blank = [self.form.cells[c] for c in table.cell_ids if c in blanks]
-            if not blank:
-                continue
-            if len(blank) == len(table.cell_ids):
-                listed = "整张表均未填写"
-            else:
-                listed = "、".join(c.ref for c in blank[:12]) + (f" 等（共 {len(blank)} 个）" if len(blank) > 12 else "")
-            yield self._finding(rule, f"{table.sheet.split(' ')[0]}：" + render(
-                rule.message, count=len(blank), cells=listed), blank, instance=table.id)
-
-    # ------------------------------------------------------------------ header / version
-
-    def header_rule(self, rule: RuleDef) -> Iterable[Finding]:
-        for field in self.form.header:
-            if not field.required:
-                continue
-            raw = self.report.header.get(field.id)
-            missing = raw is None or str(raw).strip() == ""
-            why = ""
-            if field.type == "year" and not missing and self.report.year is None:
-                missing, why = True, f"（填写的是“{_short(raw)}”，应为四位年份）"
-            if missing:
-                yield Finding(rule=rule.id, severity=rule.severity,
-                              message=render(rule.message, field=field.label, why=why),
-                              sheet=field.sheet, cells=(field.cell,), cell_ids=(field.id,),
-                              suspects=(field.cell,), suspect_ids=(field.id,),
-                              id=fingerprint(rule.id, [field.id], self.report.key))
-
-    def form_version_rule(self, rule: RuleDef) -> Iterable[Finding]:
-        year = self.report.year
-        if year is None or self.form.accepts_year(year):
-            return
-        from .forms import form_for_year
-
-        right = form_for_year(year)
-        field = self.form.header_field("hdr.year")
-        yield Finding(
-            rule=rule.id, severity=rule.severity,
-            message=render(rule.message, year=str(year), expected_form=right.name if right else "（无适用的）",
-                           form_name=self.form.name),
-            sheet=field.sheet, cells=(field.cell,), cell_ids=(field.id,),
-            id=fingerprint(rule.id, [field.id], self.report.key),
-        )
-
     # ------------------------------------------------------------------ identities
 
-    def _side(self, terms: Iterable[Any]) -> float | None:
-        total = 0.0
+    def _side(self, terms: Iterable[Any], const: int = 0) -> float | None:
+        """Σ coef × value (+ the side's constant); None when last year's report is missing."""
+        total = float(const)
         for t in terms:
             if t.prev:
                 if self.previous is None or t.cell not in self.previous.form.cells:
@@ -200,7 +117,8 @@ class _Context:
         pending: list[tuple[int, RuleInstance, float, float, bool]] = []
         unchecked: dict[str, tuple[RuleDef, list[RuleInstance]]] = {}
         for rule in self.form.rules:
-            if rule.type not in ("equal", "compare"):
+            rt = rule_types.get(rule.type)
+            if not rt.identity or rt.holds is None:
                 continue
             if rule.needs == "previous" and self.previous is None:
                 continue
@@ -208,13 +126,10 @@ class _Context:
                 if self._touches_unread(inst):
                     unchecked.setdefault(rule.id, (rule, []))[1].append(inst)
                     continue
-                left, right = self._side(inst.left), self._side(inst.right)
+                left, right = self._side(inst.left, inst.left_const), self._side(inst.right, inst.right_const)
                 if left is None or right is None:
                     continue
-                if rule.type == "compare":
-                    failing = not _compare(left, rule.op or ">=", right)
-                else:
-                    failing = abs(left - right) > rule.tolerance
+                failing = not rt.holds(left, right, rule)
                 evaluated.append(loc.Evaluated(inst, left - right, failing))
                 if failing:
                     # Only for identities within this report: a blank 上年结转 is not a blank total.
@@ -277,7 +192,7 @@ class _Context:
         parts = {c for inst, *_ in group for c in inst.cells()}
         cells = targets + [self.form.cells[c] for c in self.form.cells if c in parts and c not in
                            {t.id for t in targets}]
-        return self._finding(rule, msg, cells, suspects=targets, instance=instance)
+        return self.finding(rule, msg, cells, suspects=targets, instance=instance)
 
     def _touches_unread(self, inst: RuleInstance) -> bool:
         """Whether an identity needs a cell whose published value could not be read."""
@@ -318,7 +233,7 @@ class _Context:
                 suggested = _num(right)
             elif not (blame.determined and target.id in blame.errors):
                 suggested = None
-        return self._finding(rule, msg, cells, suspects=suspects, expected=_num(right), actual=_num(left),
+        return self.finding(rule, msg, cells, suspects=suspects, expected=_num(right), actual=_num(left),
                              suggested=suggested, instance=instance or f"{inst.rule.id}:{inst.key}")
 
     def _shown(self, cid: str) -> str:
@@ -377,132 +292,11 @@ class _Context:
     def _compare_finding(self, inst: RuleInstance, left: float, right: float,
                          blame: loc.Blame | None = None) -> Finding:
         cells = [self.form.cells[c] for c in inst.cells()]
-        msg = render(inst.rule.message, left=left, right=right, **dict(inst.labels))
+        msg = render(inst.rule.message, left=left, right=right, diff=abs(left - right), **dict(inst.labels))
         suspects, suggested = cells, None
         if blame is not None:
             suspects, suggested, more = self._blame_text(blame, None)
             msg += more
-        return self._finding(inst.rule, msg, cells, suspects=suspects, actual=left, expected=right,
+        return self.finding(inst.rule, msg, cells, suspects=suspects, actual=left, expected=right,
                              suggested=suggested, instance=f"{inst.rule.id}:{inst.key}")
 
-    # ------------------------------------------------------------------ outliers, narrative
-
-    def outlier_rule(self, rule: RuleDef) -> Iterable[Finding]:
-        if self.previous is None and not self.peers:
-            return
-        factor = float(rule.params["factor"])
-        base = float(rule.params["min_base"])
-        peer_mean = float(rule.params["peer_mean"])
-        include = rule.params.get("include") or [{}]
-        for cid, cell in self.form.cells.items():
-            if cell.type == "signed" or not _included(cell, include):
-                continue
-            v = self.report.value(cid)
-            if v.state not in ("number", "converted"):
-                continue
-            cur = float(v.arith)
-            why = None
-            if self.previous is not None and cid in self.previous.form.cells:
-                pv = self.previous.value(cid)
-                if pv.state in ("number", "converted"):
-                    prev = float(pv.arith)
-                    if prev >= base and (cur > factor * prev or cur * factor < prev):
-                        why = f"上年为 {format_number(prev)}，变化超过 {format_number(factor)} 倍"
-                    elif prev < base and cur >= base * factor:
-                        why = f"上年仅为 {format_number(prev)}"
-            if why is None and self.peers and cur == 0 and self.peers.get(cid, 0) > peer_mean:
-                why = f"同类单位平均为 {format_number(round(self.peers[cid], 1))}"
-            if why:
-                yield self._finding(rule, render(rule.message, cell_label=_where(cell), actual=cur, why=why),
-                                    [cell], suspects=[cell], actual=cur)
-
-    def narrative_rule(self, rule: RuleDef) -> Iterable[Finding]:
-        """Counts stated in the prose against the table.
-
-        A pattern's ``cells`` sum is the usual reading; ``accept`` lists other sums the
-        same wording is used for (a report "收到申请 75 件" may count the 74 new ones plus
-        1 carried over, or the 办理结果 total). Only a count matching none is reported,
-        once per pattern, and never when a cell it needs could not be read.
-        """
-        text = self.report.text
-        if not text:
-            return
-        flat = _flatten_prose(text)
-        for pat in rule.params["patterns"]:
-            choices = [pat["cells"], *pat.get("accept", [])]
-            sums = [self._narrative_sum(cells) for cells in choices]
-            if sums[0] is None:
-                continue
-            for m in re.finditer(pat["regex"], flat):
-                digits = m.group(1)
-                if len(digits) > 9:  # not a count; also keeps int() within Python's limits
-                    continue
-                said = int(digits)
-                if any(s is not None and abs(s - said) < 1e-9 for s in sums):
-                    continue
-                cells = [self.form.cells[c] for c in pat["cells"] if c in self.form.cells]
-                also = "、".join(f"{what}为 {format_number(s)} 件" for what, s in
-                                zip(pat.get("accept_what", []), sums[1:], strict=False) if s is not None)
-                yield self._finding(rule, render(rule.message, what=pat["what"], narrative=said, table=sums[0],
-                                                 also=f"（{also}）" if also else ""),
-                                    cells, suspects=cells, expected=said, actual=sums[0], instance=pat["what"])
-                break
-
-    def _narrative_sum(self, cells: Iterable[str]) -> float | None:
-        """The table's sum over ``cells``; None when one is missing or could not be read."""
-        total = 0.0
-        for c in cells:
-            if c not in self.form.cells or self.report.value(c).state == "unread":
-                return None
-            total += self.report.number(c)
-        return total
-
-
-_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)])[^。；！？]{0,40}$")
-
-
-def _flatten_prose(text: str) -> str:
-    """Prose as one line for the narrative patterns. Line breaks go (PDF extraction wraps
-    sentences anywhere), but a heading line ends like a sentence: otherwise the heading
-    "三、收到和处理政府信息公开申请情况" runs into the next paragraph's "…17720 件"."""
-    lines = (ln.strip() for ln in text.splitlines())
-    return re.sub(r"\s+", "", "".join(ln + "。" if _HEADING.match(ln) else ln for ln in lines if ln))
-
-
-def _num(x: float | None) -> float | int | None:
-    """Integral results as int, so JSON and messages show 12, not 12.0."""
-    if x is None:
-        return None
-    r = round(x, 6)
-    return int(r) if float(r).is_integer() else r
-
-
-def _compare(left: float, op: str, right: float) -> bool:
-    return {">=": left >= right - 1e-9, "<=": left <= right + 1e-9, ">": left > right, "<": left < right}[op]
-
-
-def _included(cell: CellDef, include: Iterable[Mapping[str, str]]) -> bool:
-    return any(all(getattr(cell, k) == v for k, v in inc.items()) for inc in include)
-
-
-def _where(cell: CellDef) -> str:
-    """``表二 D9（（一）予以公开·自然人）``: sheet short name, address and label."""
-    short = cell.sheet.split(" ")[0]
-    return f"{short} {cell.ref}（{cell.label}）"
-
-
-def _group_where(cells: list[CellDef]) -> str:
-    """``表二 J 列（总计）``, ``表二 第 30 行（（七）总计）`` or the listed cells."""
-    short = cells[0].sheet.split(" ")[0]
-    cols = {addr.split_ref(c.ref)[0] for c in cells}
-    rows = {addr.split_ref(c.ref)[1] for c in cells}
-    if len(cols) == 1 and len({c.col_short for c in cells}) == 1:
-        return f"{short} {cells[0].ref.rstrip('0123456789')} 列（{cells[0].col_short}）"
-    if len(rows) == 1 and len({c.row_short for c in cells}) == 1:
-        return f"{short} 第 {rows.pop()} 行（{cells[0].row_short}）"
-    return f"{short} 各{cells[0].col_short}（{'、'.join(c.ref for c in cells)}）"
-
-
-def _short(raw: object, limit: int = 40) -> str:
-    s = str(raw)
-    return s if len(s) <= limit else s[: limit - 1] + "…"

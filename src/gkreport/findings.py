@@ -34,9 +34,12 @@ class Finding:
     suggested: float | int | None = None
     id: str = ""
     instance: str = field(default="", compare=False)
+    origin: str = field(default="", compare=False)  # the rules-overlay file of the rule ("" = packaged)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        if not self.origin:
+            del d["origin"]
         d["cells"] = list(self.cells)
         d["cell_ids"] = list(self.cell_ids)
         d["suspects"] = list(self.suspects)

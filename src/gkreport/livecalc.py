@@ -34,7 +34,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from . import addresses as addr
-from .forms import CellDef, Form, TableDef, Term
+from . import rule_types
+from .forms import CellDef, Form, RuleInstance, TableDef, Term
 from .values import COUNT_UNITS, MAX_ABS, NOT_APPLICABLE
 
 CALC_SHEET = "_gkreport_calc"
@@ -210,12 +211,14 @@ _BUILDERS: dict[str, Callable[[CellDef, str, dict[str, str]], str]] = {
 # ------------------------------------------------------------------------------ sums over bands
 
 
-def band_sum(terms: Sequence[Term], form: Form, lay: CalcLayout, band: str = "value") -> str:
-    """Σ coef × (the band's copy of each cell), adjacent cells grouped into ranges."""
-    if not terms:
-        return "0"
-    return "".join(("-" if coef < 0 else "+") + f"SUM({rng})"
-                   for coef, rng in _runs(terms, form, lay, band)).removeprefix("+")
+def band_sum(terms: Sequence[Term], form: Form, lay: CalcLayout, band: str = "value", const: int = 0) -> str:
+    """Σ coef × (the band's copy of each cell) + ``const``, adjacent cells with the same
+    coefficient grouped into ranges (``2*SUM(…)`` for a coefficient of 2)."""
+    parts = [("-" if coef < 0 else "+") + (f"{abs(coef)}*" if abs(coef) != 1 else "") + f"SUM({rng})"
+             for coef, rng in _runs(terms, form, lay, band)]
+    if const:
+        parts.append(f"{const:+d}")
+    return "".join(parts).removeprefix("+") or "0"
 
 
 def band_count(terms: Sequence[Term], form: Form, lay: CalcLayout, code: int) -> str:
@@ -240,3 +243,33 @@ def _runs(terms: Sequence[Term], form: Form, lay: CalcLayout, band: str) -> list
         groups.append((t.coef, [(col, row)]))
     return [(coef, addr.absolute(addr.make_range(run[0][0], run[0][1], run[-1][0], run[-1][1]), CALC_SHEET))
             for coef, run in groups]
+
+
+# ------------------------------------------------------------------------------ live checks per rule type
+# Each returns (the condition under which the engine reports the identity, the text shown
+# then, starting with the template's ``mark``): the template's half of the rule type
+# (gkreport.rule_types).
+
+
+def _sides(inst: RuleInstance, form: Form, lay: CalcLayout) -> tuple[str, str]:
+    return (band_sum(inst.left, form, lay, const=inst.left_const),
+            band_sum(inst.right, form, lay, const=inst.right_const))
+
+
+@rule_types.live_formula("equal")
+def _equal_live(inst: RuleInstance, form: Form, lay: CalcLayout, mark: str) -> tuple[str, str]:
+    left, right = _sides(inst, form, lay)
+    diff = f"({left})-({right})"
+    fails = f"ABS({diff})>{inst.rule.tolerance:g}"
+    if inst.target:  # a rule with a single total states the value the total should have
+        tgt = addr.absolute(form.cells[inst.target].ref)
+        return fails, f'IF(ISBLANK({tgt}),"{mark} 空白，应为 ","{mark} 应为 ")&ROUND({right},6)'
+    return fails, f'"{mark} 相差 "&ROUND({diff},6)'  # a balance of several cells can only state the imbalance
+
+
+@rule_types.live_formula("compare")
+def _compare_live(inst: RuleInstance, form: Form, lay: CalcLayout, mark: str) -> tuple[str, str]:
+    left, right = _sides(inst, form, lay)
+    op = inst.rule.op or ">="
+    slack = {">=": f"-{1e-9:g}", "<=": f"+{1e-9:g}"}.get(op, "")  # rule_types.compare_holds
+    return f"NOT(({left}){op}({right}){slack})", f'"{mark} 为 "&ROUND({left},6)'

@@ -36,7 +36,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from . import addresses as addr
-from . import livecalc
+from . import livecalc, rule_types
 from .forms import TYPE_LABEL, CellDef, Form, RuleInstance, TableDef
 
 PASS_MARK = "✓"
@@ -144,24 +144,10 @@ def check_formula(check: LiveCheck, form: Form, lay: livecalc.CalcLayout) -> str
     imbalance; else ⚠ where a cell holds text ("5件", "/", "１２") or something the engine
     rejects; else ✓."""
     inst = check.instance
-    rule = inst.rule
-    left = livecalc.band_sum(inst.left, form, lay)
-    right = livecalc.band_sum(inst.right, form, lay)
-    diff = f"({left})-({right})"
-    if rule.type == "compare":
-        op = rule.op or ">="
-        # The engine's _compare: a tolerance for >= and <=, none for > and <.
-        slack = {">=": f"-{1e-9:g}", "<=": f"+{1e-9:g}"}.get(op, "")
-        fails = f"NOT(({left}){op}({right}){slack})"
-        fail = f'"{FAIL_MARK} 为 "&ROUND({left},6)'
-    else:
-        fails = f"ABS({diff})>{rule.tolerance:g}"
-        if inst.target:
-            # A rule with a single total states the value the total should have.
-            tgt = addr.absolute(form.cells[inst.target].ref)
-            fail = f'IF(ISBLANK({tgt}),"{FAIL_MARK} 空白，应为 ","{FAIL_MARK} 应为 ")&ROUND({right},6)'
-        else:  # a balance of several cells (一+二 = 三+四) can only state the imbalance
-            fail = f'"{FAIL_MARK} 相差 "&ROUND({diff},6)'
+    live = rule_types.get(inst.rule.type).live
+    if live is None:
+        raise ValueError(f"规则 {inst.rule.id} 的类型 {inst.rule.type} 没有现场校验公式")
+    fails, fail = live(inst, form, lay, FAIL_MARK)
     terms = inst.left + inst.right
     rejected = livecalc.band_count(terms, form, lay, livecalc.REJECTED)
     text = livecalc.band_count(terms, form, lay, livecalc.TEXT_READ)

@@ -141,7 +141,7 @@ class Model:
             if rule.type != "equal" or rule.needs == "previous":
                 continue
             for inst in rule.instances:
-                if any(t.prev for t in inst.terms) or not set(inst.cells()) <= inside:
+                if any(t.prev for t in inst.terms) or inst.const or not set(inst.cells()) <= inside:
                     continue
                 terms: dict[str, float] = {}
                 for t in inst.left:

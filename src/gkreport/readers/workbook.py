@@ -244,8 +244,14 @@ def name_target(text: str) -> tuple[str, str] | None:
     return sheet, m.group(3).replace("$", "")
 
 
-@cache
 def _all_ids() -> frozenset[str]:
+    from ..overlay import active_dir, signature
+
+    return _ids_under(signature(active_dir()))  # the forms of the rules overlay in effect
+
+
+@cache
+def _ids_under(overlay: tuple[object, ...]) -> frozenset[str]:
     return frozenset(i for v in available_forms() for i in [*load_form(v).cells, *(h.id for h in load_form(v).header)])
 
 
