@@ -62,8 +62,7 @@ __all__ = [
     "check_active",
     "clear_marks",
     "consolidate_folder",
-    "new_form_2019",
-    "new_form_2021",
+    "new_form",
     "next_problem",
     "read_live_report",
     "show_help",
@@ -569,16 +568,75 @@ def _new_form(version: str, book: xw.Book | None) -> Path | None:
     return path
 
 
-@entry_point
-def new_form_2021(book: xw.Book | None = None) -> Path | None:
-    """新建2021版填报表: a blank 2021-form workbook, opened in Excel."""
-    return _new_form("2021", book)
+def default_report_year(today: dt.date | None = None) -> int:
+    """Reports are filled early in the year after the one they cover: last year."""
+    return (today or dt.date.today()).year - 1
+
+
+def _ask_year(app: Any) -> int | None:
+    """The report year from an Excel input box (a number, last year filled in); None when
+    cancelled. Where no input box can be shown (the remote engine), last year."""
+    default = default_report_year()
+    if app is None:
+        return default
+    try:
+        answer = app.api.InputBox("请输入报告年度（四位数字），将按该年度适用的表式新建填报表：", TITLE, default, Type=1)
+    except Exception:  # not desktop Excel: no input box
+        return default
+    if answer is False or answer is None or answer == "":
+        return None
+    try:
+        year = int(float(answer))
+    except (TypeError, ValueError):
+        raise ExcelUserError(f"报告年度应为四位数字的年份（例如 {default}），而不是“{answer}”。") from None
+    if not 2008 <= year <= 2100:
+        raise ExcelUserError(f"报告年度应为四位数字的年份（例如 {default}），而不是“{answer}”。")
+    return year
 
 
 @entry_point
-def new_form_2019(book: xw.Book | None = None) -> Path | None:
-    """新建2019版填报表: a blank 2019-form workbook, opened in Excel."""
-    return _new_form("2019", book)
+def new_form(book: xw.Book | None = None, *, year: int | None = None) -> Path | None:
+    """新建填报表: asks the report year (last year by default) and opens a blank workbook on
+    the form whose ``years`` cover it (rules/form-*.json), so a new form version needs no
+    new button."""
+    from .forms import FormError
+    from .forms_meta import form_for_report_year
+
+    if year is None:
+        remote = book is not None and is_remote(book)
+        year = default_report_year() if remote else _ask_year(book.app if book is not None else _any_app())
+        if year is None:
+            return None  # cancelled
+    try:
+        form = form_for_report_year(year)
+    except FormError as e:
+        raise ExcelUserError(str(e)) from None
+    return _new_form(form.version, book)
+
+
+_LEGACY_NEW_FORM = re.compile(r"new_form_(\d{4})")
+
+
+def __getattr__(name: str) -> Any:
+    """``new_form_<version>`` (e.g. ``new_form_2021``): the entry points of add-ins built
+    before 新建填报表 chose the form by year, one button per version. An installed old
+    ``.xlam`` still starts ``python -m gkreport.xlcall new_form_2021``; it gets a blank
+    workbook on that version, as before, for any version that has a rules file."""
+    m = _LEGACY_NEW_FORM.fullmatch(name)
+    if m is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    version = m[1]
+
+    @entry_point
+    def legacy_new_form(book: xw.Book | None = None) -> Path | None:
+        from .forms import available_forms
+
+        if version not in available_forms():
+            raise ExcelUserError(f"没有 {version} 版表式。请点“新建填报表”，按报告年度新建。")
+        return _new_form(version, book)
+
+    legacy_new_form.__name__ = name
+    return legacy_new_form
 
 
 def _open(app: Any, path: Path) -> None:

@@ -119,9 +119,11 @@ def all_forms() -> tuple[Form, ...]:
     return tuple(load_form(v) for v in available_forms())
 
 
+@cache
 def table_prefixes() -> tuple[str, ...]:
     """``t1.``, ``t2.`` …: the prefixes of cell ids of any available form (names a workbook
-    reader must look at even when they belong to another form)."""
+    reader must look at even when they belong to another form). Cached like
+    :func:`gkreport.forms.available_forms`: fixed for the process."""
     return tuple(sorted({f"{t.id}." for f in all_forms() for t in f.tables}))
 
 
