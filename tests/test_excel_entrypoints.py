@@ -23,7 +23,7 @@ import xlwings as xw
 from openpyxl import Workbook
 
 from conftest import REAL_REPORTS
-from gkreport import excel
+from gkreport import excel, excel_newform
 from gkreport.fill import fill_workbook
 from gkreport.forms import form_for_year, load_form
 from gkreport.markers.xlwings_marker import XlwingsMarker, is_remote
@@ -305,7 +305,7 @@ def test_new_form_on_remote_returns_the_template_path(planted: tuple[Any, Any, s
     assert wb["基本信息"]["B7"].value == "2019"  # the form whose years cover 2020
     assert excel.new_form(book, year=2024).name.endswith("2021.xlsx")
     # No year given: last year's form (the remote engine has no input box to ask with).
-    expected = form_for_year(excel.default_report_year()).version
+    expected = form_for_year(excel_newform.default_report_year()).version
     assert excel.new_form(book).name.endswith(f"{expected}.xlsx")
 
 
@@ -328,12 +328,12 @@ def test_new_form_asks_the_year_with_last_year_filled_in(monkeypatch: pytest.Mon
         api = Api()
 
     answers: list[Any] = [2020.0, False, "二〇二〇"]
-    assert excel._ask_year(App()) == 2020
-    assert asked[0][2] == excel.default_report_year()
-    assert excel._ask_year(App()) is None  # 取消
+    assert excel_newform.ask_year(App()) == 2020
+    assert asked[0][2] == excel_newform.default_report_year()
+    assert excel_newform.ask_year(App()) is None  # 取消
     with pytest.raises(excel.ExcelUserError, match="四位数字"):
-        excel._ask_year(App())
-    assert excel.default_report_year(dt.date(2026, 1, 15)) == 2025
+        excel_newform.ask_year(App())
+    assert excel_newform.default_report_year(dt.date(2026, 1, 15)) == 2025
 
 
 def test_old_addins_per_version_entry_points_still_work(planted: tuple[Any, Any, str, str]) -> None:

@@ -36,12 +36,11 @@ __all__ = ["Exit", "UsageError", "build_parser", "main"]
 
 def _form_arg(p: argparse.ArgumentParser, default: str | None = None) -> argparse._MutuallyExclusiveGroup:
     """``--form VERSION`` or ``--year YEAR`` (the form whose years cover it); neither: last year's form."""
-    from .forms_meta import all_forms, years_text
+    from .forms import available_forms  # file names only: building the parser loads no form
 
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--form", choices=[f.version for f in all_forms()], default=default,
-                       help="表式版本：" + "；".join(f"{f.version}（{years_text(f)}）" for f in all_forms())
-                       + "。默认按上一年度选择")
+    group.add_argument("--form", choices=available_forms(), default=default,
+                       help="表式版本（" + "、".join(available_forms()) + "）。默认按上一年度选择")
     group.add_argument("--year", type=int, help="报告年度：使用该年度适用的表式（与 --form 二选一）")
     return group
 

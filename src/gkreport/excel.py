@@ -30,7 +30,6 @@ import datetime as dt
 import functools
 import re
 import sys
-import tempfile
 import traceback
 import zipfile
 from collections.abc import Callable, Mapping
@@ -164,7 +163,7 @@ def entry_point(func: Callable[P, R]) -> Callable[P, R | None]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | None:
-        book = args[0] if args else kwargs.get("book")
+        book: Any = args[0] if args else kwargs.get("book")
         app = getattr(book, "app", None) if book is not None else None
         from .markers.xlwings_marker import ProtectedSheetError
 
@@ -528,6 +527,8 @@ def next_problem(book: xw.Book | None = None) -> None:
     targets.sort(key=lambda t: _position(book, *t))
     try:
         sel = book.app.selection
+        if sel is None:
+            raise LookupError("nothing selected")
         here = _position(book, sel.sheet.name, sel.address.replace("$", "").split(":")[0])
     except Exception:
         here = (-1, 0, 0)
@@ -544,99 +545,23 @@ def next_problem(book: xw.Book | None = None) -> None:
     _alert(book.app, text)
 
 
-def _new_form(version: str, book: xw.Book | None) -> Path | None:
-    """Write a fresh template to a temp folder and open it (remote: just return the path)."""
-    from .forms import load_form
-    from .markers.xlwings_marker import uses_com
-    from .template import build_template, save_workbook_atomic, template_filename
-
-    form = load_form(version)
-    folder = Path(tempfile.mkdtemp(prefix="gkreport-"))
-    path = save_workbook_atomic(build_template(form), folder / template_filename(version))
-    if book is not None and is_remote(book):
-        return path
-    app = book.app if book is not None else _any_app()
-    windows = uses_com(book) if book is not None else sys.platform.startswith("win")
-    if app is not None and windows:
-        try:
-            # A copy of the template: 保存 then asks where to save instead of writing to temp.
-            app.api.Workbooks.Add(Template=str(path))
-            return path
-        except Exception:  # fall back to opening the file itself
-            pass
-    _open(app, path)
-    return path
-
-
-def default_report_year(today: dt.date | None = None) -> int:
-    """Reports are filled early in the year after the one they cover: last year."""
-    return (today or dt.date.today()).year - 1
-
-
-def _ask_year(app: Any) -> int | None:
-    """The report year from an Excel input box (a number, last year filled in); None when
-    cancelled. Where no input box can be shown (the remote engine), last year."""
-    default = default_report_year()
-    if app is None:
-        return default
-    try:
-        answer = app.api.InputBox("请输入报告年度（四位数字），将按该年度适用的表式新建填报表：", TITLE, default, Type=1)
-    except Exception:  # not desktop Excel: no input box
-        return default
-    if answer is False or answer is None or answer == "":
-        return None
-    try:
-        year = int(float(answer))
-    except (TypeError, ValueError):
-        raise ExcelUserError(f"报告年度应为四位数字的年份（例如 {default}），而不是“{answer}”。") from None
-    if not 2008 <= year <= 2100:
-        raise ExcelUserError(f"报告年度应为四位数字的年份（例如 {default}），而不是“{answer}”。")
-    return year
-
-
 @entry_point
 def new_form(book: xw.Book | None = None, *, year: int | None = None) -> Path | None:
     """新建填报表: asks the report year (last year by default) and opens a blank workbook on
-    the form whose ``years`` cover it (rules/form-*.json), so a new form version needs no
-    new button."""
-    from .forms import FormError
-    from .forms_meta import form_for_report_year
+    the form whose ``years`` cover it (see :mod:`gkreport.excel_newform`)."""
+    from .excel_newform import new_form_for_year
 
-    if year is None:
-        remote = book is not None and is_remote(book)
-        year = default_report_year() if remote else _ask_year(book.app if book is not None else _any_app())
-        if year is None:
-            return None  # cancelled
-    try:
-        form = form_for_report_year(year)
-    except FormError as e:
-        raise ExcelUserError(str(e)) from None
-    return _new_form(form.version, book)
-
-
-_LEGACY_NEW_FORM = re.compile(r"new_form_(\d{4})")
+    return new_form_for_year(book, year)
 
 
 def __getattr__(name: str) -> Any:
-    """``new_form_<version>`` (e.g. ``new_form_2021``): the entry points of add-ins built
-    before 新建填报表 chose the form by year, one button per version. An installed old
-    ``.xlam`` still starts ``python -m gkreport.xlcall new_form_2021``; it gets a blank
-    workbook on that version, as before, for any version that has a rules file."""
-    m = _LEGACY_NEW_FORM.fullmatch(name)
-    if m is None:
+    """``new_form_<version>``: what add-ins built before 新建填报表 still start (see
+    :func:`gkreport.excel_newform.legacy_entry_point`)."""
+    if not name.startswith("new_form_"):  # e.g. __path__, asked by every "from .excel import"
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    version = m[1]
+    from .excel_newform import legacy_entry_point
 
-    @entry_point
-    def legacy_new_form(book: xw.Book | None = None) -> Path | None:
-        from .forms import available_forms
-
-        if version not in available_forms():
-            raise ExcelUserError(f"没有 {version} 版表式。请点“新建填报表”，按报告年度新建。")
-        return _new_form(version, book)
-
-    legacy_new_form.__name__ = name
-    return legacy_new_form
+    return legacy_entry_point(name)
 
 
 def _open(app: Any, path: Path) -> None:
