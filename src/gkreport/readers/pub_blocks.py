@@ -26,7 +26,7 @@ def blocks_row(p: Placer, tid: str, row: Row) -> None:
     if blocks:
         st.block, st.head, st.collecting_head = blocks[0], [], False
         return
-    labels, values = p._split(row)
+    labels, values = p.split_row(row)
     if texts and texts[0] in tm.head:
         st.head, st.collecting_head = [row], True
         return
@@ -36,7 +36,7 @@ def blocks_row(p: Placer, tid: str, row: Row) -> None:
             st.head.append(row)
             return
         if any(not is_blank(v.text) for v in values):
-            p._unknown_row(tid, labels, values, row.where)
+            p.unknown_row(tid, labels, values, row.where)
         return
     st.collecting_head = False
     block, row_key, grid_row = hit
@@ -47,14 +47,14 @@ def blocks_row(p: Placer, tid: str, row: Row) -> None:
     what = f"第{grid_row}行（{labels[-1].text.strip()}）"
     cell_id: Callable[[str], str] = lambda ck: tm.cell[(row_key, ck)]  # noqa: E731
     if row.mode == "grid":
-        located = p._grid_columns(st.head, list(cols))
+        located = p.grid_columns(st.head, list(cols))
         if located is None:  # no usable header: the data columns follow the label in order
             first = labels[-1].col + labels[-1].span
             located = []
             for c in row.cells:
                 if c.col >= first and len(located) < len(cols):
                     located.append((cols[len(located)][0], c.col))
-        p._place_grid(row, located, cell_id, tid, what, min_col=labels[-1].col + labels[-1].span)
+        p.place_grid(row, located, cell_id, tid, what, min_col=labels[-1].col + labels[-1].span)
         return
     frags = [m.c(c.text) for r in st.head for c in r.cells
              if not is_blank(c.text) and m.c(c.text) not in tm.head]
@@ -66,7 +66,7 @@ def blocks_row(p: Placer, tid: str, row: Row) -> None:
 def single_row(p: Placer, tid: str, row: Row) -> None:
     tm, st = p.m.tables[tid], p.st[tid]
     assert isinstance(tm, SingleRowTable)
-    labels, values = p._split(row)
+    labels, values = p.split_row(row)
     if labels:
         if st.done:
             p.state = None

@@ -173,7 +173,7 @@ class Placer:
             elif self.m.tables[table].shape == "rows":
                 self.issue("warning", f"{self.m.name(table)}中没有找到 {names} 行，这些单元格留空")
 
-    def _split(self, row: Row) -> tuple[list[Cell], list[Cell]]:
+    def split_row(self, row: Row) -> tuple[list[Cell], list[Cell]]:
         """Label cells (up to the last non-value cell) and value cells after them."""
         cells = list(row.cells)
         last = -1
@@ -196,7 +196,7 @@ class Placer:
                 return tid
         if self.state is not None:
             return None  # inside a table only the header labels above switch tables
-        labels, _ = self._split(row)
+        labels, _ = self.split_row(row)
         names = [c.text for c in labels]
         if names:
             for tid, tm in self.m.tables.items():
@@ -214,14 +214,14 @@ class Placer:
         elif shape == "single_row":
             st.head, st.done = [], False
 
-    def _unknown_row(self, table: str, labels: Sequence[Cell], values: Sequence[Cell], where: str) -> None:
+    def unknown_row(self, table: str, labels: Sequence[Cell], values: Sequence[Cell], where: str) -> None:
         name = "".join(c.text for c in labels).strip() or "（无标签）"
         self.unknown_rows.setdefault(table, []).append(f"“{name}”")
         self.issue("error", f"{self.m.name(table)} 未识别的行“{name}”，数值 {shown(v.text for v in values)} "
                             f"无法确定属于哪一行，未采用（{where}）")
 
     # -- grid helpers
-    def _grid_columns(self, head: Sequence[Row], cols: Sequence[tuple[str, str]]) -> list[tuple[str, int]] | None:
+    def grid_columns(self, head: Sequence[Row], cols: Sequence[tuple[str, str]]) -> list[tuple[str, int]] | None:
         """Find each column label in the header rows by grid position (labels may be split)."""
         per_col: dict[int, list[str]] = {}
         last_key: dict[int, int | None] = {}
@@ -242,7 +242,7 @@ class Placer:
                     break
         return located or None
 
-    def _place_grid(self, row: Row, located: Sequence[tuple[str, int]], cell_id: Callable[[str], str],
+    def place_grid(self, row: Row, located: Sequence[tuple[str, int]], cell_id: Callable[[str], str],
                     table: str, what: str, min_col: int) -> None:
         """Values by grid position; a value outside every column means the row may be shifted:
         then the row is placed only if the rules force it (as a sequence of its values)."""

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def rows_row(p: Placer, tid: str, row: Row) -> None:
     m, tm, st = p.m, _rows(p, tid), p.st[tid]
-    labels, values = p._split(row)
+    labels, values = p.split_row(row)
     names = [c.text for c in labels]
     has_values = any(not is_blank(v.text) for v in values)
     key = tm.match_row(names) if names else None
@@ -41,7 +41,7 @@ def rows_row(p: Placer, tid: str, row: Row) -> None:
         if not has_values:
             st.pending = names
             return
-        p._unknown_row(tid, labels, values, row.where)
+        p.unknown_row(tid, labels, values, row.where)
         st.pending = []
         return
     st.pending = []
@@ -65,7 +65,7 @@ def rows_row(p: Placer, tid: str, row: Row) -> None:
             cols = [(k, cells[i].col if i < len(cells) else None) for i, (k, _) in enumerate(st.columns)]
         else:
             cols = st.columns
-        p._place_grid(row, [(k, c) for k, c in cols if c is not None], cell_id, tid, what,
+        p.place_grid(row, [(k, c) for k, c in cols if c is not None], cell_id, tid, what,
                          min_col=labels[-1].col + labels[-1].span)
     else:
         p.place_seq([v.text for v in values], [cell_id(k) for k, _ in st.columns], tid, what, row.where)
@@ -126,7 +126,7 @@ def _rows_header(p: Placer, tid: str, mode: Mode) -> list[tuple[str, int | None]
     m, tm, st = p.m, _rows(p, tid), p.st[tid]
     keys = [k for k, _ in tm.cols]
     if mode == "grid" and st.head:
-        located = p._grid_columns(st.head, tm.cols)
+        located = p.grid_columns(st.head, tm.cols)
         if located is not None:
             got = dict(located)
             found: list[tuple[str, int | None]] = [(k, got[k]) for k in keys if k in got]
