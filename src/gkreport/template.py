@@ -9,6 +9,11 @@ conditional formatting that turns a failing total red. The checks read every cel
 engine does (see :mod:`gkreport.livecalc`), so they never contradict ``check``. All of this
 works in Excel, WPS or LibreOffice with no add-in installed.
 
+Here: the table sheets, names and validation. Alongside: :mod:`.template_style` (marks, fills,
+fonts), :mod:`.template_checks` (where each live check sits, its formula),
+:mod:`.template_header` (the header sheet; its guide texts and deadlines are the form's
+``guide``, :mod:`gkreport.forms_meta`), :mod:`.sheet_print` (printing list sheets).
+
 Decisions (see README):
 - Inputs start **blank**, not 0: blank and 0 mean different things in the data (blank =
   not filled, 0 = none), and the checker must never invent a 0 the agency did not type.

@@ -39,7 +39,9 @@ INFO_ROW = 2
 
 
 def label(ws: Worksheet, rng: str, text: str, fill: PatternFill | None, font: Font,
-           align: Alignment = CENTER) -> None:
+          align: Alignment = CENTER) -> None:
+    """A printed label: merged over ``rng``, every cell of the merge bordered (and filled), so
+    the official grid lines show whatever program opens the file."""
     first = rng.split(":")[0]
     if ":" in rng:
         ws.merge_cells(rng)
@@ -52,7 +54,6 @@ def label(ws: Worksheet, rng: str, text: str, fill: PatternFill | None, font: Fo
     cell.value = text
     cell.font = font
     cell.alignment = align
-
 
 
 def protect(ws: Worksheet) -> None:
