@@ -38,12 +38,8 @@ End Function
 
 ' ------------------------------------------------------------------ ribbon callbacks
 
-Sub GK_NewForm2021(control As IRibbonControl)
-    GKRun "new_form_2021", False
-End Sub
-
-Sub GK_NewForm2019(control As IRibbonControl)
-    GKRun "new_form_2019", False
+Sub GK_NewForm(control As IRibbonControl)
+    GKRun "new_form", False
 End Sub
 
 Sub GK_Check(control As IRibbonControl)

@@ -23,9 +23,9 @@ import xlwings as xw
 from openpyxl import Workbook
 
 from conftest import REAL_REPORTS
-from gkreport import excel
+from gkreport import excel, excel_newform
 from gkreport.fill import fill_workbook
-from gkreport.forms import load_form
+from gkreport.forms import form_for_year, load_form
 from gkreport.markers.xlwings_marker import XlwingsMarker, is_remote
 from gkreport.marking import FILL, NOTE_TAG, RESULTS_SHEET, STATE_SHEET
 from gkreport.template import build_template
@@ -296,9 +296,52 @@ def test_no_open_workbook_is_refused_politely(monkeypatch: pytest.MonkeyPatch, c
 
 def test_new_form_on_remote_returns_the_template_path(planted: tuple[Any, Any, str, str]) -> None:
     book = planted[0]
-    path = excel.new_form_2019(book)
+    path = excel.new_form(book, year=2020)
     assert isinstance(path, Path) and path.is_file() and path.suffix == ".xlsx"
+    wb = openpyxl.load_workbook(path)
+    assert wb["基本信息"]["B7"].value == "2019"  # the form whose years cover 2020
+    assert excel.new_form(book, year=2024).name.endswith("2021.xlsx")
+    # No year given: last year's form (the remote engine has no input box to ask with).
+    expected = form_for_year(excel_newform.default_report_year()).version
+    assert excel.new_form(book).name.endswith(f"{expected}.xlsx")
+
+
+def test_new_form_for_a_year_no_form_covers_says_so(planted: tuple[Any, Any, str, str]) -> None:
+    book = planted[0]
+    assert excel.new_form(book, year=2015) is None
+    said = actions(book, "alert")[-1]["args"][0]
+    assert "没有适用于 2015 年度的表式" in said and "2019版表式用于2019、2020年度" in said
+
+
+def test_new_form_asks_the_year_with_last_year_filled_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[tuple[Any, ...]] = []
+
+    class Api:
+        def InputBox(self, *args: Any, **kwargs: Any) -> Any:
+            asked.append(args)
+            return answers.pop(0)
+
+    class App:
+        api = Api()
+
+    answers: list[Any] = [2020.0, False, "二〇二〇"]
+    assert excel_newform.ask_year(App()) == 2020
+    assert asked[0][2] == excel_newform.default_report_year()
+    assert excel_newform.ask_year(App()) is None  # 取消
+    with pytest.raises(excel.ExcelUserError, match="四位数字"):
+        excel_newform.ask_year(App())
+    assert excel_newform.default_report_year(dt.date(2026, 1, 15)) == 2025
+
+
+def test_old_addins_per_version_entry_points_still_work(planted: tuple[Any, Any, str, str]) -> None:
+    # An installed add-in built before the one 新建填报表 button starts new_form_2019 / new_form_2021.
+    book = planted[0]
+    assert excel.new_form_2019(book).name.endswith("2019.xlsx")
     assert excel.new_form_2021(book).name.endswith("2021.xlsx")
+    assert excel.new_form_1999(book) is None
+    assert "没有 1999 版表式" in actions(book, "alert")[-1]["args"][0]
+    with pytest.raises(AttributeError):
+        excel.no_such_entry_point  # noqa: B018
 
 
 def test_show_help_names_versions_and_log(planted: tuple[Any, Any, str, str], _log: Path) -> None:
@@ -368,7 +411,7 @@ def test_every_ribbon_function_exists() -> None:
 
     bas = (ROOT / "addin" / "gkreport_ribbon.bas").read_text("ascii")
     called = re.findall(r'GKRun "(\w+)", (?:True|False)', bas)
-    assert len(called) == 7 and set(called) == set(BUTTONS)
+    assert len(called) == 6 and set(called) == set(BUTTONS)
     for fn in called:
         assert callable(getattr(excel, fn)), fn
 

@@ -37,8 +37,7 @@ from gkreport.xlam.vbaproject import (
 )
 
 ENTRY_POINTS = {
-    "GK_NewForm2021": "new_form_2021",
-    "GK_NewForm2019": "new_form_2019",
+    "GK_NewForm": "new_form",
     "GK_Check": "check_active",
     "GK_ClearMarks": "clear_marks",
     "GK_NextProblem": "next_problem",
@@ -335,7 +334,7 @@ def test_ribbon_layout() -> None:
         for g in tab.iter(f"{CUSTOMUI_NS}group")
     }
     assert groups == {
-        "填报": ["新建2021版填报表", "新建2019版填报表"],
+        "填报": ["新建填报表"],  # one button: the form is chosen by the report year
         "校验": ["校验", "清除标记", "跳到下一个问题"],
         "汇总": ["汇总"],
         "帮助": ["设置/帮助"],
@@ -589,7 +588,7 @@ def test_built_vba_guards_before_starting_python(built: Path) -> None:
     assert "pythonw.exe" in launch and "-m gkreport.xlcall" in launch and "--pid=" in launch
     assert "WScript.Shell" in launch and ", 0, True)" in launch  # hidden window, wait for it
     # No workbook is ever needed before Python runs, except for the three that act on one.
-    for sub in ("GK_NewForm2021", "GK_NewForm2019", "GK_Consolidate", "GK_Help"):
+    for sub in ("GK_NewForm", "GK_Consolidate", "GK_Help"):
         assert "False" in _vba_procedure(source, sub)
 
 

@@ -60,6 +60,15 @@ def test_every_button_is_an_entry_point() -> None:
         assert callable(getattr(excel, name))
 
 
+def test_an_old_addins_per_version_buttons_are_accepted() -> None:
+    # Add-ins built before 新建填报表 chose the form by year start new_form_<version>.
+    assert xlcall.parse_args(["new_form_2021", "--pid=7"]).button == "new_form_2021"
+    assert callable(getattr(excel, xlcall.parse_args(["new_form_2019"]).button))
+    assert xlcall.parse_args(["new_form"]).button == "new_form"
+    with pytest.raises(SystemExit):
+        xlcall.parse_args(["new_form_latest"])
+
+
 def test_bad_arguments_are_logged_not_raised(_isolated: Path) -> None:
     assert xlcall.main(["no_such_button"]) == xlcall.EXIT_FAILED
     assert "no_such_button" in _isolated.read_text("utf-8")

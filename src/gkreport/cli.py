@@ -9,6 +9,7 @@ that line names).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import re
 import signal
@@ -16,7 +17,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
 from .exits import HELP as EXIT_HELP
@@ -24,17 +25,38 @@ from .exits import Exit, UsageError
 from .guard import guarded, run_guarded
 from .outputs import check_output, output_lock
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .forms import Form
+
 # Everything heavier (openpyxl, the forms) is imported inside the guard: a Ctrl+C while
 # the libraries load is then "已中断", exit 130, like one at any other moment.
 
 __all__ = ["Exit", "UsageError", "build_parser", "main"]
 
 
-def _form_arg(p: argparse.ArgumentParser, default: str | None = "2021") -> None:
-    from .forms import available_forms
+def _form_arg(p: argparse.ArgumentParser, default: str | None = None) -> argparse._MutuallyExclusiveGroup:
+    """``--form VERSION`` or ``--year YEAR`` (the form whose years cover it); neither: last year's form."""
+    from .forms import available_forms  # file names only: building the parser loads no form
 
-    p.add_argument("--form", choices=available_forms(), default=default,
-                   help="表式版本：2019（2019、2020年度）或 2021（2021年度及以后）")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--form", choices=available_forms(), default=default,
+                       help="表式版本（" + "、".join(available_forms()) + "）。默认按上一年度选择")
+    group.add_argument("--year", type=int, help="报告年度：使用该年度适用的表式（与 --form 二选一）")
+    return group
+
+
+def _chosen_form(args: argparse.Namespace) -> Form:
+    """The form of ``--form``, else of ``--year``, else of last year (reports are filled the year after)."""
+    from .forms import FormError, load_form
+    from .forms_meta import form_for_report_year
+
+    if args.form:
+        return load_form(args.form)
+    year = args.year if args.year is not None else dt.date.today().year - 1
+    try:
+        return form_for_report_year(year)
+    except FormError as e:
+        raise UsageError(str(e)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,8 +92,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "gkreport": ("gkreport template -o 填报表.xlsx", "gkreport check 收到的报表/ --mark 标注副本/",
                  "gkreport consolidate 收到的报表/ --roster 名单.xlsx -o 全县汇总.xlsx",
                  "gkreport 命令 -h          （查看某个命令的说明）"),
-    "template": ("gkreport template --form 2021 -o 2024年度填报表.xlsx",),
-    "describe": ("gkreport describe --form 2021", "gkreport describe --json > 单元格.json"),
+    "template": ("gkreport template --year 2024 -o 2024年度填报表.xlsx",),
+    "describe": ("gkreport describe --year 2024", "gkreport describe --json > 单元格.json"),
     "check": ("gkreport check 某某局.xlsx", "gkreport check 收到的报表/ -q",
               "gkreport check 收到的报表/ --mark 标注副本/ --notices 退回通知/",
               "gkreport check 2024年报.xlsx --previous 2023年报.xlsx"),
@@ -119,7 +141,10 @@ def chinese_error(message: str) -> str:
         if m:
             said = text.format(*(g.replace("'", "") for g in m.groups()))
             if m.group(1) == "--form" and "choice" in pattern.pattern:
-                said += "。--form 是表式版本，不是报告年度：2019、2020 年度用 2019 版，2021 年度及以后用 2021 版"
+                from .forms_meta import all_forms, years_text
+
+                said += "。--form 是表式版本，不是报告年度：" + "，".join(
+                    f"{years_text(f)}用 {f.version} 版" for f in all_forms()) + "（报告年度请用 --year）"
             return said
     return message
 
@@ -149,10 +174,9 @@ def _register_optional(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from .forms import load_form
     from .template import template_filename, write_template
 
-    form = load_form(args.form)
+    form = _chosen_form(args)
     out: Path = check_output(args.output or Path(template_filename(form.version)), force=args.force)
     with output_lock(out):
         write_template(form, out)
@@ -162,9 +186,8 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 def cmd_describe(args: argparse.Namespace) -> int:
     from .describe import describe
-    from .forms import load_form
 
-    form = load_form(args.form)
+    form = _chosen_form(args)
     records = describe(form)
     if args.json:
         json.dump(records, sys.stdout, ensure_ascii=False, indent=1)

@@ -9,7 +9,7 @@ from .checking import check_file
 from .cli_check import print_result
 from .cli_consolidate import print_consolidation
 from .consolidate import consolidate, write_summary
-from .forms import load_form
+from .forms import available_forms, load_form
 from .guard import guarded
 from .resources import data_dir
 from .template import template_filename, write_template
@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     out: Path = args.output
     out.mkdir(parents=True, exist_ok=True)
-    for version in ("2021", "2019"):
+    for version in reversed(available_forms()):  # newest first
         path = write_template(load_form(version), out / template_filename(version))
         print(f"模板：{path}")
     samples = sorted(data_dir("samples").glob("*.xlsx"))

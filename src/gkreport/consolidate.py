@@ -53,7 +53,6 @@ LEVEL_ALL = "全县"
 LEVELS = (LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL)
 LEVEL_UNLISTED = "未列入名单"  # included agencies the roster does not (certainly) name: 分级汇总's third column
 LEVEL_UNSET = "名单未填层级"  # on the roster, but its 层级 cell is empty
-CHART_CELL = "t2.new.total"
 STATUS_SHEET, ISSUES_SHEET = "报送情况", "问题清单"  # also how a summary is told from an agency's report
 
 

@@ -30,7 +30,6 @@ import datetime as dt
 import functools
 import re
 import sys
-import tempfile
 import traceback
 import zipfile
 from collections.abc import Callable, Mapping
@@ -61,8 +60,7 @@ __all__ = [
     "check_active",
     "clear_marks",
     "consolidate_folder",
-    "new_form_2019",
-    "new_form_2021",
+    "new_form",
     "next_problem",
     "read_live_report",
     "show_help",
@@ -165,7 +163,7 @@ def entry_point(func: Callable[P, R]) -> Callable[P, R | None]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | None:
-        book = args[0] if args else kwargs.get("book")
+        book: Any = args[0] if args else kwargs.get("book")
         app = getattr(book, "app", None) if book is not None else None
         from .markers.xlwings_marker import ProtectedSheetError
 
@@ -550,40 +548,23 @@ def next_problem(book: xw.Book | None = None) -> None:
     _alert(book.app, text)
 
 
-def _new_form(version: str, book: xw.Book | None) -> Path | None:
-    """Write a fresh template to a temp folder and open it (remote: just return the path)."""
-    from .forms import load_form
-    from .markers.xlwings_marker import uses_com
-    from .template import build_template, save_workbook_atomic, template_filename
-
-    form = load_form(version)
-    folder = Path(tempfile.mkdtemp(prefix="gkreport-"))
-    path = save_workbook_atomic(build_template(form), folder / template_filename(version))
-    if book is not None and is_remote(book):
-        return path
-    app = book.app if book is not None else _any_app()
-    windows = uses_com(book) if book is not None else sys.platform.startswith("win")
-    if app is not None and windows:
-        try:
-            # A copy of the template: 保存 then asks where to save instead of writing to temp.
-            app.api.Workbooks.Add(Template=str(path))
-            return path
-        except Exception:  # Excel boundary (COM's own error types): fall back to opening the file itself
-            pass
-    _open(app, path)
-    return path
-
-
 @entry_point
-def new_form_2021(book: xw.Book | None = None) -> Path | None:
-    """新建2021版填报表: a blank 2021-form workbook, opened in Excel."""
-    return _new_form("2021", book)
+def new_form(book: xw.Book | None = None, *, year: int | None = None) -> Path | None:
+    """新建填报表: asks the report year (last year by default) and opens a blank workbook on
+    the form whose ``years`` cover it (see :mod:`gkreport.excel_newform`)."""
+    from .excel_newform import new_form_for_year
+
+    return new_form_for_year(book, year)
 
 
-@entry_point
-def new_form_2019(book: xw.Book | None = None) -> Path | None:
-    """新建2019版填报表: a blank 2019-form workbook, opened in Excel."""
-    return _new_form("2019", book)
+def __getattr__(name: str) -> Any:
+    """``new_form_<version>``: what add-ins built before 新建填报表 still start (see
+    :func:`gkreport.excel_newform.legacy_entry_point`)."""
+    if not name.startswith("new_form_"):  # e.g. __path__, asked by every "from .excel import"
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .excel_newform import legacy_entry_point
+
+    return legacy_entry_point(name)
 
 
 def _open(app: Any, path: Path) -> None:

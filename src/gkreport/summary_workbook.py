@@ -29,7 +29,6 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .consolidate import (
-    CHART_CELL,
     ISSUES_SHEET,
     LEVEL_ALL,
     LEVEL_OWN,
@@ -43,6 +42,7 @@ from .consolidate import (
     _listing,
 )
 from .forms import SEVERITY_LABEL, Form, load_form
+from .forms_meta import form_meta
 from .rollup import add_manifest, summary_header
 from .roster import NORMALISED, roster_line
 from .safety import set_value, xml_safe
@@ -90,8 +90,9 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
     _detail_sheet(wb, result, form, bulk)
     if long:
         _long_sheet(wb, result, form, bulk)
-    if CHART_CELL in form.cells and included:
-        _charts_sheet(wb, result, form)
+    bar = form_meta(form).bar_cell  # the form's charts.bar: one value per agency
+    if bar is not None and included:
+        _charts_sheet(wb, result, form, bar)
     add_manifest(wb, result, bulk)  # the agencies it contains, for the next level (rollup.py)
     # Re-check just before replacing: another run may have written it meanwhile.
     if out.exists() and not force:
@@ -424,7 +425,6 @@ def _long_sheet(wb: Workbook, result: Consolidation, form: Form, bulk: dict[str,
 
 # ---------------------------------------------------------------------------- 图表
 
-RESULT_RULE, RESULT_KEY = "T2-result-total", "col=total"  # (七)总计 = the sum of every result row
 _TRAILING_NOTE = re.compile(r"（[^（）]*）$")
 _CHART_ROWS = 32  # rows a one-page chart covers (default row height 15 pt)
 
@@ -432,11 +432,10 @@ _CHART_ROWS = 32  # rows a one-page chart covers (default row height 15 pt)
 def result_shares(form: Form, sums: Mapping[str, float | int]) -> list[tuple[str, float | int]]:
     """The county's applications by outcome (（一）予以公开, （二）部分公开, ...), from the rule
     that adds the result rows up, grouped by their heading: what the pie chart shows."""
-    try:
-        rule = form.rule(RESULT_RULE)
-    except KeyError:
+    pie = form_meta(form).pie  # the form's charts.pie: e.g. (七)总计 = the sum of every result row
+    if pie is None:
         return []
-    inst = next((i for i in rule.instances if i.key == RESULT_KEY), None)
+    inst = next((i for i in form.rule(pie.rule).instances if i.key == pie.instance), None)
     if inst is None:
         return []
     groups: dict[str, float | int] = {}
@@ -447,21 +446,21 @@ def result_shares(form: Form, sums: Mapping[str, float | int]) -> list[tuple[str
     return list(groups.items())
 
 
-def _charts_sheet(wb: Workbook, result: Consolidation, form: Form) -> None:
+def _charts_sheet(wb: Workbook, result: Consolidation, form: Form, bar: str) -> None:
     """Each chart on a page of its own (landscape A4), then the tables they are drawn from."""
     from openpyxl.chart import BarChart, Reference
 
     ws = wb.create_sheet(CHART_SHEET)
     included = result.included
-    ranked = sorted(included, key=lambda e: -float(e.summary.values.get(CHART_CELL, 0) or 0))
+    ranked = sorted(included, key=lambda e: -float(e.summary.values.get(bar, 0) or 0))
     top = ranked[:BAR_LIMIT]
     shares = [(k, v) for k, v in result_shares(form, result.sums)]
     has_pie = bool(shares) and any(v for _, v in shares)
     data_row = _CHART_ROWS * (2 if has_pie else 1) + 3  # the tables start below the chart pages
-    what = _SECTION.sub("", form.cells[CHART_CELL].row_short)  # 一、本年新收 -> 本年新收
+    what = _SECTION.sub("", form.cells[bar].row_short)  # 一、本年新收 -> 本年新收
     _header(ws, data_row, ["单位", f"{what}（件）"], height=20)
     for r, e in enumerate(ranked, start=data_row + 1):
-        _put(ws, r, [e.name, e.summary.values.get(CHART_CELL, 0)])
+        _put(ws, r, [e.name, e.summary.values.get(bar, 0)])
     chart = BarChart()
     chart.type = "bar"
     more = f"，前 {BAR_LIMIT} 个" if len(included) > BAR_LIMIT else ""

@@ -9,6 +9,11 @@ conditional formatting that turns a failing total red. The checks read every cel
 engine does (see :mod:`gkreport.livecalc`), so they never contradict ``check``. All of this
 works in Excel, WPS or LibreOffice with no add-in installed.
 
+Here: the table sheets, names and validation. Alongside: :mod:`.template_style` (marks, fills,
+fonts), :mod:`.template_checks` (where each live check sits, its formula),
+:mod:`.template_header` (the header sheet; its guide texts and deadlines are the form's
+``guide``, :mod:`gkreport.forms_meta`), :mod:`.sheet_print` (printing list sheets).
+
 Decisions (see README):
 - Inputs start **blank**, not 0: blank and 0 mean different things in the data (blank =
   not filled, 0 = none), and the checker must never invent a 0 the agency did not type.
@@ -21,139 +26,58 @@ Decisions (see README):
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.styles import Alignment, Font
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from . import addresses as addr
-from . import livecalc, rule_types
-from .forms import TYPE_LABEL, CellDef, Form, RuleInstance, TableDef
+from . import livecalc
+from .forms import TYPE_LABEL, CellDef, Form, TableDef
+from .sheet_print import fit_to_page, fit_wrapped_rows, print_as_list
+from .template_checks import CheckLine, LiveCheck, check_formula, live_checks
+from .template_header import write_header_sheet
+from .template_style import (
+    BLOCK_FILL,
+    BORDER,
+    CENTER,
+    CHECK_FILL,
+    FAIL_FILL,
+    FAIL_FONT,
+    FAIL_MARK,
+    FIXED_TIME,
+    FONT,
+    HEAD_FILL,
+    INFO_ROW,
+    INPUT_FILL,
+    LEFT,
+    PASS_MARK,
+    REJECTED_NOTE,
+    TEXT_FONT,
+    TEXT_NOTE,
+    TITLE_ROW,
+    TOTAL_FILL,
+    UNLOCKED,
+    WARN_FILL,
+    WARN_FONT,
+    WARN_MARK,
+    label,
+    protect,
+)
 
-PASS_MARK = "✓"
-FAIL_MARK = "✗"
-WARN_MARK = "⚠"
-TEXT_NOTE = f"{WARN_MARK} 含文字，请改为数字"
-REJECTED_NOTE = f"{WARN_MARK} 含无效内容，请改正"
-FIXED_TIME = dt.datetime(2024, 1, 1)
-
-FONT = "宋体"
-THIN = Side(style="thin", color="000000")
-BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-INPUT_FILL = PatternFill("solid", fgColor="FFF9E5")
-TOTAL_FILL = PatternFill("solid", fgColor="EAF1FB")
-HEAD_FILL = PatternFill("solid", fgColor="F2F2F2")
-BLOCK_FILL = PatternFill("solid", fgColor="C6D9F1")  # the light blue of the official page
-CHECK_FILL = PatternFill("solid", fgColor="F7F7F7")
-FAIL_FILL = PatternFill("solid", fgColor="FFC7CE")
-FAIL_FONT = Font(name=FONT, color="9C0006", bold=True)
-WARN_FILL = PatternFill("solid", fgColor="FFEB9C")
-WARN_FONT = Font(name=FONT, color="9C5700", bold=True)
-TEXT_FONT = Font(color="C65911", bold=True)  # a data cell holding text
-CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
-UNLOCKED = Protection(locked=False)
-
-TITLE_ROW = 1
-INFO_ROW = 2
-
-
-@dataclass(frozen=True)
-class LiveCheck:
-    """Where one rule identity's check formula sits in the template."""
-
-    instance: RuleInstance
-    sheet: str
-    cell: str  # address on ``sheet``
-
-
-@dataclass(frozen=True)
-class CheckLine:
-    """A header (for ``right``) or label (for ``below``) of a group of live checks."""
-
-    sheet: str
-    range: str
-    text: str
-
-
-def live_checks(form: Form) -> tuple[list[LiveCheck], list[CheckLine]]:
-    """Place one check cell per identity of every rule marked ``live`` in the rules file.
-
-    ``right``: a column just right of the table, on the row of the identity's total.
-    ``below``: one row per rule under the table, under the column of its total. Rules
-    needing last year's report have no live check (the template has no last year).
-    """
-    checks: list[LiveCheck] = []
-    lines: list[CheckLine] = []
-    next_right: dict[str, int] = {}
-    next_below: dict[str, int] = {}
-    used: set[tuple[str, str]] = set()
-    for rule in form.rules:
-        if not rule.live or not rule.instances or rule.needs:
-            continue
-        anchor_cell = form.cells[rule.instances[0].left[0].cell]
-        table = form.table(anchor_cell.table)
-        placed: list[str] = []
-        if rule.live == "right":
-            col = next_right.get(table.id, table.last_col + 1)
-            next_right[table.id] = col + 1
-            for inst in rule.instances:
-                _, row = addr.split_ref(form.cells[inst.left[0].cell].ref)
-                placed.append(addr.make_ref(col, row))
-            lines.append(CheckLine(
-                table.sheet,
-                addr.make_range(col, table.first_row, col, table.first_row + table.header_rows - 1),
-                f"校验：{rule.title}",
-            ))
-        else:
-            row = next_below.get(table.id, table.last_row + 1)
-            next_below[table.id] = row + 1
-            cols = []
-            for inst in rule.instances:
-                col, _ = addr.split_ref(form.cells[inst.target or inst.left[0].cell].ref)
-                cols.append(col)
-                placed.append(addr.make_ref(col, row))
-            first = min(cols)
-            if first > table.first_col:
-                lines.append(CheckLine(
-                    table.sheet, addr.make_range(table.first_col, row, first - 1, row), f"校验：{rule.title}"
-                ))
-        for inst, cell in zip(rule.instances, placed, strict=True):
-            if (table.sheet, cell) in used:
-                raise ValueError(f"规则 {rule.id} 的校验单元格 {cell} 与其他校验重叠")
-            used.add((table.sheet, cell))
-            checks.append(LiveCheck(inst, table.sheet, cell))
-    return checks, lines
-
-
-# ------------------------------------------------------------------------------ formulas
-
-
-def check_formula(check: LiveCheck, form: Form, lay: livecalc.CalcLayout) -> str:
-    """The live check: ✗ exactly where the engine reports the identity (the cells read as
-    the engine reads them, see :mod:`gkreport.livecalc`), with the expected value or the
-    imbalance; else ⚠ where a cell holds text ("5件", "/", "１２") or something the engine
-    rejects; else ✓."""
-    inst = check.instance
-    live = rule_types.get(inst.rule.type).live
-    if live is None:
-        raise ValueError(f"规则 {inst.rule.id} 的类型 {inst.rule.type} 没有现场校验公式")
-    fails, fail = live(inst, form, lay, FAIL_MARK)
-    terms = inst.left + inst.right
-    rejected = livecalc.band_count(terms, form, lay, livecalc.REJECTED)
-    text = livecalc.band_count(terms, form, lay, livecalc.TEXT_READ)
-    return (f'=IFERROR(IF({fails},{fail},IF({rejected}>0,"{REJECTED_NOTE}",'
-            f'IF({text}>0,"{TEXT_NOTE}","{PASS_MARK}"))),"{FAIL_MARK} 无法计算")')
-
+# Public names kept importable from here (the template was one module): the markers, the
+# summary workbook and the tests import them from gkreport.template.
+__all__ = [
+    "FAIL_MARK", "INPUT_FILL", "PASS_MARK", "REJECTED_NOTE", "TEXT_NOTE", "TOTAL_FILL", "WARN_MARK",
+    "CheckLine", "LiveCheck", "build_template", "check_formula", "fit_wrapped_rows", "live_checks",
+    "print_as_list", "save_workbook_atomic", "template_filename", "write_template",
+]
 
 # ------------------------------------------------------------------------------ writing
 
@@ -168,7 +92,7 @@ def build_template(form: Form) -> Workbook:
     wb.properties.lastModifiedBy = "gkreport"
     checks, lines = live_checks(form)
 
-    header_ws = wb.active
+    header_ws = wb.worksheets[0]  # a new Workbook has exactly one worksheet
     header_ws.title = form.header_sheet
     table_ws = {t.sheet: wb.create_sheet(t.sheet) for t in form.tables}
 
@@ -176,7 +100,7 @@ def build_template(form: Form) -> Workbook:
         _write_table(table_ws[table.sheet], table, form)
     for line in lines:
         ws = table_ws[line.sheet]
-        _label(ws, line.range, line.text, HEAD_FILL, Font(name=FONT, size=9, bold=True))
+        label(ws, line.range, line.text, HEAD_FILL, Font(name=FONT, size=9, bold=True))
     lay = livecalc.layout(form)
     for chk in checks:
         ws = table_ws[chk.sheet]
@@ -202,7 +126,7 @@ def build_template(form: Form) -> Workbook:
         extra = [addr.split_ref(c.cell)[0] for c in checks if c.sheet == table.sheet]
         last_col = max([table.last_col, *extra])
         _finish_table_sheet(ws, table, form, last_col, checks)
-    _write_header_sheet(header_ws, form, checks, lay)
+    write_header_sheet(header_ws, form, checks, lay)
     _define_names(wb, form)
     return wb
 
@@ -223,23 +147,7 @@ def _write_calc_sheet(ws: Worksheet, form: Form, lay: livecalc.CalcLayout) -> No
     for ref, formula in livecalc.calc_cells(form, lay):
         ws[ref] = formula
     ws.sheet_state = "veryHidden"
-    _protect(ws)
-
-
-def _label(ws: Worksheet, rng: str, text: str, fill: PatternFill | None, font: Font,
-           align: Alignment = CENTER) -> None:
-    first = rng.split(":")[0]
-    if ":" in rng:
-        ws.merge_cells(rng)
-    for col, row in addr.cells_in(rng):
-        cell = ws.cell(row=row, column=col)
-        cell.border = BORDER
-        if fill is not None:
-            cell.fill = fill
-    cell = ws[first]
-    cell.value = text
-    cell.font = font
-    cell.alignment = align
+    protect(ws)
 
 
 def _write_table(ws: Worksheet, table: TableDef, form: Form) -> None:
@@ -251,7 +159,7 @@ def _write_table(ws: Worksheet, table: TableDef, form: Form) -> None:
     }
     for lab in table.labels:
         fill, font, align = styles[lab.style]
-        _label(ws, lab.range, lab.text, fill, font, align)
+        label(ws, lab.range, lab.text, fill, font, align)
     groups: dict[str, list[CellDef]] = {}
     for cell in form.table_cells(table.id):
         if ":" in cell.range:
@@ -361,209 +269,14 @@ def _finish_table_sheet(ws: Worksheet, table: TableDef, form: Form, last_col: in
     ws.page_setup.orientation = "landscape" if table.n_cols > 4 else "portrait"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 1  # each official table is printed on one page
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    fit_to_page(ws)
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.5
     ws.print_title_rows = f"{table.first_row}:{table.first_row + table.header_rows - 1}"
     ws.print_area = addr.make_range(table.first_col, TITLE_ROW, last_col, note_row)
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-    _protect(ws)
-
-
-def _protect(ws: Worksheet) -> None:
-    """Lock labels and formulas; no password, so a clerk can unprotect when needed."""
-    p = ws.protection
-    p.sheet = True
-    p.formatColumns = False  # allow widening columns
-    p.formatRows = False
-    p.selectLockedCells = False
-    p.selectUnlockedCells = False
-
-
-def _write_header_sheet(ws: Worksheet, form: Form, checks: Sequence[LiveCheck], lay: livecalc.CalcLayout) -> None:
-    ws.column_dimensions["A"].width = 16
-    ws.column_dimensions["B"].width = 48
-    ws.column_dimensions["C"].width = 56
-    ws.merge_cells("A1:C1")
-    ws["A1"] = f"{form.title} 统计表（{form.name}）"
-    ws["A1"].font = Font(name="黑体", size=16, bold=True)
-    ws["A1"].alignment = CENTER
-    ws.row_dimensions[1].height = 30
-    years = f"{form.year_min}年度" + (f"至{form.year_max}年度" if form.year_max else "及以后")
-    ws.merge_cells("A2:C2")
-    ws["A2"] = f"依据{form.defined_by}，用于{years}的报告。浅黄色单元格为填写区，其余内容已锁定（保护无密码）。"
-    ws["A2"].font = Font(name=FONT, size=10)
-    ws["A2"].alignment = LEFT
-    for col, text in zip("ABC", ("项目", "填写内容", "说明"), strict=True):
-        _label(ws, f"{col}3", text, HEAD_FILL, Font(name=FONT, size=10, bold=True))
-    last = 3
-    for h in form.header:
-        col, row = addr.split_ref(h.cell)
-        last = max(last, row)
-        _label(ws, addr.make_ref(col - 1, row), h.label + ("（必填）" if h.required else ""), None,
-               Font(name=FONT, size=10, bold=h.required), LEFT)
-        c = ws[h.cell]
-        c.border = BORDER
-        c.font = Font(name=FONT, size=11)
-        c.alignment = LEFT
-        if h.fixed is not None:
-            c.value = h.fixed
-            c.fill = HEAD_FILL
-        else:
-            c.fill = INPUT_FILL
-            c.protection = UNLOCKED
-        if h.type == "year":
-            c.number_format = "0"
-            dv = DataValidation(type="whole", operator="between", formula1="2008", formula2="2100",
-                                errorStyle="stop", allow_blank=True)
-            dv.error = "报告年度应为四位数字的年份，例如 2024。"
-        elif h.type == "date":
-            c.number_format = "yyyy-mm-dd"
-            dv = DataValidation(type="date", operator="greaterThan", formula1="39448",
-                                errorStyle="warning", allow_blank=True)
-            dv.error = "请填写日期，例如 2025-01-20。"
-        else:
-            dv = None
-        if dv is not None:
-            dv.errorTitle = "填写内容有误"
-            dv.showErrorMessage = True
-            if h.prompt:
-                dv.promptTitle = h.label
-                dv.prompt = h.prompt
-                dv.showInputMessage = True
-            dv.add(h.cell)
-            ws.add_data_validation(dv)
-        note = ws.cell(row=row, column=col + 1, value=h.prompt or "")
-        note.font = Font(name=FONT, size=9, color="595959")
-        note.alignment = LEFT
-        note.border = BORDER
-        ws.row_dimensions[row].height = 20
-    # Overall state of the live checks, and the form-version check.
-    row = last + 2
-    _label(ws, f"A{row}", "表内校验", HEAD_FILL, Font(name=FONT, size=10, bold=True), LEFT)
-    ranges = [addr.absolute(rng, sheet) for sheet in dict.fromkeys(c.sheet for c in checks)
-              for rng in _check_ranges([c for c in checks if c.sheet == sheet])]
-    fails = "+".join(f'SUMPRODUCT(--(LEFT({r},1)="{FAIL_MARK}"))' for r in ranges) or "0"
-    warns = "+".join(f'SUMPRODUCT(--(LEFT({r},1)="{WARN_MARK}"))' for r in ranges) or "0"
-    _status_cell(ws, row, (
-        f'=IF({fails}>0,"{FAIL_MARK} 有 "&({fails})&" 项未通过，见各表的“校验”列/行",'
-        f'IF({warns}>0,"{WARN_MARK} 合计均平衡，但有 "&({warns})&" 项含文字或无效内容，见各表的“校验”列/行",'
-        f'"{PASS_MARK} 全部通过"))'
-    ), f'LEFT(B{row},1)<>"{PASS_MARK}"', "表二、表三的合计与勾稽关系（以及2019版表一的项目数）是否平衡")
-    row += 1
-    _label(ws, f"A{row}", "数字格式", HEAD_FILL, Font(name=FONT, size=10, bold=True), LEFT)
-    state = [addr.absolute(lay.band_range(t, "state"), livecalc.CALC_SHEET) for t in form.tables]
-    text = "+".join(f"COUNTIF({r},{livecalc.TEXT_READ})" for r in state)
-    rejected = "+".join(f"COUNTIF({r},{livecalc.REJECTED})" for r in state)
-    _status_cell(ws, row, (
-        f'=IF(({text})+({rejected})=0,"{PASS_MARK} 均为数字或空白",'
-        f'"{WARN_MARK} "&IF(({text})>0,({text})&" 个单元格含文字（如“5件”“/”“１２”），请改为数字"'
-        f'&IF(({rejected})>0,"；",""),"")&IF(({rejected})>0,({rejected})&" 个单元格不是有效的数字",""))'
-    ), f'LEFT(B{row},1)<>"{PASS_MARK}"', "文字按校验程序的读法计入合计（“5件”按 5，“/”按 0），但应改为数字；"
-       "含文字的单元格以橙色粗体显示")
-    row += 1
-    year_cell = form.header_field("hdr.year").cell
-    _label(ws, f"A{row}", "表式与年度", HEAD_FILL, Font(name=FONT, size=10, bold=True), LEFT)
-    ok = f"{year_cell}>={form.year_min}" + (f",{year_cell}<={form.year_max}" if form.year_max else "")
-    other = "2019版" if form.year_max is None else "2021版"
-    _status_cell(ws, row, (
-        f'=IF({year_cell}="","（请先填写报告年度）",IF(AND({ok}),"{PASS_MARK} {form.name}适用于"&{year_cell}'
-        f'&"年度","{FAIL_MARK} "&{year_cell}&"年度的报告应使用{other}表式"))'
-    ), f'LEFT(B{row},1)="{FAIL_MARK}"', "2019版表式用于2019、2020年度；2021版表式用于2021年度及以后")
-    row += 1
-    _label(ws, f"A{row}", "填写进度", HEAD_FILL, Font(name=FONT, size=10, bold=True), LEFT)
-    counted = []
-    for table in form.tables:
-        counted.extend(addr.absolute(form.cells[cid].ref, table.sheet) for cid in table.cell_ids)
-    n = len(counted)
-    chunks = [",".join(counted[i:i + 200]) for i in range(0, n, 200)]
-    filled = "+".join(f"COUNTA({chunk})" for chunk in chunks)
-    c = ws[f"B{row}"]
-    c.value = f'="已填写 "&({filled})&" / {n} 个数据单元格"'
-    c.border = BORDER
-    c.alignment = LEFT
-    ws[f"C{row}"] = "空白单元格在校验时按 0 计算，但不会被改成 0"
-    for r in range(last + 2, row + 1):
-        ws[f"C{r}"].font = Font(name=FONT, size=9, color="595959")
-        ws[f"C{r}"].alignment = LEFT
-        ws[f"C{r}"].border = BORDER
-    row += 2
-    ws.merge_cells(f"A{row}:C{row + 3}")
-    ws[f"A{row}"] = (
-        "填报说明：1. 表一、表二、表三分别在后面三个工作表中，按官方表式排版；"
-        "2. 没有发生的事项请填 0，不要填“-”“/”“无”或带单位的文字；"
-        "3. 各表的“校验”列/行会自动提示合计与勾稽关系是否平衡；"
-        "4. 部门应于1月31日前、县级政府应于3月31日前公开年度报告（《政府信息公开条例》第四十九条）。"
-    )
-    ws[f"A{row}"].font = Font(name=FONT, size=9, color="595959")
-    ws[f"A{row}"].alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    _protect(ws)
-
-
-def _status_cell(ws: Worksheet, row: int, formula: str, failing: str, note: str) -> None:
-    """A status line of the header sheet: live formula in B (red while ``failing``, yellow
-    while it starts with ⚠), note in C; two lines high, as the messages are long."""
-    c = ws[f"B{row}"]
-    c.value = formula
-    c.border = BORDER
-    c.alignment = LEFT
-    ws.conditional_formatting.add(f"B{row}", FormulaRule(formula=[f'LEFT(B{row},1)="{WARN_MARK}"'], fill=WARN_FILL,
-                                                         font=WARN_FONT, stopIfTrue=True))
-    ws.conditional_formatting.add(f"B{row}", FormulaRule(formula=[failing], fill=FAIL_FILL, font=FAIL_FONT))
-    ws[f"C{row}"] = note
-    ws.row_dimensions[row].height = 30
-
-
-def print_as_list(ws: Worksheet, title_rows: str = "1:1", *, fit_width: bool = True, title_cols: str | None = None) -> None:
-    """Print set-up for a list sheet (results, 报送情况, 问题清单): A4 landscape, the header
-    rows repeated on every page, and all columns on one page width unless it is too wide."""
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape"
-    ws.print_title_rows = title_rows
-    if title_cols:
-        ws.print_title_cols = title_cols
-    if fit_width:
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-
-
-def fit_wrapped_rows(ws: Worksheet, column: str, first_row: int = 2, line_height: float = 15.0, *,
-                     keep_taller: bool = False) -> None:
-    """Row heights for wrapped text in ``column`` (openpyxl cannot measure text, and
-    LibreOffice and WPS do not re-fit rows on opening, so long messages would overlap).
-    Width units as Excel counts them: a Chinese character takes two. ``keep_taller``:
-    a second wrapped column only ever raises a row set for the first."""
-    width = ws.column_dimensions[column].width or 8.43
-    for row in range(first_row, ws.max_row + 1):
-        text = ws[f"{column}{row}"].value
-        if not isinstance(text, str) or not text:
-            continue
-        lines = sum(max(1, math.ceil(_width_units(part) / max(width - 1, 1))) for part in text.split("\n"))
-        height = line_height * lines
-        if lines > 1 and not (keep_taller and (ws.row_dimensions[row].height or 0) >= height):
-            ws.row_dimensions[row].height = height
-
-
-def _width_units(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _check_ranges(checks: Sequence[LiveCheck]) -> list[str]:
-    """Bounding ranges of each rule's check cells (they hold nothing else)."""
-    by_rule: dict[str, list[tuple[int, int]]] = {}
-    for c in checks:
-        by_rule.setdefault(c.instance.rule.id, []).append(addr.split_ref(c.cell))
-    out = []
-    for cells in by_rule.values():
-        cols = [c for c, _ in cells]
-        rows = [r for _, r in cells]
-        out.append(addr.make_range(min(cols), min(rows), max(cols), max(rows)))
-    return out
+    if ws.oddFooter is not None:
+        ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    protect(ws)
 
 
 def _define_names(wb: Workbook, form: Form) -> None:

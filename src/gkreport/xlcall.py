@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -29,8 +30,10 @@ from typing import Any
 
 from .exits import Exit
 
-BUTTONS = ("new_form_2021", "new_form_2019", "check_active", "clear_marks", "next_problem",
-           "consolidate_folder", "show_help")
+BUTTONS = ("new_form", "check_active", "clear_marks", "next_problem", "consolidate_folder", "show_help")
+# Add-ins built before 新建填报表 chose the form by year had one button per form version and
+# still start ``new_form_<version>`` (gkreport.excel answers those names for any version).
+LEGACY_BUTTON = re.compile(r"new_form_[0-9]{4}")
 EXIT_OK, EXIT_FAILED = Exit.OK, Exit.INTERNAL  # what the add-in's launcher tests
 _HIDDEN_WHILE_IMPORTING = ("pandas", "numpy")
 
@@ -76,9 +79,15 @@ def _excel_app(xw: Any, pid: int | None) -> Any:
         return None
 
 
+def _button(name: str) -> str:
+    if name in BUTTONS or LEGACY_BUTTON.fullmatch(name):
+        return name
+    raise argparse.ArgumentTypeError(f"unknown button {name!r}")
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m gkreport.xlcall", add_help=False)
-    p.add_argument("button", choices=BUTTONS)
+    p.add_argument("button", type=_button)
     p.add_argument("--pid", type=int, default=None)
     p.add_argument("--addin-version", default=None)
     p.add_argument("--xlwings-version", default=None)

@@ -1,6 +1,8 @@
 """Walk the rows of a published report and place every value into a cell — or report it.
 
-One state machine recognises the three tables by their printed labels and places values.
+One state machine recognises the form's tables by their printed labels and places values;
+each table is read by the placer of its shape (the form's ``shapes``): ``blocks``
+(:mod:`.pub_blocks`), ``rows`` (:mod:`.pub_rows`), ``single_row`` (:mod:`.pub_blocks`).
 Import completeness is the contract: every value printed in a table is either placed in
 its cell or named in an :class:`Issue`. A value whose cell cannot be determined (a row
 with the wrong number of values, an unrecognised row label, a row printed for a whole
@@ -12,14 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .pub_model import Model, assemble
+from . import pub_blocks, pub_rows
+from .pub_model import Model, RowsTable, SingleRowTable, assemble
 from .pub_solve import solve_row
 from .pub_sources import Cell, Row, Value, is_blank, parse_text, shown
-from .pub_table2 import Table2
-
-TABLE_NAMES = {"t1": "表一", "t2": "表二", "t3": "表三"}
 
 # Cell text that is data rather than a label: numbers (possibly with a unit, full-width
 # digits or separators) and the usual "not applicable" marks.
@@ -45,7 +45,20 @@ def is_valueish(text: str) -> bool:
 
 
 
-class Placer(Table2):
+@dataclass
+class TableState:
+    """Where the walk is inside one table (each shape uses its own fields)."""
+
+    head: list[Row] = field(default_factory=list)  # header rows read so far
+    block: str | None = None  # blocks: the current block
+    collecting_head: bool = False  # blocks: inside a block's column header
+    columns: list[tuple[str, int | None]] | None = None  # rows: (col key, grid col) once known
+    pending: list[str] = field(default_factory=list)  # rows: the first half of a broken label
+    after: int = 0  # rows: grid row of the last row placed
+    done: bool = False  # single_row: the data row was read
+
+
+class Placer:
     """Walk the row stream and place values into the cells of one form."""
 
     def __init__(self, model: Model) -> None:
@@ -56,19 +69,16 @@ class Placer(Table2):
         self.issues: list[Issue] = []
         self.seen: set[str] = set()
         self.unknown_rows: dict[str, list[str]] = {}  # table -> labels of rows not recognised
-        self.state: str | None = None
-        # table 1
-        self.block: str | None = None
-        self.head_rows: list[Row] = []
-        self.collecting_head = False
-        # table 2
-        self.t2_head: list[Row] = []
-        self.t2_columns: list[tuple[str, int | None]] | None = None  # (col key, grid col)
-        self.pending: list[str] = []
-        self.t2_after = min(model.t2_grid.values(), default=1) - 1
-        # table 3
-        self.t3_head: list[Row] = []
-        self.t3_done = False
+        self.state: str | None = None  # the table being read
+        self.st: dict[str, TableState] = {}
+        for tid, tm in model.tables.items():
+            self.st[tid] = TableState(after=min(tm.grid.values(), default=1) - 1 if isinstance(tm, RowsTable)
+                                      else 0)
+        self._handlers: dict[str, Callable[[str, Row], None]] = {
+            "blocks": lambda tid, row: pub_blocks.blocks_row(self, tid, row),
+            "rows": lambda tid, row: pub_rows.rows_row(self, tid, row),
+            "single_row": lambda tid, row: pub_blocks.single_row(self, tid, row),
+        }
 
     # -- issues
     def issue(self, severity: str, message: str, cells: Sequence[str] = ()) -> None:
@@ -89,7 +99,7 @@ class Placer(Table2):
             if value != self.values[cid]:
                 self.placed.discard(cid)
                 self.unread.add(cid)
-                self.issue("error", f"{TABLE_NAMES[cell.table]}“{cell.label}”出现了两次且数值不同"
+                self.issue("error", f"{self.m.name(cell.table)}“{cell.label}”出现了两次且数值不同"
                                     f"（“{self.values[cid]}”与“{value}”），无法确定采用哪一个（{where}）", [cid])
                 self.values[cid] = None
             return
@@ -101,7 +111,7 @@ class Placer(Table2):
     def extra(self, table: str, what: str, texts: Iterable[str], where: str) -> None:
         for t in texts:
             if not is_blank(t):
-                self.issue("warning", f"{TABLE_NAMES[table]} {what}多出一个数值“{t.strip()}”，未采用（{where}）")
+                self.issue("warning", f"{self.m.name(table)} {what}多出一个数值“{t.strip()}”，未采用（{where}）")
 
     def place_seq(self, texts: Sequence[str], ids: Sequence[str], table: str, what: str, where: str) -> None:
         """Values in order into ``ids``; a count mismatch is resolved only if the rules force it."""
@@ -125,12 +135,12 @@ class Placer(Table2):
                     "（未印出的格为推定值）")
         else:
             said = f"无论多出的是哪一个，各列都依次为 {row}，多出的数值 {shown(solved.dropped)} 未采用"
-        self.issue("info", f"{TABLE_NAMES[table]} {what}有 {len(texts)} 个数值，应有 {len(ids)} 个；{said}（{where}）",
+        self.issue("info", f"{self.m.name(table)} {what}有 {len(texts)} 个数值，应有 {len(ids)} 个；{said}（{where}）",
                    list(ids))
 
     def row_unread(self, ids: Sequence[str], table: str, what: str, where: str, why: str) -> None:
         ids = self.mark_unread(ids)
-        self.issue("error", f"{TABLE_NAMES[table]} {what}{why}，该行按未能读取处理（{where}）", ids)
+        self.issue("error", f"{self.m.name(table)} {what}{why}，该行按未能读取处理（{where}）", ids)
 
     # -- main loop
     def feed(self, rows: Iterable[Row]) -> None:
@@ -140,12 +150,8 @@ class Placer(Table2):
             trig = self._trigger(row)
             if trig and trig != self.state:
                 self._enter(trig)
-            if self.state == "t1":
-                self._t1(row)
-            elif self.state == "t2":
-                self._t2(row)
-            elif self.state == "t3":
-                self._t3(row)
+            if self.state is not None:
+                self._handlers[self.m.tables[self.state].shape](self.state, row)
             # rows before any of our tables (a contact table, a title row) are not table data
 
     def finish(self) -> None:
@@ -162,12 +168,12 @@ class Placer(Table2):
             unknown = self.unknown_rows.get(table)
             if unknown:
                 cells = self.mark_unread([c for r in empty for c in rows[r]])
-                self.issue("error", f"{TABLE_NAMES[table]}没有读到 {names} 行；报告中有无法识别的行"
+                self.issue("error", f"{self.m.name(table)}没有读到 {names} 行；报告中有无法识别的行"
                                     f"（{'、'.join(unknown)}），其数值可能属于这些行，这些行按未能读取处理", cells)
-            elif table == "t2":
-                self.issue("warning", f"{TABLE_NAMES[table]}中没有找到 {names} 行，这些单元格留空")
+            elif self.m.tables[table].shape == "rows":
+                self.issue("warning", f"{self.m.name(table)}中没有找到 {names} 行，这些单元格留空")
 
-    def _split(self, row: Row) -> tuple[list[Cell], list[Cell]]:
+    def split_row(self, row: Row) -> tuple[list[Cell], list[Cell]]:
         """Label cells (up to the last non-value cell) and value cells after them."""
         cells = list(row.cells)
         last = -1
@@ -181,115 +187,41 @@ class Placer(Table2):
         return labels, values
 
     def _trigger(self, row: Row) -> str | None:
+        """The table a row's header labels start (a later table wins a row naming two), or,
+        outside any table, the table whose row labels the row carries (its header was lost,
+        e.g. on the previous page)."""
         texts = {self.m.c(c.text) for c in row.cells if not is_blank(c.text)}
-        if texts & self.m.t3_triggers:
-            return "t3"
-        if texts & self.m.t2_triggers:
-            return "t2"
-        if texts & set(self.m.t1_blocks) or texts & self.m.t1_head:
-            return "t1"
+        for tid, tm in reversed(self.m.tables.items()):
+            if texts & tm.triggers:
+                return tid
         if self.state is not None:
             return None  # inside a table only the header labels above switch tables
-        # A table whose header was lost (e.g. on the previous page) starts with a data row.
-        labels, _ = self._split(row)
+        labels, _ = self.split_row(row)
         names = [c.text for c in labels]
-        if names and self.m.match_t1_row(names):
-            return "t1"
-        if names and self.m.match_t2_row(names):
-            return "t2"
+        if names:
+            for tid, tm in self.m.tables.items():
+                if not isinstance(tm, SingleRowTable) and tm.match_row(names) is not None:
+                    return tid
         return None
 
     def _enter(self, table: str) -> None:
         self.state = table
         self.seen.add(table)
-        if table == "t2":
-            self.t2_head, self.t2_columns, self.pending = [], None, []
-        elif table == "t3":
-            self.t3_head, self.t3_done = [], False
+        st = self.st[table]
+        shape = self.m.tables[table].shape
+        if shape == "rows":
+            st.head, st.columns, st.pending = [], None, []
+        elif shape == "single_row":
+            st.head, st.done = [], False
 
-    def _unknown_row(self, table: str, labels: Sequence[Cell], values: Sequence[Cell], where: str) -> None:
+    def unknown_row(self, table: str, labels: Sequence[Cell], values: Sequence[Cell], where: str) -> None:
         name = "".join(c.text for c in labels).strip() or "（无标签）"
         self.unknown_rows.setdefault(table, []).append(f"“{name}”")
-        self.issue("error", f"{TABLE_NAMES[table]} 未识别的行“{name}”，数值 {shown(v.text for v in values)} "
+        self.issue("error", f"{self.m.name(table)} 未识别的行“{name}”，数值 {shown(v.text for v in values)} "
                             f"无法确定属于哪一行，未采用（{where}）")
 
-    # -- table 1
-    def _t1(self, row: Row) -> None:
-        m = self.m
-        texts = [m.c(c.text) for c in row.cells if not is_blank(c.text)]
-        blocks = [t for t in texts if t in m.t1_blocks]
-        if blocks:
-            self.block, self.head_rows, self.collecting_head = blocks[0], [], False
-            return
-        labels, values = self._split(row)
-        if texts and texts[0] in m.t1_head:
-            self.head_rows, self.collecting_head = [row], True
-            return
-        hit = m.match_t1_row([c.text for c in labels]) if labels else None
-        if hit is None:
-            if self.collecting_head and not any(not is_blank(v.text) for v in values):
-                self.head_rows.append(row)
-                return
-            if any(not is_blank(v.text) for v in values):
-                self._unknown_row("t1", labels, values, row.where)
-            return
-        self.collecting_head = False
-        block, row_key, grid_row = hit
-        if self.block is not None and block != self.block:
-            self.head_rows = []
-        self.block = block
-        cols = m.t1_blocks[block]
-        what = f"第{grid_row}行（{labels[-1].text.strip()}）"
-        cell_id: Callable[[str], str] = lambda ck: m.t1_cell[(row_key, ck)]  # noqa: E731
-        if row.mode == "grid":
-            located = self._grid_columns(self.head_rows, list(cols))
-            if located is None:  # no usable header: the data columns follow the label in order
-                first = labels[-1].col + labels[-1].span
-                located = []
-                for c in row.cells:
-                    if c.col >= first and len(located) < len(cols):
-                        located.append((cols[len(located)][0], c.col))
-            self._place_grid(row, located, cell_id, "t1", what, min_col=labels[-1].col + labels[-1].span)
-            return
-        frags = [m.c(c.text) for r in self.head_rows for c in r.cells
-                 if not is_blank(c.text) and m.c(c.text) not in m.t1_head]
-        present = [ck for ck, lab in cols if assemble(lab, frags)] if frags else [ck for ck, _ in cols]
-        if not present:
-            present = [ck for ck, _ in cols]
-        self.place_seq([v.text for v in values], [cell_id(k) for k in present], "t1", what, row.where)
-
-    # -- table 3
-    def _t3(self, row: Row) -> None:
-        labels, values = self._split(row)
-        if labels:
-            if self.t3_done:
-                self.state = None
-                return
-            self.t3_head.append(row)
-            return
-        if self.t3_done:
-            self.extra("t3", "数据行之后", [v.text for v in values], row.where)
-            return
-        self.t3_done = True
-        cells = self.m.t3_cells
-        if row.mode == "grid":
-            heads = [c for r in self.t3_head for c in r.cells if not is_blank(c.text)]
-            lo = min((c.col for c in heads), default=0)
-            hi = max((c.col + c.span - 1 for c in heads), default=lo + len(cells) - 1)
-            inside = [c for c in row.cells if lo <= c.col <= hi]
-            outside = [c.text for c in row.cells if not lo <= c.col <= hi]
-            if any(not is_blank(t) for t in outside):
-                texts = [c.text for c in row.cells if c.col >= lo]
-                while texts and is_blank(texts[-1]):
-                    texts.pop()
-            else:
-                texts = [c.text for c in inside]
-        else:
-            texts = [v.text for v in values]
-        self.place_seq(texts, [c.id for c in cells], "t3", "数据行", row.where)
-
     # -- grid helpers
-    def _grid_columns(self, head: Sequence[Row], cols: Sequence[tuple[str, str]]) -> list[tuple[str, int]] | None:
+    def grid_columns(self, head: Sequence[Row], cols: Sequence[tuple[str, str]]) -> list[tuple[str, int]] | None:
         """Find each column label in the header rows by grid position (labels may be split)."""
         per_col: dict[int, list[str]] = {}
         last_key: dict[int, int | None] = {}
@@ -310,7 +242,7 @@ class Placer(Table2):
                     break
         return located or None
 
-    def _place_grid(self, row: Row, located: Sequence[tuple[str, int]], cell_id: Callable[[str], str],
+    def place_grid(self, row: Row, located: Sequence[tuple[str, int]], cell_id: Callable[[str], str],
                     table: str, what: str, min_col: int) -> None:
         """Values by grid position; a value outside every column means the row may be shifted:
         then the row is placed only if the rules force it (as a sequence of its values)."""

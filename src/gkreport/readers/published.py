@@ -30,7 +30,7 @@ from ..forms import FormError, available_forms, form_for_year, load_form
 from ..labels import normalize
 from .pub_model import Model
 from .pub_office import read_docx, read_xlsx
-from .pub_place import TABLE_NAMES, Issue, Placer
+from .pub_place import Issue, Placer
 from .pub_sources import (
     MAX_BYTES,
     Cell,
@@ -41,13 +41,13 @@ from .pub_sources import (
     is_blank,
     read_html,
     read_tsv,
-    shown,
     text_rows,
 )
 from .pub_sources import decode as _decode
 from .pub_sources import parse_text as parse_value
+from .pub_tsv import place_tsv
 
-__all__ = ["SUPPORTED", "TABLE_NAMES", "Imported", "Issue", "ReportReadError", "parse_value", "read_published"]
+__all__ = ["SUPPORTED", "Imported", "Issue", "ReportReadError", "parse_value", "read_published"]
 
 SUPPORTED = (".txt", ".tsv", ".docx", ".html", ".htm", ".xlsx", ".xlsm")
 
@@ -87,63 +87,6 @@ class Imported:
     def notes(self) -> list[str]:
         """Messages of the warning- and info-level issues."""
         return [i.message for i in self.issues if i.severity != "error"]
-
-
-# ------------------------------------------------------------------------------ tsv
-
-
-def _place_tsv(m: Model, sections: dict[str, list[list[str]]], p: Placer) -> None:
-    for parts in sections.get("table1", []):
-        if len(parts) < 4:
-            p.issue("error", f"表一 行格式不对：“{' | '.join(parts)}”")
-            continue
-        block, row, col, val = parts[0], parts[1], parts[2], "\t".join(parts[3:])
-        hit = m.match_t1_row([row])
-        cols = dict((lab, k) for k, lab in m.t1_blocks.get(m.c(block), []))
-        if hit is None or hit[0] != m.c(block) or m.c(col) not in cols:
-            p.issue("error", f"表一 无法对应“{block} / {row} / {col}”，数值“{val.strip()}”未采用")
-            continue
-        p.set(m.t1_cell[(hit[1], cols[m.c(col)])], val, f"[table1] {row}")
-    t2 = sections.get("table2", [])
-    if t2:
-        head = [m.c(h) for h in t2[0][1:]]
-        keys: list[str | None] = []
-        by_label = {lab: k for k, lab in m.t2_cols}
-        for h in head:
-            keys.append(by_label.get(h))
-        p.note_missing_t2([k for k in keys if k])
-        after = min(m.t2_grid.values()) - 1
-        for parts in t2[1:]:
-            key = m.match_t2_row(parts[0].split("/"), loose=True, after=after)
-            if key is None:
-                p.unknown_rows.setdefault("t2", []).append(f"“{parts[0]}”")
-                p.issue("error", f"表二 未识别的行“{parts[0]}”，数值 {shown(parts[1:])} 未采用")
-                continue
-            after = m.t2_grid[key]
-            what = f"第{after}行（{m.t2_row_name(key)}）"
-            vals = parts[1:]
-            if len(vals) != len(keys):  # the columns of this row are not known: no guessing
-                p.place_seq(vals, [m.t2_cell[(key, k)] for k in keys if k], "t2", what, "[table2]")
-                continue
-            for t, k in zip(vals, keys, strict=True):
-                if k is None:
-                    p.extra("t2", what, [t], "[table2]")
-                else:
-                    p.set(m.t2_cell[(key, k)], t, "[table2]")
-        p.seen.add("t2")
-    for parts in sections.get("table3", []):
-        if len(parts) < 3:
-            p.issue("error", f"表三 行格式不对：“{' | '.join(parts)}”")
-            continue
-        path = "".join(m.c(x) for x in parts[0].split("/")) + m.c(parts[1])
-        hit = next((c for c in m.t3_cells if "".join(m.c(x) for x in c.col_path) == path), None)
-        if hit is None:
-            p.issue("error", f"表三 无法对应“{parts[0]} / {parts[1]}”，数值“{parts[2].strip()}”未采用")
-            continue
-        p.set(hit.id, "\t".join(parts[2:]), "[table3]")
-    for t in ("table1", "table3"):
-        if sections.get(t):
-            p.seen.add("t" + t[-1])
 
 
 # ------------------------------------------------------------------------------ metadata
@@ -260,7 +203,8 @@ def _choose_form(form: str, scores: dict[str, int], year: int | None, notes: lis
     if by_year is not None:
         notes.append(f"无法从表格标签判断表式版本，按报告年度 {year} 采用 {by_year.version} 版表式")
         return by_year.version
-    raise ReportReadError("无法判断报告使用的表式版本（2019 版还是 2021 版），请用 --form 指定")
+    versions = " 版、".join(available_forms())
+    raise ReportReadError(f"无法判断报告使用的表式版本（{versions} 版中的哪一个），请用 --form 指定")
 
 
 # ------------------------------------------------------------------------------ entry point
@@ -269,7 +213,7 @@ def _choose_form(form: str, scores: dict[str, int], year: int | None, notes: lis
 def read_published(path: Path, form: str = "auto", year: int | None = None) -> Imported:
     """Read a published report into the cells of its form (see the module docstring).
 
-    ``form`` ("auto", "2019", "2021") and ``year`` override what the reader detects.
+    ``form`` ("auto" or a form version) and ``year`` override what the reader detects.
     Raises :class:`ReportReadError` with a Chinese message naming the file when it
     cannot be used: whatever the bytes, nothing else escapes.
     """
@@ -344,16 +288,16 @@ def _read_published(path: Path, form: str, year: int | None) -> Imported:
 
     placer = Placer(model)
     if sections is not None:
-        _place_tsv(model, sections, placer)
+        place_tsv(model, sections, placer)
     else:
         placer.feed(src.rows)
     placer.finish()
     if not placer.placed and not placer.issues:
         raise ReportReadError(f"文件中没有找到政府信息公开年度报告的统计表格：{path.name}")
     issues = [Issue("warning", n) for n in notes]
-    for t in ("t1", "t2", "t3"):
-        if t not in placer.seen:
-            issues.append(Issue("warning", f"没有找到{TABLE_NAMES[t]}（{model.form.table(t).title}），其单元格留空"))
+    for table in model.form.tables:
+        if table.id not in placer.seen:
+            issues.append(Issue("warning", f"没有找到{model.name(table.id)}（{table.title}），其单元格留空"))
     issues.extend(placer.issues)
 
     date, date_idx = _find_date(lines)

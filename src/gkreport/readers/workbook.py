@@ -36,6 +36,7 @@ from openpyxl.worksheet._reader import WorkSheetParser, _cast_number
 
 from .. import addresses as addr
 from ..forms import Form, available_forms, load_form
+from ..forms_meta import table_prefixes
 from ..formula import FormulaError, evaluate
 from ..labels import canonical
 from ..ooxml import (
@@ -215,13 +216,14 @@ def _judge_names(names: Mapping[str, tuple[str, str]], form: str | None) -> Form
 def _form_names(names: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     """The defined names the full reader's form detection and lookups can see, as it sees them.
 
-    Only names the readers use matter (form cell ids, t1./t2./t3. names); one of those
+    Only names the readers use matter (form cell ids, names under any form's table prefixes); one of those
     not in the simple ``'Sheet'!$A$1`` form (which both readers parse with
     :func:`name_target`) leaves the file to the full reader.
     """
     out: dict[str, tuple[str, str]] = {}
+    prefixes = table_prefixes()
     for name, text in names.items():
-        if name not in _all_ids() and not name.startswith(("t1.", "t2.", "t3.")):
+        if name not in _all_ids() and not name.startswith(prefixes):
             continue
         target = name_target(text)
         if target is None:
@@ -637,12 +639,13 @@ def _names(wb: openpyxl.Workbook) -> dict[str, tuple[str, str]]:
 def detect_form_by_names(names: Mapping[str, object], form: str | None = None) -> Form | None:
     """The form whose cell ids the workbook's names cover best (shared with the live add-in)."""
     best: tuple[float, Form] | None = None
+    prefixes = table_prefixes()
     for v in [form] if form else available_forms():
         f = load_form(v)
         ids = set(f.cells)
         share = len(ids & set(names)) / len(ids)
         # Names present in the workbook but foreign to this form count against it.
-        foreign = sum(1 for n in names if n.startswith(("t1.", "t2.", "t3.")) and n not in ids)
+        foreign = sum(1 for n in names if n.startswith(prefixes) and n not in ids)
         score = share - foreign / len(ids)
         if best is None or score > best[0]:
             best = (score, f)
