@@ -275,14 +275,13 @@ def test_the_readme_overlay_example_is_valid(tmp_path: Path) -> None:
         assert f"  {line}\n" in readme, line
 
 
-def test_the_excel_ribbon_sees_the_overlay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_excel_ribbon_sees_the_overlay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, excel_log: Path) -> None:
     """The ribbon's 校验 (xlwings remote book) checks with the rules of GKREPORT_RULES_DIR."""
     import xlwings as xw
 
     from gkreport import excel
     from test_excel_entrypoints import actions, filled, payload_from_workbook
 
-    monkeypatch.setattr(excel, "LOG_FILE", tmp_path / "gkreport.log")
     wb, _ = filled("pingtan-2023")
     book = xw.Book(json=payload_from_workbook(wb))
     excel.check_active(book)

@@ -119,12 +119,22 @@ def all_forms() -> tuple[Form, ...]:
     return tuple(load_form(v) for v in available_forms())
 
 
-@cache
 def table_prefixes() -> tuple[str, ...]:
     """``t1.``, ``t2.`` …: the prefixes of cell ids of any available form (names a workbook
     reader must look at even when they belong to another form). Cached like
-    :func:`gkreport.forms.available_forms`: fixed for the process."""
+    :func:`gkreport.forms.available_forms`: per rules overlay in effect."""
+    return _prefixes_under(_overlay_signature())
+
+
+@cache
+def _prefixes_under(sig: tuple[Any, ...]) -> tuple[str, ...]:
     return tuple(sorted({f"{t.id}." for f in all_forms() for t in f.tables}))
+
+
+def _overlay_signature() -> tuple[Any, ...]:
+    from .overlay import active_dir, signature
+
+    return signature(active_dir())
 
 
 def form_for_report_year(year: int) -> Form:
@@ -142,18 +152,21 @@ def form_for_report_year(year: int) -> Form:
 
 
 @cache
-def _document(path: str) -> dict[str, Any]:
+def _document(path: str, sig: tuple[Any, ...]) -> dict[str, Any]:
     return dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
-_CACHE: dict[tuple[str, str], FormMeta] = {}
+# Keyed by the overlay's signature too (its files' names, sizes and times): an overlay form
+# file edited within one process is read again, like gkreport.forms does.
+_CACHE: dict[tuple[str, str, tuple[Any, ...]], FormMeta] = {}
 
 
 def _meta_of(path: str, form: Form) -> FormMeta:
-    key = (path, form.version)
+    sig = _overlay_signature()
+    key = (path, form.version, sig)
     got = _CACHE.get(key)
     if got is None:
-        got = _CACHE[key] = parse_meta(_document(path), form, path)
+        got = _CACHE[key] = parse_meta(_document(path, sig), form, path)
     return got
 
 

@@ -181,14 +181,18 @@ def _fast_report(path: Path, pkg: Package, form: str | None) -> Report:
 _FORMULA = object()  # a cell holding a formula (the full reader recomputes those)
 
 
-_VERDICTS: dict[tuple[int, str | None], tuple[Mapping[str, str], Form | str]] = {}
+_VERDICTS: dict[tuple[int, str | None, tuple[object, ...]], tuple[Mapping[str, str], Form | str]] = {}
 
 
 def _names_verdict(names: Mapping[str, str], form: str | None) -> Form | str:
     """The form the full reader finds by the workbook's names, when every cell it reads is
     named at its official position; else why not. Once per distinct workbook part
-    (``names`` comes from a cache in :mod:`gkreport.ooxml`: equal parts, same object)."""
-    hit = _VERDICTS.get((id(names), form))
+    (``names`` comes from a cache in :mod:`gkreport.ooxml`: equal parts, same object), and
+    per rules overlay in effect (the verdict is a Form, whose rules the overlay changes)."""
+    from ..overlay import active_dir, signature
+
+    key = (id(names), form, signature(active_dir()))
+    hit = _VERDICTS.get(key)
     if hit is not None and hit[0] is names:
         return hit[1]
     try:
@@ -197,7 +201,7 @@ def _names_verdict(names: Mapping[str, str], form: str | None) -> Form | str:
         verdict = str(e)
     if len(_VERDICTS) > 64:
         _VERDICTS.clear()
-    _VERDICTS[id(names), form] = (names, verdict)
+    _VERDICTS[key] = (names, verdict)
     return verdict
 
 
