@@ -51,6 +51,12 @@ class Value:
     def is_blank(self) -> bool:
         return self.state == "blank"
 
+    @property
+    def usable(self) -> bool:
+        """Whether the cell's value can be compared as a number (``compare`` lists the others
+        apart instead of comparing them as 0): a number, a converted text, a blank or "/"."""
+        return self.state in ("number", "converted", "blank", "na")
+
 
 BLANK = Value(None, "blank")
 
