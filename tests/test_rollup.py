@@ -278,3 +278,29 @@ def test_a_county_summary_with_errors_gets_a_notice_addressed_to_the_county(tmp_
     assert kid.name == "庚县" and kid.summary.counts["error"] > 0
     written = write_consolidation_notices(result, tmp_path / "通知")
     assert [p.name for p in written] == ["庚县-退回修改通知.docx"]
+
+
+def test_the_ribbon_says_double_counting_in_chinese_without_a_log(two_counties, monkeypatch: pytest.MonkeyPatch,
+                                                                   excel_log: Path) -> None:
+    """汇总 in Excel on a city folder where one agency is in two county summaries: an information
+    box with the same sentence as the command line, not an "internal error" with a type name."""
+    from gkreport import excel
+
+    root, _ = two_counties
+    shutil.copy(root / "甲县" / "甲县财政局.xlsx", root / "乙县" / "甲县财政局.xlsx")
+    for county in ("甲县", "乙县"):
+        assert run(str(root / county), "-o", str(root / "市" / f"{county}汇总.xlsx"), "--region", county) == 0
+    seen: list[tuple[str, dict]] = []
+
+    class App:
+        def alert(self, text: str, **kwargs: object) -> None:
+            seen.append((text, kwargs))
+
+    monkeypatch.setattr(excel, "_any_app", lambda: App())
+    monkeypatch.setattr(excel, "_check_versions_once", lambda book: None)
+    assert excel.consolidate_folder(None, folder=root / "市") is None
+    (text, kwargs), = seen
+    assert "“甲县财政局”同时在" in text and "操作未能完成" not in text and "DoubleCounting" not in text
+    assert kwargs.get("mode") == "info"
+    assert not excel_log.exists()
+    assert {p.name for p in (root / "市").iterdir()} == {"甲县汇总.xlsx", "乙县汇总.xlsx"}  # no summary written

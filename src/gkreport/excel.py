@@ -165,12 +165,16 @@ def entry_point(func: Callable[P, R]) -> Callable[P, R | None]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | None:
         book: Any = args[0] if args else kwargs.get("book")
         app = getattr(book, "app", None) if book is not None else None
+        from .exits import UsageError
         from .markers.xlwings_marker import ProtectedSheetError
+        from .outputs import OutputError
 
         try:
             _check_versions_once(book if isinstance(book, xw.Book) else None)
             return func(*args, **kwargs)
-        except (ExcelUserError, ProtectedSheetError) as e:
+        # The clerk's own situation, said in Chinese by the code that found it (a protected sheet,
+        # an agency in two county summaries, a summary that cannot be written): no log, no type name.
+        except (ExcelUserError, ProtectedSheetError, UsageError, OutputError) as e:
             _alert(app if app is not None else _any_app(), str(e), "info")
         except Exception as e:  # the Excel entry point: no traceback reaches the user, it goes to the log
             from .runtime import LOG_FILE
