@@ -1,13 +1,42 @@
-"""A1 address arithmetic as small pure functions (no workbook involved)."""
+"""A1 address arithmetic as small pure functions (no workbook involved).
+
+The column letters are converted here rather than by ``openpyxl.utils.cell``: importing
+any part of openpyxl imports all of it (and numpy), and the forms, ``describe`` and the
+engine use these functions at every start. Same range and results as openpyxl's (A..ZZZ,
+checked against it for every column by tests/test_startup.py).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-
-from openpyxl.utils.cell import column_index_from_string, get_column_letter
+from functools import cache
 
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?([1-9][0-9]*)$")
+MAX_COLUMN = 18278  # "ZZZ", the last column openpyxl's conversions accept
+
+
+@cache
+def get_column_letter(col: int) -> str:
+    """``4`` -> ``"D"`` (1-based), like ``openpyxl.utils.cell.get_column_letter``."""
+    if not 1 <= col <= MAX_COLUMN:
+        raise ValueError(f"Invalid column index {col}")
+    letters = ""
+    while col:
+        col, digit = divmod(col - 1, 26)
+        letters = chr(ord("A") + digit) + letters
+    return letters
+
+
+@cache
+def column_index_from_string(letters: str) -> int:
+    """``"D"`` -> ``4``, like ``openpyxl.utils.cell.column_index_from_string`` (upper case)."""
+    if not 1 <= len(letters) <= 3 or not all("A" <= ch <= "Z" for ch in letters):
+        raise ValueError(f"{letters} is not a valid column name")
+    index = 0
+    for ch in letters:
+        index = index * 26 + ord(ch) - ord("A") + 1
+    return index
 
 
 def split_ref(ref: str) -> tuple[int, int]:

@@ -18,8 +18,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import jsonschema
-
 from . import addresses as addr
 from .resources import data_dir
 
@@ -284,6 +282,8 @@ def load_form(version: str) -> Form:
 
 def validate_document(doc: Mapping[str, Any], source: Path | str = "<memory>") -> None:
     """Raise FormError listing every JSON-Schema violation of a form document."""
+    import jsonschema  # here, not at the top: ``--version`` and ``-h`` import the forms module
+
     validator = jsonschema.Draft202012Validator(_schema(), format_checker=jsonschema.FormatChecker())
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:

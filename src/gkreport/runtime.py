@@ -4,20 +4,17 @@ A user never sees a traceback: an unexpected exception is written to a log file 
 the command prints one Chinese line naming that file (exit code 3). The log is the
 same file the Excel add-in writes (``~/.gkreport/gkreport.log``), or, where the home
 folder cannot be written, one in the temporary folder; ``GKREPORT_LOG`` overrides it.
+
+Every command imports this module (through the guard) before it starts, so the modules
+needed only on an error or in a worker process are imported where they are used.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import getpass
-import multiprocessing
 import os
 import signal
 import sys
-import tempfile
-import threading
-import traceback
 from pathlib import Path
 
 from . import __version__
@@ -28,6 +25,9 @@ def log_candidates() -> list[Path]:
     env = os.environ.get("GKREPORT_LOG")
     if env:
         return [Path(env)]
+    import getpass
+    import tempfile
+
     try:
         user = getpass.getuser()
     except Exception:  # no user name (a container without /etc/passwd entry)
@@ -38,6 +38,9 @@ def log_candidates() -> list[Path]:
 def log_internal_error(where: str, exc: BaseException | None = None) -> Path | None:
     """Append the traceback of ``exc`` (default: the one being handled) to the log; the log's
     path, or None when no log could be written. Never raises: we are already failing."""
+    import datetime as dt
+    import traceback
+
     text = "".join(traceback.format_exception(exc)) if exc is not None else traceback.format_exc()
     stamp = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
     for path in log_candidates():
@@ -68,6 +71,9 @@ def die_with_parent() -> None:
     and leave Ctrl+C to the parent (which stops the pool), so no orphan keeps reading
     and no worker prints a traceback. Linux: the kernel's PR_SET_PDEATHSIG; everywhere:
     a thread that waits on the parent's sentinel."""
+    import multiprocessing
+    import threading
+
     with contextlib.suppress(ValueError, OSError):  # not the main thread of the worker
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
