@@ -164,6 +164,9 @@ class ChineseParser(argparse.ArgumentParser):
 
 
 def cmd_template(args: argparse.Namespace) -> int:
+    from .runtime import import_openpyxl
+
+    import_openpyxl()
     from .forms import load_form
     from .outputs import check_output, output_lock
     from .template import template_filename, write_template

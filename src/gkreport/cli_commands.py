@@ -16,6 +16,8 @@ import importlib.util
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .runtime import import_openpyxl
+
 # name -> (module in gkreport, the summary shown by ``gkreport -h``; the module's own
 # ``add_parser`` gives the same help, checked by tests/test_startup.py).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -26,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("cli_demo", "用自带的示例演示：生成模板、校验并标注示例报表、汇总示例县"),
     "publish": ("cli_publish", "生成可发布的年度报告（Word 或网页）：六部分提纲、官方表格、由表格生成的数据语句"),
 }
+NO_WORKBOOKS = frozenset({"addin"})  # the commands that never read or write a workbook with openpyxl
 
 
 class LazySubcommands(argparse._SubParsersAction):
@@ -53,6 +56,8 @@ class LazySubcommands(argparse._SubParsersAction):
             place = next(i for i, a in enumerate(self._choices_actions) if a.dest == name)
             del self._choices_actions[place]
             listed = len(self._choices_actions)
+            if name not in NO_WORKBOOKS:
+                import_openpyxl()  # first, so that the module's own imports find it loaded
             importlib.import_module(f"gkreport.{module}").add_parser(self)
             if len(self._choices_actions) > listed:  # keep the order ``gkreport -h`` lists
                 self._choices_actions.insert(place, self._choices_actions.pop())

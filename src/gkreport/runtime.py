@@ -15,6 +15,7 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from . import __version__
@@ -95,3 +96,35 @@ def die_with_parent() -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="gkreport-parent-watch", daemon=True).start()
+
+
+@contextlib.contextmanager
+def hidden_modules(*names: str) -> Iterator[None]:
+    """Inside the block, ``import <name>`` raises ImportError for each of ``names`` not
+    imported yet (as if it were not installed); afterwards they import normally."""
+    hidden = [name for name in names if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes "import name" raise ImportError
+    try:
+        yield
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
+def import_openpyxl() -> None:
+    """Import openpyxl without numpy, before the command that reads or writes workbooks.
+
+    openpyxl imports numpy when it is installed (it is, for scipy) only to accept numpy
+    scalars as cell values (``openpyxl.compat.numbers``); gkreport writes Python numbers
+    only. numpy is ~40 % of openpyxl's import, paid by every command and ribbon click; a
+    report whose identities fail still imports it later, for the solver (locate_milp).
+    Nothing is changed in openpyxl: it runs as on a machine without numpy. When openpyxl
+    (or numpy) is already imported, this does nothing."""
+    if "openpyxl" in sys.modules:
+        return
+    import importlib
+
+    with hidden_modules("numpy"):
+        importlib.import_module("openpyxl")
