@@ -30,7 +30,8 @@ def get_column_letter(col: int) -> str:
 
 @cache
 def column_index_from_string(letters: str) -> int:
-    """``"D"`` -> ``4``, like ``openpyxl.utils.cell.column_index_from_string`` (upper case)."""
+    """``"D"`` (or ``"d"``) -> ``4``, like ``openpyxl.utils.cell.column_index_from_string``."""
+    letters = letters.upper()
     if not 1 <= len(letters) <= 3 or not all("A" <= ch <= "Z" for ch in letters):
         raise ValueError(f"{letters} is not a valid column name")
     index = 0
