@@ -1,6 +1,6 @@
 """Start-up cost of single-file commands, as ratios to ``python -c pass`` (issue #16).
 
-``python benchmarks/startup.py [--rounds 21] [--markdown]``
+``python benchmarks/startup.py [--rounds 21] [--markdown] [--before OLD/src]``
 
 Every case is a fresh process, as a clerk's command or a ribbon click is. The cases run
 in alternating rounds (round k runs every case once, in an order rotated by k), so a
@@ -20,7 +20,11 @@ Cases:
   Excel here, so the button's message cannot be shown and is logged (exit 3): the time is the
   launcher's, xlwings' and gkreport.excel's start, which every button pays;
 - ``xlcall check_active (imports)``: the launcher plus what the 校验 button imports and loads
-  before it reads the workbook (the engine, the readers, the form).
+  before it reads the workbook (the engine, the readers, the form);
+- ``--floors``: importing openpyxl (with and without numpy), jsonschema, scipy's solver alone,
+  and a python-calamine read of the clean file: what a command costs that imports them;
+- ``--before SRC``: every case again with an older source tree first on ``PYTHONPATH``
+  (``git archive <commit> src rules templates samples addin | tar -x -C OLD``; ``--before OLD/src``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -57,11 +62,7 @@ def cases(work: Path) -> dict[str, list[str]]:
     clean = shutil.copy(SAMPLES / "pingtan-2023.xlsx", work / "clean.xlsx")
     errors = shutil.copy(SAMPLES / "pingtan-2023-with-errors.xlsx", work / "errors.xlsx")
     gk = gkreport_command()
-    import xlwings
-
-    from gkreport import __version__
-
-    click = ["--pid=1", f"--addin-version={__version__}", f"--xlwings-version={xlwings.__version__}"]
+    click = ["--pid=1", f"--addin-version={version('gkreport')}", f"--xlwings-version={version('xlwings')}"]
     return {
         "python -c pass": [sys.executable, "-c", "pass"],
         "gkreport --version": [*gk, "--version"],
@@ -74,6 +75,27 @@ def cases(work: Path) -> dict[str, list[str]]:
     }
 
 
+# What the libraries alone cost (``--floors``): the parts of a command's start gkreport cannot
+# make cheaper except by not importing them.
+FLOORS = {
+    "floor: import openpyxl (no numpy)": "from gkreport.runtime import import_openpyxl; import_openpyxl()",
+    "floor: import openpyxl + numpy": "import openpyxl",
+    "floor: import jsonschema": "import jsonschema",
+    "floor: import numpy + scipy.optimize": "import numpy, scipy.optimize, scipy.sparse, scipy.linalg",
+    "floor: python-calamine read": ("import sys, python_calamine as pc; wb = pc.CalamineWorkbook.from_path(sys.argv[1]); "
+                                    "[wb.get_sheet_by_name(n).to_python() for n in wb.sheet_names]"),
+}
+
+
+def with_source(commands: dict[str, list[str]], before: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Every case, and (with ``--before``) every gkreport case again with another source tree
+    first on ``PYTHONPATH`` (e.g. ``git archive`` of an older commit): name -> (command, env)."""
+    out: dict[str, tuple[list[str], dict[str, str]]] = {name: (cmd, {}) for name, cmd in commands.items()}
+    for name, cmd in list(commands.items())[1:]:
+        out[f"{name} (before)"] = (cmd, {"PYTHONPATH": str(before)})
+    return out
+
+
 def run_once(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
     """Wall and CPU seconds of one run of ``cmd`` (its output is discarded)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -84,7 +106,7 @@ def run_once(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, flo
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def measure(commands: dict[str, list[str]], rounds: int, env: dict[str, str],
+def measure(commands: dict[str, tuple[list[str], dict[str, str]]], rounds: int, env: dict[str, str],
             cwd: Path) -> dict[str, tuple[list[float], list[float]]]:
     """Alternating rounds, the first one a warm-up; name -> (wall times, CPU times)."""
     names = list(commands)
@@ -92,7 +114,8 @@ def measure(commands: dict[str, list[str]], rounds: int, env: dict[str, str],
     for k in range(rounds + 1):
         shift = k % len(names)
         for name in names[shift:] + names[:shift]:
-            wall, cpu = run_once(commands[name], env, cwd)
+            cmd, extra = commands[name]
+            wall, cpu = run_once(cmd, {**env, **extra}, cwd)
             if k:
                 out[name][0].append(wall)
                 out[name][1].append(cpu)
@@ -100,6 +123,7 @@ def measure(commands: dict[str, list[str]], rounds: int, env: dict[str, str],
 
 
 TARGETS = {"gkreport --version": 5.0, "gkreport check clean.xlsx": 12.0, "gkreport check errors.xlsx": 12.0}
+# issue #16: a one-file check ≤ 12× and --version ≤ 5× ``python -c pass``
 
 
 def table(results: dict[str, tuple[list[float], list[float]]], markdown: bool) -> str:
@@ -122,7 +146,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=21, help="counted rounds (one warm-up round is added)")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
-    ap.add_argument("--only", nargs="+", action="extend", help="run only the cases whose name contains one of these (the baseline always runs)")
+    ap.add_argument("--only", nargs="+", action="extend",
+                    help="run only the cases whose name contains one of these (the baseline always runs)")
+    ap.add_argument("--floors", action="store_true", help="also time importing the libraries alone (see FLOORS)")
+    ap.add_argument("--before", type=Path, metavar="SRC",
+                    help="also run every case with this source tree (its src/) first on PYTHONPATH")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="gk-startup-") as tmp:
         work = Path(tmp)
@@ -133,10 +161,14 @@ def main() -> None:
         # import. Without the caches every run would recompile gkreport (~0.1 s, not start-up).
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         commands = cases(work)
+        if args.floors:
+            clean = str(work / "clean.xlsx")
+            commands.update({name: [sys.executable, "-c", code, clean] for name, code in FLOORS.items()})
         if args.only:
             first = next(iter(commands))
             commands = {n: c for n, c in commands.items() if n == first or any(o in n for o in args.only)}
-        results = measure(commands, args.rounds, env, work)
+        runs = with_source(commands, args.before.resolve()) if args.before else {n: (c, {}) for n, c in commands.items()}
+        results = measure(runs, args.rounds, env, work)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{os.cpu_count()} CPUs, load {load:.1f}, Python {sys.version.split()[0]}, "
           f"{args.rounds} alternating rounds, medians")
