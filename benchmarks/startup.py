@@ -162,13 +162,13 @@ def main() -> None:
         # import. Without the caches every run would recompile gkreport (~0.1 s, not start-up).
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         commands = cases(work)
-        if args.floors:
-            clean = str(work / "clean.xlsx")
-            commands.update({name: [sys.executable, "-c", code, clean] for name, code in FLOORS.items()})
         if args.only:
             first = next(iter(commands))
             commands = {n: c for n, c in commands.items() if n == first or any(o in n for o in args.only)}
         runs = with_source(commands, args.before.resolve()) if args.before else {n: (c, {}) for n, c in commands.items()}
+        if args.floors:  # the libraries alone: the same with any source tree
+            clean = str(work / "clean.xlsx")
+            runs.update({name: ([sys.executable, "-c", code, clean], {}) for name, code in FLOORS.items()})
         results = measure(runs, args.rounds, env, work)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{os.cpu_count()} CPUs, load {load:.1f}, Python {sys.version.split()[0]}, "
