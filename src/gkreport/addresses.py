@@ -1,35 +1,44 @@
-"""A1 address arithmetic as small pure functions (no workbook involved)."""
+"""A1 address arithmetic as small pure functions (no workbook involved).
+
+The column letters are converted here rather than by ``openpyxl.utils.cell``: importing
+any part of openpyxl imports all of it (and numpy), and the forms, ``describe`` and the
+engine use these functions at every start. Same range and results as openpyxl's (A..ZZZ,
+checked against it for every column by tests/test_startup.py); the pure core must not import
+openpyxl at all (tests/test_import_contract.py).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cache
 
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?([1-9][0-9]*)$")
-MAX_COLUMN = 18278  # "ZZZ": the most three letters can name (openpyxl's bound too)
+MAX_COLUMN = 18278  # "ZZZ", the last column openpyxl's conversions accept
 
 
-# Written here rather than taken from openpyxl.utils: importing any part of openpyxl loads all
-# of it, and the pure core (engine, locate, forms) must not (tests/test_import_contract.py).
-def column_index_from_string(letters: str) -> int:
-    """``"AB"`` -> 28 (upper-case letters, at most three)."""
-    if not 1 <= len(letters) <= 3 or not all("A" <= ch <= "Z" for ch in letters):
-        raise ValueError(f"不是列号：{letters!r}")
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
+@cache
 def get_column_letter(col: int) -> str:
-    """28 -> ``"AB"``."""
+    """``4`` -> ``"D"`` (1-based), like ``openpyxl.utils.cell.get_column_letter``."""
     if not 1 <= col <= MAX_COLUMN:
-        raise ValueError(f"列号超出范围：{col}")
-    out = ""
+        raise ValueError(f"Invalid column index {col}")
+    letters = ""
     while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+        col, digit = divmod(col - 1, 26)
+        letters = chr(ord("A") + digit) + letters
+    return letters
+
+
+@cache
+def column_index_from_string(letters: str) -> int:
+    """``"D"`` (or ``"d"``) -> ``4``, like ``openpyxl.utils.cell.column_index_from_string``."""
+    letters = letters.upper()
+    if not 1 <= len(letters) <= 3 or not all("A" <= ch <= "Z" for ch in letters):
+        raise ValueError(f"{letters} is not a valid column name")
+    index = 0
+    for ch in letters:
+        index = index * 26 + ord(ch) - ord("A") + 1
+    return index
 
 
 def split_ref(ref: str) -> tuple[int, int]:

@@ -10,37 +10,37 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import re
 import signal
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from . import __version__
+from .cli_commands import LazySubcommands, register
 from .exits import HELP as EXIT_HELP
 from .exits import Exit, UsageError
 from .guard import guarded, run_guarded
-from .outputs import check_output, output_lock
 
 if TYPE_CHECKING:  # pragma: no cover
     from .forms import Form
 
-# Everything heavier (openpyxl, the forms) is imported inside the guard: a Ctrl+C while
-# the libraries load is then "已中断", exit 130, like one at any other moment.
+# Start-up is part of every command (and of every ribbon click): this module imports only
+# the standard library and gkreport's small modules. The forms, openpyxl and each command's
+# libraries are imported inside the guard, by the command that runs (cli_commands.py), so
+# ``--version`` and ``-h`` import nothing heavy (pinned by tests/test_startup.py), and a
+# Ctrl+C while libraries load is "已中断", exit 130, like one at any other moment.
 
 __all__ = ["Exit", "UsageError", "build_parser", "main"]
 
 
 def _form_arg(p: argparse.ArgumentParser, default: str | None = None) -> argparse._MutuallyExclusiveGroup:
     """``--form VERSION`` or ``--year YEAR`` (the form whose years cover it); neither: last year's form."""
-    from .forms import available_forms  # file names only: building the parser loads no form
-
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--form", choices=available_forms(), default=default,
-                       help="表式版本（" + "、".join(available_forms()) + "）。默认按上一年度选择")
+    form = group.add_argument("--form", default=default, help="表式版本（可选值见上；默认按上一年度选择）")
+    form.choices = FormVersions()  # set after add_argument, which would list them to check the metavar
     group.add_argument("--year", type=int, help="报告年度：使用该年度适用的表式（与 --form 二选一）")
     return group
 
@@ -59,6 +59,27 @@ def _chosen_form(args: argparse.Namespace) -> Form:
         raise UsageError(str(e)) from None
 
 
+class FormVersions:
+    """``--form``'s choices, listed when argparse first needs them (a command's help, or
+    checking a ``--form`` value): building the parser does not import the forms, so
+    ``gkreport --version`` and ``-h`` stay cheap."""
+
+    def __contains__(self, version: object) -> bool:
+        return version in self._versions()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._versions())
+
+    def __len__(self) -> int:
+        return len(self._versions())
+
+    @staticmethod
+    def _versions() -> tuple[str, ...]:
+        from .forms import available_forms
+
+        return available_forms()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = ChineseParser(
         prog="gkreport",
@@ -69,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rules", metavar="目录", type=Path,
                         help="规则覆盖目录：增加表式、增加或停用规则、调整严重程度（也可用环境变量 "
                              "GKREPORT_RULES_DIR；写在命令名之前）")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="命令", title="命令")
+    sub = cast(LazySubcommands, parser.add_subparsers(dest="command", required=True, metavar="命令", title="命令",
+                                                      action=LazySubcommands))
 
     p = sub.add_parser("template", help="生成官方表式的 Excel 填报模板")
     _form_arg(p)
@@ -82,10 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.set_defaults(func=guarded(cmd_describe))
 
-    _register_optional(sub)
+    register(sub)  # the commands that live in their own modules, imported when run
     for name, command in sub.choices.items():  # every subcommand: an example and the exit codes
-        command.epilog = _examples(name) + EXIT_HELP
+        _add_epilog(name, command)
+    sub.on_load = _add_epilog  # the commands built when they are run, too
     return parser
+
+
+def _add_epilog(name: str, command: argparse.ArgumentParser) -> None:
+    command.epilog = _examples(name) + EXIT_HELP
 
 
 EXAMPLES: dict[str, tuple[str, ...]] = {
@@ -166,14 +193,11 @@ class ChineseParser(argparse.ArgumentParser):
         self.exit(Exit.UNUSABLE, f"{self.prog}：错误：{chinese_error(message)}\n")
 
 
-def _register_optional(sub: argparse._SubParsersAction) -> None:
-    """Subcommands that live in their own modules register themselves here."""
-    from . import cli_commands
-
-    cli_commands.register(sub)
-
-
 def cmd_template(args: argparse.Namespace) -> int:
+    from .runtime import import_openpyxl
+
+    import_openpyxl()
+    from .outputs import check_output, output_lock
     from .template import template_filename, write_template
 
     form = _chosen_form(args)
@@ -185,6 +209,8 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_describe(args: argparse.Namespace) -> int:
+    import json
+
     from .describe import describe
 
     form = _chosen_form(args)

@@ -89,9 +89,13 @@ def _prepared(folder: Path) -> bool:
 
 def check_notices(args: argparse.Namespace, results: list[FileResult]) -> int | None:
     """Write return notices after ``check``; an exit code only when the folder is unusable."""
-    from .notices import write_check_notices
 
-    return _write_notices(args, lambda folder: write_check_notices(results, folder))
+    def write(folder: Path) -> list[Path]:
+        from .notices import write_check_notices  # python-docx: only when --notices is given
+
+        return write_check_notices(results, folder)
+
+    return _write_notices(args, write)
 
 
 def consolidation_notices(args: argparse.Namespace, result: Consolidation) -> int | None:

@@ -16,17 +16,25 @@ from collections.abc import Callable
 from typing import Any
 
 from .exits import Exit, UsageError
-from .outputs import OutputError, os_error_text
 from .runtime import internal_error_message
+
+# Nothing but the standard library and small modules is imported here: every command,
+# ``--version`` included, starts inside this guard. The modules whose errors it reports
+# (outputs, forms, readers) are looked up, or imported when there is something to report.
+_USER_ERRORS = (("gkreport.outputs", "OutputError"), ("gkreport.forms", "FormError"),
+                ("gkreport.readers.files", "ReadError"))
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    """The errors whose message is for the user (exit 2). The readers and forms load
-    openpyxl, so they are imported here, after the command has started, not up front."""
-    from .forms import FormError
-    from .readers import ReadError
-
-    return UsageError, OutputError, FormError, ReadError
+    """The errors whose message is for the user (exit 2). Those of other modules are looked
+    up, not imported: an exception of theirs means their module is loaded, and the guard
+    must not import the readers' libraries at start (or to report an unrelated error)."""
+    found: list[type[BaseException]] = [UsageError]
+    for module, name in _USER_ERRORS:
+        error = getattr(sys.modules.get(module), name, None)
+        if isinstance(error, type) and issubclass(error, BaseException):
+            found.append(error)
+    return tuple(found)
 
 
 def run_guarded(func: Callable[..., int], *args: Any, where: str = "gkreport") -> int:
@@ -39,22 +47,26 @@ def run_guarded(func: Callable[..., int], *args: Any, where: str = "gkreport") -
     except BrokenPipeError:
         _silence_stdout()  # `gkreport check … | head`: the reader has seen enough
         return Exit.BROKEN_PIPE
-    except (UsageError, OutputError) as e:
+    except Exception as e:
+        return _report(e, where)
+
+
+def _report(e: Exception, where: str) -> int:
+    """Say what went wrong in one Chinese line; the exit code."""
+    if isinstance(e, _user_errors()):
         say(f"错误：{e}")
         return Exit.UNUSABLE
-    except MemoryError as e:
+    if isinstance(e, MemoryError):
         say("错误：" + internal_error_message(f"{where}，内存不足", e))
         return Exit.INTERNAL
-    except OSError as e:  # a file the command touched outside the checks made up front
+    if isinstance(e, OSError):  # a file the command touched outside the checks made up front
+        from .outputs import os_error_text
+
         name = f"{e.filename}：" if getattr(e, "filename", None) else ""
         say(f"错误：{name}{os_error_text(e)}")
         return Exit.UNUSABLE
-    except Exception as e:
-        if isinstance(e, _user_errors()):
-            say(f"错误：{e}")
-            return Exit.UNUSABLE
-        say("错误：" + internal_error_message(where, e))
-        return Exit.INTERNAL
+    say("错误：" + internal_error_message(where, e))
+    return Exit.INTERNAL
 
 
 def guarded(command: Callable[..., int]) -> Callable[..., int]:

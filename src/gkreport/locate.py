@@ -25,10 +25,13 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from .forms import CellDef, Form, RuleInstance
-from .locate_milp import Explanation, Group, Row, Solution, Var, solve
 from .values import Value
+
+if TYPE_CHECKING:  # the solver's module imports numpy and scipy: only a failing identity needs them
+    from .locate_milp import Explanation, Group, Row, Solution, Var
 
 _WEIGHT_DEFAULTS = {"input": 1.0, "total": 0.9, "empty_total": 0.2, "unreadable": 0.5,
                     "empty_line": 0.6, "empty_line_cell": 0.1}
@@ -125,6 +128,14 @@ def locate(evaluated: Sequence[Evaluated], form: Form, values: Mapping[str, Valu
     return out
 
 
+def solve(*args: Any, **kwargs: Any) -> Solution | None:
+    """:func:`gkreport.locate_milp.solve`, imported when a report first has an identity to
+    explain: checking a correct report never imports numpy and scipy (~0.1 s at start)."""
+    from .locate_milp import solve as milp_solve
+
+    return milp_solve(*args, **kwargs)
+
+
 def corrected(observed: Mapping[str, float], blame: Blame) -> dict[str, float]:
     """Suggested value of each determined suspect: observed − error."""
     return {c: observed[c] - e for c, e in blame.errors.items()}
@@ -135,6 +146,8 @@ def corrected(observed: Mapping[str, float], blame: Blame) -> dict[str, float]:
 
 def _row(ev: Evaluated, observed: Mapping[str, float]) -> Row:
     """``Σ a·x  op  rhs`` for one identity; last year's terms are folded into ``rhs``."""
+    from .locate_milp import Row
+
     coefs = coefficients(ev.inst)
     const = ev.diff - sum(a * observed[c] for c, a in coefs.items())  # the prev: terms
     rule = ev.inst.rule
@@ -169,6 +182,8 @@ def _components(rows: Mapping[int, Row]) -> list[list[int]]:
 
 def _variables(cells: Sequence[str], component: Sequence[int], evaluated: Sequence[Evaluated], form: Form,
                values: Mapping[str, Value], observed: Mapping[str, float], cfg: Config) -> list[Var]:
+    from .locate_milp import Var
+
     w = cfg.weights
     empty_totals = set()
     for i in component:
@@ -191,6 +206,8 @@ def _variables(cells: Sequence[str], component: Sequence[int], evaluated: Sequen
 
 
 def _groups(cells: Sequence[str], form: Form, observed: Mapping[str, float], cfg: Config) -> list[Group]:
+    from .locate_milp import Group
+
     """Total lines (a row or column of one table made only of total cells, such as
     表二's （七）总计 row or 总计 column) left entirely at 0 / blank: a clerk who skips
     the totals skips the whole line. Other all-zero lines are ordinary (most of

@@ -4,20 +4,18 @@ A user never sees a traceback: an unexpected exception is written to a log file 
 the command prints one Chinese line naming that file (exit code 3). The log is the
 same file the Excel add-in writes (``~/.gkreport/gkreport.log``), or, where the home
 folder cannot be written, one in the temporary folder; ``GKREPORT_LOG`` overrides it.
+
+Every command imports this module (through the guard) before it starts, so the modules
+needed only on an error or in a worker process are imported where they are used.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import getpass
-import multiprocessing
 import os
 import signal
 import sys
-import tempfile
-import threading
-import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 from . import __version__
@@ -30,6 +28,9 @@ def log_candidates() -> list[Path]:
     env = os.environ.get("GKREPORT_LOG")
     if env:
         return [Path(env)]
+    import getpass
+    import tempfile
+
     try:
         user = getpass.getuser()
     except Exception:  # no user name (a container without /etc/passwd entry)
@@ -40,6 +41,9 @@ def log_candidates() -> list[Path]:
 def log_internal_error(where: str, exc: BaseException | None = None) -> Path | None:
     """Append the traceback of ``exc`` (default: the one being handled) to the log; the log's
     path, or None when no log could be written. Never raises: we are already failing."""
+    import datetime as dt
+    import traceback
+
     text = "".join(traceback.format_exception(exc)) if exc is not None else traceback.format_exc()
     stamp = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
     for path in log_candidates():
@@ -70,6 +74,9 @@ def die_with_parent() -> None:
     and leave Ctrl+C to the parent (which stops the pool), so no orphan keeps reading
     and no worker prints a traceback. Linux: the kernel's PR_SET_PDEATHSIG; everywhere:
     a thread that waits on the parent's sentinel."""
+    import multiprocessing
+    import threading
+
     with contextlib.suppress(ValueError, OSError):  # not the main thread of the worker
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
@@ -91,3 +98,35 @@ def die_with_parent() -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="gkreport-parent-watch", daemon=True).start()
+
+
+@contextlib.contextmanager
+def hidden_modules(*names: str) -> Iterator[None]:
+    """Inside the block, ``import <name>`` raises ImportError for each of ``names`` not
+    imported yet (as if it were not installed); afterwards they import normally."""
+    hidden = [name for name in names if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes "import name" raise ImportError
+    try:
+        yield
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
+def import_openpyxl() -> None:
+    """Import openpyxl without numpy, before the command that reads or writes workbooks.
+
+    openpyxl imports numpy when it is installed (it is, for scipy) only to accept numpy
+    scalars as cell values (``openpyxl.compat.numbers``); gkreport writes Python numbers
+    only. numpy is ~40 % of openpyxl's import, paid by every command and ribbon click; a
+    report whose identities fail still imports it later, for the solver (locate_milp).
+    Nothing is changed in openpyxl: it runs as on a machine without numpy. When openpyxl
+    (or numpy) is already imported, this does nothing."""
+    if "openpyxl" in sys.modules:
+        return
+    import importlib
+
+    with hidden_modules("numpy"):
+        importlib.import_module("openpyxl")

@@ -6,7 +6,9 @@ through ``cmd.exe``). Here we:
 
 1. keep the start cheap: xlwings imports pandas and numpy when they are installed,
    which gkreport never uses; they are hidden while xlwings is imported (~0.3 s per
-   click). Nothing else of gkreport is imported before the button needs it;
+   click). The buttons that read or write workbooks import openpyxl first, without
+   numpy (:func:`gkreport.runtime.import_openpyxl`). Nothing else of gkreport is
+   imported before the button needs it;
 2. attach to the Excel that clicked (``--pid``: its process id), not whichever Excel
    instance happens to be "active";
 3. never die silently: anything that goes wrong before gkreport.excel can show its own
@@ -21,10 +23,8 @@ The log is UTF-8 and read by people, never by VBA (VBA's ANSI reader is why the 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import re
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,25 +36,23 @@ BUTTONS = ("new_form", "check_active", "clear_marks", "next_problem", "consolida
 LEGACY_BUTTON = re.compile(r"new_form_[0-9]{4}")
 EXIT_OK, EXIT_FAILED = Exit.OK, Exit.INTERNAL  # what the add-in's launcher tests
 _HIDDEN_WHILE_IMPORTING = ("pandas", "numpy")
+WORKBOOK_BUTTONS = ("new_form", "check_active", "consolidate_folder")  # use openpyxl (and legacy new_form_<v>)
 
 
 def import_xlwings() -> Any:
     """``import xlwings`` without letting it import pandas/numpy (unused by gkreport)."""
     if "xlwings" in sys.modules:
         return sys.modules["xlwings"]
-    hidden = [name for name in _HIDDEN_WHILE_IMPORTING if name not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None  # type: ignore[assignment]  # makes "import pandas" raise ImportError
-    try:
+    from .runtime import hidden_modules
+
+    with hidden_modules(*_HIDDEN_WHILE_IMPORTING):
         import xlwings
-    finally:
-        for name in hidden:
-            if sys.modules.get(name, 0) is None:
-                del sys.modules[name]
     return xlwings
 
 
 def _log(text: str) -> None:
+    import datetime as dt
+
     from .runtime import LOG_FILE  # not at the top: a click imports nothing it does not need
 
     try:
@@ -104,12 +102,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     try:
         xw = import_xlwings()
+        if args.button in WORKBOOK_BUTTONS or LEGACY_BUTTON.fullmatch(args.button):
+            from .runtime import import_openpyxl
+
+            import_openpyxl()
         from gkreport import excel
 
         excel.use_app(_excel_app(xw, args.pid), args.addin_version, args.xlwings_version)
         excel.UNSHOWN.clear()
         getattr(excel, args.button)()  # entry points catch and report everything themselves
     except BaseException:
+        import traceback
+
         _log(traceback.format_exc())
         return EXIT_FAILED
     if excel.UNSHOWN:  # e.g. this Excel could not be reached: let the VBA point at the log
