@@ -64,8 +64,6 @@ def test_describe_imports_no_workbook_library(tmp_path: Path) -> None:
     assert loaded - {"jsonschema"} == set(), sorted(loaded)
 
 
-@pytest.mark.xfail(strict=True, reason="forms.py validates each form with jsonschema at every load until "
-                   "forms come from a validated cache (issue #16, other branch): remove this mark then")
 def test_describe_does_not_validate_the_shipped_forms_at_start(tmp_path: Path) -> None:
     loaded, done = _loaded(tmp_path, "describe")
     assert done.returncode == 0

@@ -206,12 +206,12 @@ def _variables(cells: Sequence[str], component: Sequence[int], evaluated: Sequen
 
 
 def _groups(cells: Sequence[str], form: Form, observed: Mapping[str, float], cfg: Config) -> list[Group]:
-    from .locate_milp import Group
-
     """Total lines (a row or column of one table made only of total cells, such as
     表二's （七）总计 row or 总计 column) left entirely at 0 / blank: a clerk who skips
     the totals skips the whole line. Other all-zero lines are ordinary (most of
     表二's rows are 0), so they get no discount."""
+    from .locate_milp import Group
+
     lines: dict[tuple[str, str, str], list[CellDef]] = {}
     for cell in form.cells.values():
         lines.setdefault((cell.table, "row", cell.row_key), []).append(cell)
