@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from .consolidate_model import ISSUES_SHEET, STATUS_SHEET, FileSummary
+from .consolidate_model import ISSUES_SHEET, STATUS_SHEET, FileSummary, pack_values
 from .engine import check
 from .findings import Finding, count_by_severity
 from .forms import available_forms, load_form
@@ -62,7 +62,7 @@ def summarise_file(path: str) -> FileSummary:
         path=path, ok=True, agency=report.agency, region=_text(report.header.get("hdr.region")),
         year=report.year, form=report.form.version, date=iso_date(report.header.get("hdr.date")),
         mtime=_mtime(path),
-        values=values, blanks=blanks,
+        values=pack_values(report.form, values), blanks=blanks,
         findings=[_finding_dict(f) for f in findings], counts=count_by_severity(findings),
         fingerprint=data_fingerprint(report),
     )
@@ -134,7 +134,7 @@ def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False) ->
         try:
             with _pool(min(jobs, len(pending)), ctx) as pool:
                 for s in pool.map(summarise_file, pending, chunksize=chunk):
-                    out.append(s)
+                    out.append(_compact(s))
                     bar.step()
             pending = []
         except BrokenProcessPool:
@@ -148,6 +148,18 @@ def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False) ->
                 bar.step()
             pending = pending[done + len(window):]
     return out
+
+
+def _compact(s: FileSummary) -> FileSummary:
+    """The strings every summary repeats (cell ids, finding keys, rules, sheets) shared, not
+    one copy per file as unpickled: a province's 40,000 summaries stay small in the parent."""
+    s.blanks = [sys.intern(b) for b in s.blanks]
+    s.findings = [{sys.intern(k): sys.intern(v) if k in _SHARED_TEXT and isinstance(v, str) else v
+                   for k, v in f.items()} for f in s.findings]
+    return s
+
+
+_SHARED_TEXT = frozenset({"rule", "severity", "sheet", "cell", "instance"})
 
 
 def _mp_context() -> multiprocessing.context.BaseContext | None:

@@ -240,11 +240,33 @@ def check_sheet_limits(sheets: Iterable[tuple[str, bytes]]) -> None:
     refuse the same files."""
     cells = 0
     for title, data in sheets:
-        scan = SheetScan(title)
-        scan.feed(data, final=True)
-        cells += scan.cells
+        cells += _sheet_cells(title, data)
         if cells > MAX_CELLS:
             raise ReadError(f"工作簿中的单元格过多（超过 {MAX_CELLS} 个），超出年度报告表格的正常范围，已拒绝读取")
+
+
+_SCANNED: dict[tuple[int, str], tuple[bytes, int | ReadError]] = {}  # (id of the part, title) -> verdict
+
+
+def _sheet_cells(title: str, data: bytes) -> int:
+    """One sheet's cells, or its ReadError; remembered for the very same bytes object (the
+    fast reader hands the same object for a member shared byte for byte by many files, see
+    :mod:`gkreport.ooxml_members`): the verdict is that of these bytes, so it is exact."""
+    key = (id(data), title)
+    hit = _SCANNED.get(key)
+    if hit is None or hit[0] is not data:
+        scan = SheetScan(title)
+        try:
+            scan.feed(data, final=True)
+            verdict: int | ReadError = scan.cells
+        except ReadError as e:
+            verdict = e
+        if len(_SCANNED) > 64:
+            _SCANNED.clear()
+        hit = _SCANNED[key] = (data, verdict)
+    if isinstance(hit[1], ReadError):
+        raise ReadError(str(hit[1]))
+    return hit[1]
 
 
 def check_cell_limits(zf: zipfile.ZipFile) -> None:
