@@ -298,11 +298,12 @@ def _with_sources(f: Finding, included: Sequence[FileEntry]) -> Finding:
 # ---------------------------------------------------------------------------- writing
 
 
-def write_summary(result: Consolidation, out: Path, force: bool = False, long: bool = False) -> Path:
+def write_summary(result: Consolidation, out: Path, force: bool = False, long: bool = False,
+                  progress: bool = False) -> Path:
     """Write the summary workbook atomically (see :mod:`gkreport.summary_workbook`)."""
     from .summary_workbook import write_summary as write
 
-    return write(result, out, force=force, long=long)
+    return write(result, out, force=force, long=long, progress=progress)
 
 
 def result_shares(form: Form, sums: Mapping[str, float | int]) -> list[tuple[str, float | int]]:

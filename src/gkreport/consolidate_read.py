@@ -92,11 +92,13 @@ def _chunks(n: int, jobs: int) -> int:
     return max(1, min(16, n // (jobs * 8) or 1))
 
 
-class _Progress:
-    """A one-line progress bar on stderr (only when asked: the CLI asks on a TTY)."""
+class Progress:
+    """A one-line progress bar on stderr (only when asked: the CLI asks on a TTY), for the
+    reading and for the writing of the summary (``label`` and ``unit`` say which)."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
+    def __init__(self, total: int, enabled: bool, label: str = "读取", unit: str = "") -> None:
         self.total, self.enabled, self.done = total, enabled and total > 0, 0
+        self.label, self.unit = label, unit
 
     def step(self) -> None:
         self.done += 1
@@ -105,16 +107,20 @@ class _Progress:
         if self.done == self.total or self.done % max(1, self.total // 100) == 0:
             width = 30
             filled = width * self.done // self.total
-            sys.stderr.write(f"\r读取 [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}")
+            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}"
+                             f"{self.unit}")
             if self.done == self.total:
                 sys.stderr.write("\n")
             sys.stderr.flush()
 
 
+_Progress = Progress  # the name before the summary's writing used it too
+
+
 def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False) -> list[FileSummary]:
     """Summaries of ``files`` in the given order, read in parallel when worthwhile."""
     jobs = max(1, jobs or os.cpu_count() or 1)
-    bar = _Progress(len(files), progress)
+    bar = Progress(len(files), progress)
     names = [str(p) for p in files]
     out: list[FileSummary] = []
     # Load and validate the forms once, here: forked workers inherit them instead of
