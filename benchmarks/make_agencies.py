@@ -165,7 +165,7 @@ def write_agencies(n: int, out_dir: Path, form_version: str = "2021", seed: int 
     for i, (name, level) in enumerate(agency_names(n, seed)):
         values = agency_values(form, rng)
         planted = plant_error(values, rng) if rng.random() < error_share else None
-        header = {"hdr.agency": name, "hdr.region": "某某县", "hdr.year": year, "hdr.preparer": "张三",
+        header: dict[str, int | float | str | None] = {"hdr.agency": name, "hdr.region": "某某县", "hdr.year": year, "hdr.preparer": "张三",
                   "hdr.phone": "0591-12345678", "hdr.date": f"{year + 1}-01-20"}
         path = out_dir / f"{i + 1:0{width}d}-{name}.xlsx"
         if keep and path.exists():

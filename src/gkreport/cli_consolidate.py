@@ -129,9 +129,9 @@ def print_consolidation(r: Consolidation, written: Path | None) -> None:
             print(f"    重复报送：{a}（{f}，已纳入 {k}）")
     c = count_by_severity(r.summary_findings)
     print(f"汇总表校验：错误 {c['error']}，警告 {c['warning']}，提示 {c['info']}")
-    for f in r.summary_findings:
-        if f.severity != "info":
-            print(f"    [{SEVERITY_LABEL[f.severity]}] {f.rule}：{f.message}")
+    for finding in r.summary_findings:
+        if finding.severity != "info":
+            print(f"    [{SEVERITY_LABEL[finding.severity]}] {finding.rule}：{finding.message}")
     if written is not None:
         print(f"汇总工作簿：{written}")
 

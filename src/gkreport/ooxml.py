@@ -24,7 +24,11 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from xml.parsers import expat
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 from .ooxml_common import MAIN_NS as MAIN_NS
 from .ooxml_common import PKG_REL_NS as PKG_REL_NS
@@ -336,7 +340,7 @@ def _styles(data: bytes) -> tuple[frozenset[int], frozenset[int], int]:
 
 
 @lru_cache(maxsize=1)
-def _lxml_parser() -> object:
+def _lxml_parser() -> etree.XMLParser:
     from lxml import etree
 
     return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_comments=False)

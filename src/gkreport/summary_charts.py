@@ -75,7 +75,7 @@ def charts_sheet(wb: Workbook, result: Consolidation, form: Form) -> None:
     chart.y_axis.delete = False
     chart.y_axis.majorGridlines = None
     chart.legend = None
-    chart.height, chart.width = 15.5, 24.0
+    chart.height, chart.width = 15.5, 24.0  # type: ignore[assignment]  # openpyxl takes cm as floats
     chart.add_data(Reference(ws, min_col=2, min_row=data_row, max_row=data_row + len(top)), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=data_row + 1, max_row=data_row + len(top)))
     ws.add_chart(chart, "A1")
@@ -111,6 +111,7 @@ def _results_pie(ws: Worksheet, shares: Sequence[tuple[str, float | int]], data_
     pie.set_categories(Reference(ws, min_col=col, min_row=data_row + 1, max_row=data_row + len(shares)))
     pie.dataLabels = DataLabelList(showPercent=True, showVal=False, showCatName=False, showSerName=False,
                                    showLegendKey=False)  # the legend names the slices; the labels give shares
-    pie.legend.position = "r"
-    pie.height, pie.width = 15.5, 24.0
+    if pie.legend is not None:
+        pie.legend.position = "r"
+    pie.height, pie.width = 15.5, 24.0  # type: ignore[assignment]
     ws.add_chart(pie, f"A{_CHART_ROWS + 1}")

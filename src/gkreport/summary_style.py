@@ -15,6 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .safety import set_value
@@ -54,9 +55,9 @@ def _style(wb: Workbook, fill: PatternFill | None = None, alignment: Alignment |
     """A cell format registered with the workbook (its fill, alignment), built without a cell."""
     style = StyleArray()
     if fill is not None:
-        style.fillId = wb._fills.add(fill)
+        style.fillId = _private(wb)._fills.add(fill)
     if alignment is not None:
-        style.alignmentId = wb._alignments.add(alignment)
+        style.alignmentId = _private(wb)._alignments.add(alignment)
     return style
 
 
@@ -94,13 +95,22 @@ def _print_list(ws: Worksheet, title_rows: str, *, pages_wide: int = 1, title_co
         ws.print_title_cols = title_cols
     ws.page_setup.fitToWidth = pages_wide
     ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    pr = ws.sheet_properties.pageSetUpPr
+    if pr is None:
+        pr = ws.sheet_properties.pageSetUpPr = PageSetupProperties()
+    pr.fitToPage = True
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.6
     ws.print_options.horizontalCentered = True
-    ws.oddFooter.center.text = "&A　第 &P 页，共 &N 页"  # the sheet's name: pages of a printed stack
+    footer: Any = ws.oddFooter
+    footer.center.text = "&A　第 &P 页，共 &N 页"  # the sheet's name: pages of a printed stack
 
 
 def _xf(wb: Workbook, fill: PatternFill | None = None, alignment: Alignment | None = None) -> int:
     """The cell-format (xf) index of a style, for rows xlsx_rows writes without openpyxl."""
-    return wb._cell_styles.add(_style(wb, fill, alignment))
+    return int(_private(wb)._cell_styles.add(_style(wb, fill, alignment)))
+
+
+def _private(wb: Workbook) -> Any:
+    """The workbook's style tables (openpyxl keeps them private and untyped)."""
+    return wb

@@ -86,11 +86,12 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
     included = result.included
     wb = build_template(form)
     regions = {e.summary.region for e in included if e.summary.region}
-    fill_workbook(wb, form, result.sums, {
+    header: dict[str, Any] = {
         "hdr.agency": f"汇总（{len(included)} 个单位）", "hdr.year": result.year,
         # The region when every agency gave the same one; the date the summary was made.
         "hdr.region": regions.pop() if len(regions) == 1 else None, "hdr.date": dt.date.today(),
-    })
+    }
+    fill_workbook(wb, form, result.sums, header)
     _mark_uncertain(wb, result, form)
     if result.has_levels:
         _levels_sheet(wb, result, form)

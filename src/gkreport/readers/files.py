@@ -118,7 +118,7 @@ def _looks_like_text(sample: bytes) -> bool:
 
 
 def _ole_kind(path: Path) -> str:
-    import olefile
+    import olefile  # type: ignore[import-untyped]
 
     try:
         with olefile.OleFileIO(str(path)) as ole:

@@ -26,13 +26,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import openpyxl
 import python_calamine as pc
 from openpyxl.cell.text import Text
 from openpyxl.workbook.child import INVALID_TITLE_REGEX
-from openpyxl.worksheet._reader import WorkSheetParser, _cast_number
+from openpyxl.worksheet._reader import WorkSheetParser, _cast_number  # type: ignore[attr-defined]
 
 from .. import addresses as addr
 from ..forms import Form, available_forms, load_form
@@ -265,7 +265,10 @@ class _SharedStrings:
 
             root = etree.fromstring(self.data, etree.XMLParser(resolve_entities=False, no_network=True))
             self.items = list(root.iter(f"{{{MAIN_NS}}}si"))
-        return Text.from_tree(self.items[i]).content.replace("x005F_", "")
+        text = Text.from_tree(self.items[i])
+        if text is None:
+            raise Unproven(f"共享字符串 {i} 无法解析")
+        return str(text.content).replace("x005F_", "")
 
 
 def _cell_value(scan: SheetScan, ref: str, pkg: Package, strings: _SharedStrings) -> Any:
@@ -314,7 +317,7 @@ def _parse_cell(cell: CellXml, prefix: bytes, pkg: Package, strings: _SharedStri
     decl = b' xmlns="%s"' % MAIN_NS.encode()
     if prefix:
         decl += b' xmlns:%s="%s"' % (prefix[:-1], MAIN_NS.encode())
-    parser = WorkSheetParser(None, strings, data_only=False,
+    parser = WorkSheetParser(cast(Any, None), strings, data_only=False,
                              epoch=CALENDAR_MAC_1904 if pkg.date1904 else CALENDAR_WINDOWS_1900,
                              date_formats=pkg.date_styles, timedelta_formats=pkg.timedelta_styles)
     try:
