@@ -167,9 +167,10 @@ def generate(n: int, root: Path) -> Path:
     return d
 
 
-def run_size(n: int, rounds: int, jobs: int, root: Path, sample: int) -> dict[str, object]:
+def run_size(n: int, rounds: int, jobs: int, root: Path, sample: int,
+             chosen: Sequence[str] = METHODS) -> dict[str, object]:
     folder = generate(n, root)
-    methods = [m for m in METHODS if m != "openpyxl-ro" or sample > 0]
+    methods = [m for m in METHODS if (m in chosen or m == "consolidate") and (m != "openpyxl-ro" or sample > 0)]
     runs: dict[str, list[dict[str, float]]] = {m: [] for m in methods}
     loads = []
     for r in range(rounds):
@@ -192,6 +193,7 @@ def summarise(res: dict[str, object]) -> dict[str, float]:
         out[m] = statistics.median(x["wall"] for x in rs)
         out[m + ":cpu"] = statistics.median(x["cpu"] for x in rs)
         out[m + ":peak"] = max(x["peak_mb"] for x in rs)
+        out[m + ":mb_per_1000"] = 1000 * out[m + ":peak"] / max(1.0, float(res["n"]))  # type: ignore[arg-type]
     cons = runs["consolidate"]
     out["write"] = statistics.median(x["write"] for x in cons)
     for b in BASELINES:
@@ -210,11 +212,17 @@ def markdown(rows: Sequence[dict[str, float]], rounds: int) -> str:
              "| ÷calamine×2（≤ 1.5） | ÷calamine×1（≤ 2） | ÷inflate×2 | openpyxl-ro÷（外推） | 峰值 MB（进程树，< 500） |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        op = f"{r['openpyxl-ro']:.2f}" if "openpyxl-ro" in r else "—"
+        def cell(m: str, r: dict[str, float] = r) -> str:
+            return f"{r[m]:.2f}" if m in r else "—"
+
+        def ratio(m: str, r: dict[str, float] = r) -> str:
+            return f"**{r['ratio:' + m]:.2f}**" if "ratio:" + m in r else "—"
+
+        op = cell("openpyxl-ro")
         op_ratio = f"{1 / r['ratio:openpyxl-ro']:.1f}" if "ratio:openpyxl-ro" in r else "—"
         lines.append(f"| {int(r['n'])} | {r['load_min']:.1f}–{r['load_max']:.1f} | {r['consolidate']:.2f}（{r['write']:.2f}） "
-                     f"| {r['calamine×2']:.2f} | {r['calamine×1']:.2f} | {op} | {r['inflate×2']:.2f} "
-                     f"| **{r['ratio:calamine×2']:.2f}** | **{r['ratio:calamine×1']:.2f}** | {r['ratio:inflate×2']:.2f} "
+                     f"| {cell('calamine×2')} | {cell('calamine×1')} | {op} | {cell('inflate×2')} "
+                     f"| {ratio('calamine×2')} | {ratio('calamine×1')} | {ratio('inflate×2')} "
                      f"| {op_ratio} | {r['consolidate:peak']:.0f} |")
     return head + "\n".join(lines) + "\n"
 
@@ -226,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--data", type=Path, help="测试数据文件夹（保留，下次复用）；默认用临时文件夹")
     p.add_argument("--openpyxl-files", type=int, default=200, help="openpyxl 基准读取的份数（按 N 外推；0 不测）")
+    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), help="只测这些方式")
     p.add_argument("--markdown", action="store_true", help="输出 docs/benchmarks.md 用的 Markdown 表格")
     p.add_argument("--worker", nargs=2, metavar=("METHOD", "DIR"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -237,11 +246,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         root = args.data or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
         for n in args.sizes:
-            r = summarise(run_size(n, args.rounds, args.jobs, root, args.openpyxl_files))
+            r = summarise(run_size(n, args.rounds, args.jobs, root, args.openpyxl_files, args.methods))
             rows.append(r)
+            ratios = "，".join(f"÷{b} {r['ratio:' + b]:.2f}" for b in BASELINES if "ratio:" + b in r)
             print(f"N={n}：consolidate {r['consolidate']:.2f}s（写汇总表 {r['write']:.2f}s，CPU {r['consolidate:cpu']:.2f}s），"
-                  f"÷calamine×2 {r['ratio:calamine×2']:.2f}，÷calamine×1 {r['ratio:calamine×1']:.2f}，"
-                  f"÷inflate×2 {r['ratio:inflate×2']:.2f}；进程树峰值内存 {r['consolidate:peak']:.0f} MB", flush=True)
+                  f"{ratios}；进程树峰值内存 {r['consolidate:peak']:.0f} MB", flush=True)
     if args.markdown:
         print()
         print(markdown(rows, args.rounds))
