@@ -52,12 +52,12 @@ def summarise_file(path: str) -> FileSummary:
         findings = [Finding(rule="internal", severity="error", message=f"校验时发生内部错误（{type(e).__name__}）")]
     values: dict[str, float | int] = {}
     blanks: list[str] = []
-    for cid, v in report.values.items():
-        if v.is_blank or v.state == "unread":  # an unread published value counts 0: the sum is uncertain
+    for cid, v in report.values.items():  # Value.is_blank and Value.arith, spelt out: 200 cells a file
+        state = v.state
+        if state == "blank" or state == "unread":  # an unread published value counts 0: the sum is uncertain
             blanks.append(cid)
-        a = v.arith
-        if a:
-            values[cid] = a
+        elif (state == "number" or state == "converted") and v.number:
+            values[cid] = v.number
     return FileSummary(
         path=path, ok=True, agency=report.agency, region=_text(report.header.get("hdr.region")),
         year=report.year, form=report.form.version, date=iso_date(report.header.get("hdr.date")),

@@ -56,6 +56,7 @@ class SheetScan:
         return self.cells.get(ref)
 
 
+_MARKUP_DECL = re.compile(rb"<[!?]")  # a comment, CDATA, DOCTYPE or processing instruction
 _DECL = re.compile(rb"(?:\xef\xbb\xbf)?(?:<\?xml\s([^>]*)\?>|\s*<)")
 _ENCODING = re.compile(rb"""encoding\s*=\s*["']([^"']*)["']""")
 _ROOT = re.compile(rb"<(?:(\w+):)?worksheet[\s>]")
@@ -119,7 +120,7 @@ def scan_sheet(xml: bytes, wanted: frozenset[str]) -> SheetScan:
     prefix = root.group(1) + b":" if root.group(1) else b""
     _check_namespaces(xml, root, prefix)
     start = root.start()
-    if xml.find(b"<!", start) != -1 or xml.find(b"<?", start) != -1:
+    if _MARKUP_DECL.search(xml, start) is not None:  # one pass for "<!" and "<?"
         raise Unproven("工作表含有注释、CDATA 或处理指令")
     any_cell, cell_re, formula_re, value_re, inline_re, any_merge, merge_re, row_re, any_row, col_re = _patterns(prefix)
     n_cells = len(any_cell.findall(xml))
