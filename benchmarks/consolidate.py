@@ -14,13 +14,17 @@ round (so a burst of load on this shared machine hits each method alike):
   row of the four sheets, one process, on the first ``--openpyxl-files`` files (~0.1 s a
   file), its time scaled to N (the loop is linear: one file after another);
 - ``inflate×2``: inflating every zip member of each file (the CRC check every reader owes)
-  in 2 processes — below this nothing that verifies the files can go.
+  in 2 processes — below this nothing that verifies the files can go (unless, as the
+  consolidation reader does, byte-identical members are inflated once per process).
 
 Times are taken inside each process (interpreter start and imports excluded; worker pools
 included). The peak memory is of the whole process tree (the process and its workers,
 resident set sizes summed, sampled every 20 ms with psutil: an upper bound, as pages
-shared after fork count once per process). Ratios are medians of the per-round ratios;
-the load average is printed with every round.
+shared after fork count once per process) and as the sum of proportional set sizes (PSS:
+shared pages divided among the processes sharing them). Ratios are medians of the
+per-round ratios, of wall time and of CPU time (this process and its children): on a
+machine shared with other work the CPU ratio is the steadier one. The load average is
+printed with every round.
 """
 
 from __future__ import annotations
@@ -145,19 +149,21 @@ def measure(method: str, folder: Path, jobs: int, sample: int) -> dict[str, floa
     proc = subprocess.Popen([sys.executable, __file__, "--worker", method, str(folder), "--jobs", str(jobs),
                              "--openpyxl-files", str(sample)],
                             stdout=subprocess.PIPE, text=True)
-    peak = 0
+    peak = peak_pss = 0
     ps = psutil.Process(proc.pid)
     while proc.poll() is None:
         try:
             tree = [ps, *ps.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            peak = max(peak, sum(p.memory_info().rss for p in tree))
+            # PSS: pages shared by the forked workers counted once across the tree
+            peak_pss = max(peak_pss, sum(p.memory_full_info().pss for p in tree))
         except psutil.Error:
             pass
-        time.sleep(0.02)
+        time.sleep(0.05)
     out, _ = proc.communicate()
     if proc.returncode != 0:
         raise SystemExit(f"{method} 运行失败（退出码 {proc.returncode}）")
-    return {**json.loads(out.strip().splitlines()[-1]), "peak_mb": peak / 2**20}
+    return {**json.loads(out.strip().splitlines()[-1]), "peak_mb": peak / 2**20, "pss_mb": peak_pss / 2**20}
 
 
 def generate(n: int, root: Path) -> Path:
@@ -193,12 +199,14 @@ def summarise(res: dict[str, object]) -> dict[str, float]:
         out[m] = statistics.median(x["wall"] for x in rs)
         out[m + ":cpu"] = statistics.median(x["cpu"] for x in rs)
         out[m + ":peak"] = max(x["peak_mb"] for x in rs)
+        out[m + ":pss"] = max(x["pss_mb"] for x in rs)
         out[m + ":mb_per_1000"] = 1000 * out[m + ":peak"] / max(1.0, float(res["n"]))  # type: ignore[arg-type]
     cons = runs["consolidate"]
     out["write"] = statistics.median(x["write"] for x in cons)
     for b in BASELINES:
         if b in runs:
             out["ratio:" + b] = statistics.median(c["wall"] / x["wall"] for c, x in zip(cons, runs[b], strict=True))
+            out["cpu:" + b] = statistics.median(c["cpu"] / x["cpu"] for c, x in zip(cons, runs[b], strict=True))
     loads: list[float] = res["loads"]  # type: ignore[assignment]
     out["load_min"], out["load_max"] = min(loads), max(loads)
     return out
@@ -209,8 +217,9 @@ def markdown(rows: Sequence[dict[str, float]], rounds: int) -> str:
             f"{platform.system()} {platform.machine()}；每种方式 {rounds} 轮交替运行，取中位数；"
             f"测量时 {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n\n")
     lines = ["| N | 负载 | consolidate s（写汇总表 s） | calamine×2 s | calamine×1 s | openpyxl-ro s | inflate×2 s "
-             "| ÷calamine×2（≤ 1.5） | ÷calamine×1（≤ 2） | ÷inflate×2 | openpyxl-ro÷（外推） | 峰值 MB（进程树，< 500） |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| ÷calamine×2（≤ 1.5） | ÷calamine×1（≤ 2） | ÷inflate×2 | openpyxl-ro÷（外推） "
+             "| CPU ÷calamine | 峰值 MB（进程树 PSS / RSS 之和，< 500） |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         def cell(m: str, r: dict[str, float] = r) -> str:
             return f"{r[m]:.2f}" if m in r else "—"
@@ -219,11 +228,13 @@ def markdown(rows: Sequence[dict[str, float]], rounds: int) -> str:
             return f"**{r['ratio:' + m]:.2f}**" if "ratio:" + m in r else "—"
 
         op = cell("openpyxl-ro")
+        cpu = f"{r['cpu:calamine×1']:.2f}" if "cpu:calamine×1" in r else \
+            f"{r['cpu:calamine×2']:.2f}" if "cpu:calamine×2" in r else "—"
         op_ratio = f"{1 / r['ratio:openpyxl-ro']:.1f}" if "ratio:openpyxl-ro" in r else "—"
         lines.append(f"| {int(r['n'])} | {r['load_min']:.1f}–{r['load_max']:.1f} | {r['consolidate']:.2f}（{r['write']:.2f}） "
                      f"| {cell('calamine×2')} | {cell('calamine×1')} | {op} | {cell('inflate×2')} "
                      f"| {ratio('calamine×2')} | {ratio('calamine×1')} | {ratio('inflate×2')} "
-                     f"| {op_ratio} | {r['consolidate:peak']:.0f} |")
+                     f"| {op_ratio} | {cpu} | {r['consolidate:pss']:.0f} / {r['consolidate:peak']:.0f} |")
     return head + "\n".join(lines) + "\n"
 
 
@@ -250,7 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows.append(r)
             ratios = "，".join(f"÷{b} {r['ratio:' + b]:.2f}" for b in BASELINES if "ratio:" + b in r)
             print(f"N={n}：consolidate {r['consolidate']:.2f}s（写汇总表 {r['write']:.2f}s，CPU {r['consolidate:cpu']:.2f}s），"
-                  f"{ratios}；进程树峰值内存 {r['consolidate:peak']:.0f} MB", flush=True)
+                  f"{ratios}；进程树峰值内存 PSS {r['consolidate:pss']:.0f} MB（RSS 之和 {r['consolidate:peak']:.0f} MB）",
+                  flush=True)
     if args.markdown:
         print()
         print(markdown(rows, args.rounds))
