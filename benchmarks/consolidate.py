@@ -117,6 +117,7 @@ def _run_method(method: str, folder: Path, jobs: int, sample: int) -> dict[str, 
     if method == "consolidate":
         from gkreport.consolidate import consolidate, write_summary
     extra: dict[str, float] = {}
+    start = resource.getrusage(resource.RUSAGE_SELF)  # the start-up and imports are not counted
     t = time.perf_counter()
     if method == "consolidate":
         result = consolidate([folder], roster=folder.with_name(folder.name + "-名单.csv"), jobs=jobs)
@@ -135,7 +136,7 @@ def _run_method(method: str, folder: Path, jobs: int, sample: int) -> dict[str, 
         _pooled(_inflate_one, files, jobs)
     wall = (time.perf_counter() - t) * extra.get("scale", 1.0)
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime - start.ru_utime - start.ru_stime
     return {"wall": wall, "cpu": cpu, **extra}
 
 
