@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import zipfile
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,7 +246,9 @@ def check_sheet_limits(sheets: Iterable[tuple[str, bytes]]) -> None:
             raise ReadError(f"工作簿中的单元格过多（超过 {MAX_CELLS} 个），超出年度报告表格的正常范围，已拒绝读取")
 
 
-_SCANNED: dict[tuple[int, str], tuple[bytes, int | ReadError]] = {}  # (id of the part, title) -> verdict
+# (id of the part, title) -> verdict, the most recently used last: a part every file shares is
+# used by each file and stays; the parts of one file only are dropped as new ones come.
+_SCANNED: OrderedDict[tuple[int, str], tuple[bytes, int | ReadError]] = OrderedDict()
 
 
 def _sheet_cells(title: str, data: bytes) -> int:
@@ -261,9 +264,10 @@ def _sheet_cells(title: str, data: bytes) -> int:
             verdict: int | ReadError = scan.cells
         except ReadError as e:
             verdict = e
-        if len(_SCANNED) > 64:
-            _SCANNED.clear()
         hit = _SCANNED[key] = (data, verdict)
+        while len(_SCANNED) > 64:
+            _SCANNED.popitem(last=False)
+    _SCANNED.move_to_end(key)
     if isinstance(hit[1], ReadError):
         raise ReadError(str(hit[1]))
     return hit[1]
