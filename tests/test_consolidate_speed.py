@@ -76,3 +76,20 @@ def test_writing_shows_progress_through_the_rows(tmp_path: Path, capsys: pytest.
     assert "写入汇总表" in err and err.rstrip().endswith(" 行")
     done, total = err.rstrip().rsplit(" ", 2)[-2].split("/")
     assert done == total and int(total) >= 2 * 5
+
+
+def test_a_refused_part_is_refused_again_when_seen_again(tmp_path: Path) -> None:
+    """The sheet-limit verdict kept for a part (see readers/files.py) is the refusal too."""
+    from fast_agency_writer import FastAgencyWriter
+
+    from gkreport.fill import fill_workbook
+    from gkreport.template import build_template
+
+    form = load_form("2021")
+    values = {cid: 1 for cid in form.cells}
+    writer = FastAgencyWriter(form, fill_workbook(build_template(form), form, values, {"hdr.agency": "甲"}))
+    values["t2.new.person"] = 10**400
+    for name in ("a.xlsx", "b.xlsx"):  # byte for byte the same: the second is served from the caches
+        writer.write(tmp_path / name, values, {"hdr.agency": "甲"})
+        s = summarise_file(str(tmp_path / name))
+        assert not s.ok and "300 位" in s.error, s.error
