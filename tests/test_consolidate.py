@@ -407,7 +407,7 @@ _REAL_SUMMARISE: list = []
 def test_a_file_that_kills_its_worker_is_reported_and_the_rest_consolidated(tmp_path: Path,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """A crash inside a native reader (or the OOM killer) ends the worker process, not the run."""
-    import gkreport.consolidate as cons
+    import gkreport.consolidate_read as cons
 
     d = tmp_path / "in"
     records = mk.write_agencies(40, d, seed=15, error_share=0.0)
@@ -425,7 +425,7 @@ def test_a_file_that_kills_its_worker_is_reported_and_the_rest_consolidated(tmp_
 
 
 def test_a_panic_in_the_reader_is_this_files_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gkreport.consolidate as cons
+    import gkreport.consolidate_read as cons
 
     class PanicException(BaseException):  # what pyo3 raises for a Rust panic
         pass

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                 print_consolidation(result, None)
             raise UsageError("没有可以汇总的报表")
         try:
-            written = write_summary(result, out, force=args.force, long=args.long)
+            written = write_summary(result, out, force=args.force, long=args.long, progress=sys.stderr.isatty())
         except FileExistsError as e:
             raise OutputError(str(e)) from None
     if args.json:

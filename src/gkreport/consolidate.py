@@ -16,246 +16,47 @@ Design choices, and why:
   for, else the most common; other files are reported and left out.
 - With a roster, the summary knows who is expected: a summary cell is *uncertain*
   while an expected agency is missing or left that cell blank, and says which.
+
+Modules: the data (``consolidate_model``), the reading in worker processes
+(``consolidate_read``), and here the choosing and adding up; every public name is
+importable from here.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from . import rollup
+from .consolidate_model import ISSUES_SHEET as ISSUES_SHEET
+from .consolidate_model import LEVEL_ALL as LEVEL_ALL
+from .consolidate_model import LEVEL_UNLISTED as LEVEL_UNLISTED
+from .consolidate_model import LEVEL_UNSET as LEVEL_UNSET
+from .consolidate_model import LEVELS as LEVELS
+from .consolidate_model import STATUS_SHEET as STATUS_SHEET
+from .consolidate_model import Consolidation as Consolidation
+from .consolidate_model import FileEntry as FileEntry
+from .consolidate_model import FileSummary as FileSummary
+from .consolidate_read import read_all as read_all
+from .consolidate_read import summarise_file as summarise_file
 from .engine import check
-from .findings import Finding, count_by_severity
-from .forms import Form, available_forms, load_form
+from .findings import Finding
+from .forms import Form, load_form
 from .inputs import collect_files
-from .pool import map_files
-from .readers import ReadError, is_lock_file, read_any
-from .readers.workbook import warm_layout
+from .readers import is_lock_file
 from .report import report_from_raw
 from .roster import LEVEL_OWN as LEVEL_OWN
 from .roster import LEVEL_TOWN as LEVEL_TOWN
-from .roster import NameMismatch, RosterMatch, RosterMatcher, renamed_note
+from .roster import NameMismatch, RosterMatcher, renamed_note
 from .roster import RosterEntry as RosterEntry
 from .roster import closest as closest
 from .roster import load_roster as load_roster
 from .roster import normalise_name as normalise_name
 from .roster import roster_line as roster_line
-from .runtime import internal_error_message
-from .stamp import data_fingerprint
-from .values import iso_date
-
-LEVEL_ALL = "全县"
-LEVELS = (LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL)
-LEVEL_UNLISTED = "未列入名单"  # included agencies the roster does not (certainly) name: 分级汇总's third column
-LEVEL_UNSET = "名单未填层级"  # on the roster, but its 层级 cell is empty
-STATUS_SHEET, ISSUES_SHEET = "报送情况", "问题清单"  # also how a summary is told from an agency's report
-
-
-# ------------------------------------------------------------------------------- data
-
-
-@dataclass
-class FileSummary:
-    """What a worker sends back for one file: small, picklable, no file handles."""
-
-    path: str
-    ok: bool
-    error: str = ""
-    agency: str | None = None
-    region: str | None = None
-    year: int | None = None
-    form: str | None = None
-    date: str | None = None  # 填报日期 as YYYY-MM-DD, when it reads as a date
-    mtime: float = 0.0  # the file's modification time: which of two copies is newer
-    values: dict[str, float | int] = field(default_factory=dict)
-    blanks: list[str] = field(default_factory=list)
-    findings: list[dict[str, Any]] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=lambda: {"error": 0, "warning": 0, "info": 0})
-    fingerprint: str = ""  # stamp.data_fingerprint: matches a signed return notice to this file
-    internal: bool = False  # ``error`` is a bug in gkreport (logged), not a fault of the file: exit code 3
-    rollup: dict[str, Any] | None = None  # a gkreport summary one level down: its agency manifest (rollup.py)
-
-
-@dataclass
-class FileEntry:
-    """One input file and what became of it in this consolidation."""
-
-    summary: FileSummary
-    included: bool = False
-    reason: str = ""
-    name: str = ""  # the agency as shown (the roster name when matched)
-    roster_name: str | None = None
-    level: str | None = None
-    match: RosterMatch | None = None  # how the agency name matched the roster (a NEAR one is only proposed)
-
-    @property
-    def file(self) -> str:
-        return Path(self.summary.path).name
-
-
-@dataclass
-class Consolidation:
-    """The result of :func:`consolidate`: everything the writer and the CLI need."""
-
-    form: Form | None
-    year: int | None
-    entries: list[FileEntry]
-    roster: list[RosterEntry] | None = None
-    missing: list[tuple[RosterEntry, str]] = field(default_factory=list)  # (who, note)
-    duplicates: list[tuple[str, str, str]] = field(default_factory=list)  # (agency, file, kept file)
-    mismatched: list[NameMismatch] = field(default_factory=list)  # included, name not certainly on the roster
-    sums: dict[str, float | int] = field(default_factory=dict)
-    level_sums: dict[str, dict[str, float | int]] = field(default_factory=dict)
-    blanks: dict[str, list[str]] = field(default_factory=dict)  # cell id -> agencies that left it blank
-    summary_findings: list[Finding] = field(default_factory=list)
-    region: str | None = None  # the region summed (--region); see rollup.summary_region
-
-    @property
-    def included(self) -> list[FileEntry]:
-        return [e for e in self.entries if e.included]
-
-    @property
-    def has_levels(self) -> bool:
-        return bool(self.level_sums)
-
-    @property
-    def pending(self) -> list[NameMismatch]:
-        """Reports whose name only resembles a roster entry: that entry is neither 已报送 nor 未报送."""
-        return [m for m in self.mismatched if m.match is not None]
-
-    @property
-    def renamed(self) -> list[FileEntry]:
-        """Included reports matched to the roster after normalising their agency name."""
-        return [e for e in self.included if e.match is not None and e.match.kind == "normalised"]
-
-    def uncertain(self, cell_id: str) -> list[str]:
-        """Agencies that make a summary cell uncertain: missing ones, roster entries whose report is
-        not confirmed (a near name), then those that left the cell blank."""
-        return ([m.name for m, _ in self.missing] + [p.suggestion or "" for p in self.pending]
-                + self.blanks.get(cell_id, []))
-
-    @property
-    def error_count(self) -> int:
-        """Error findings of included agencies and of the summary (drives exit code 1)."""
-        return (sum(e.summary.counts.get("error", 0) for e in self.included)
-                + count_by_severity(self.summary_findings)["error"])
-
-
-# ---------------------------------------------------------------------------- collecting
-
-
-# ---------------------------------------------------------------------------- reading
-
-
-def summarise_file(path: str) -> FileSummary:
-    """Read and check one file (runs in a worker); never raises."""
-    try:
-        report = read_any(Path(path), mode="fast")
-    except ReadError as e:
-        return FileSummary(path=path, ok=False, error=str(e))
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as e:  # a reader bug, or a Rust panic (a BaseException), must not stop 999 files
-        return FileSummary(path=path, ok=False, error=internal_error_message(f"读取 {path}", e), internal=True)
-    child: dict[str, Any] | None = None
-    if {STATUS_SHEET, ISSUES_SHEET} <= set(report.sheet_names):
-        # A summary: another region's is summed one level up, this region's is skipped (rollup.py).
-        manifest = rollup.child_manifest(path, report)
-        if isinstance(manifest, str):
-            return FileSummary(path=path, ok=False, error=manifest)
-        child = manifest
-    y = report.header.get("hdr.year")
-    if isinstance(y, float) and y.is_integer():
-        # The fast (calamine) reader gives numbers as floats; 2023.0 is not read as a year.
-        report.header["hdr.year"] = int(y)
-    try:
-        findings = check(report)
-    except Exception as e:  # pragma: no cover - engine bugs are reported, not fatal
-        findings = [Finding(rule="internal", severity="error", message=f"校验时发生内部错误（{type(e).__name__}）")]
-    values: dict[str, float | int] = {}
-    blanks: list[str] = []
-    for cid, v in report.values.items():
-        if v.is_blank or v.state == "unread":  # an unread published value counts 0: the sum is uncertain
-            blanks.append(cid)
-        a = v.arith
-        if a:
-            values[cid] = a
-    return FileSummary(
-        path=path, ok=True, agency=report.agency, region=_text(report.header.get("hdr.region")),
-        year=report.year, form=report.form.version, date=iso_date(report.header.get("hdr.date")),
-        mtime=_mtime(path),
-        values=values, blanks=blanks,
-        findings=[_finding_dict(f) for f in findings], counts=count_by_severity(findings),
-        fingerprint=data_fingerprint(report), rollup=child,
-    )
-
-
-def _mtime(path: str) -> float:
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return 0.0
-
-
-def _text(v: object) -> str | None:
-    t = str(v).strip() if v is not None else ""
-    return t or None
-
-
-def _finding_dict(f: Finding) -> dict[str, Any]:
-    where = (f.suspects or f.cells or ("",))[0]
-    return {"rule": f.rule, "severity": f.severity, "message": f.message, "sheet": f.sheet or "", "cell": where,
-            "instance": f.instance}
-
-
-class _Progress:
-    """A one-line progress bar on stderr (only when asked: the CLI asks on a TTY)."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.enabled, self.done = total, enabled and total > 0, 0
-
-    def step(self) -> None:
-        self.done += 1
-        if not self.enabled:
-            return
-        if self.done == self.total or self.done % max(1, self.total // 100) == 0:
-            width = 30
-            filled = width * self.done // self.total
-            sys.stderr.write(f"\r读取 [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}")
-            if self.done == self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
-def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False) -> list[FileSummary]:
-    """Summaries of ``files`` in the given order, read in parallel when worthwhile
-    (a file whose worker process dies is reported, see :mod:`gkreport.pool`)."""
-    bar = _Progress(len(files), progress)
-    out: list[FileSummary] = []
-    # Load and validate the forms once, here: forked workers inherit them instead of
-    # each spending ~0.15 s on JSON Schema validation (spawned workers load their own).
-    for v in available_forms():
-        warm_layout(load_form(v))
-    for s in map_files(summarise_file, [str(p) for p in files], jobs, crashed=_crashed):
-        out.append(s)
-        bar.step()
-    return out
-
-
-def _crashed(path: str) -> FileSummary:
-    return FileSummary(path=path, ok=False, error="读取此文件时读取进程意外退出（文件可能已损坏或异常巨大），已跳过")
-
-
-# ---------------------------------------------------------------------------- roster
-
-
-# Matching and loading live in roster.py; re-exported above for callers of this module.
-
 
 # ---------------------------------------------------------------------------- consolidating
 
@@ -500,11 +301,12 @@ def _with_sources(f: Finding, included: Sequence[FileEntry]) -> Finding:
 # ---------------------------------------------------------------------------- writing
 
 
-def write_summary(result: Consolidation, out: Path, force: bool = False, long: bool = False) -> Path:
+def write_summary(result: Consolidation, out: Path, force: bool = False, long: bool = False,
+                  progress: bool = False) -> Path:
     """Write the summary workbook atomically (see :mod:`gkreport.summary_workbook`)."""
     from .summary_workbook import write_summary as write
 
-    return write(result, out, force=force, long=long)
+    return write(result, out, force=force, long=long, progress=progress)
 
 
 def result_shares(form: Form, sums: Mapping[str, float | int]) -> list[tuple[str, float | int]]:

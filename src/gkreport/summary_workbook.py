@@ -16,17 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.pagebreak import Break
-from openpyxl.worksheet.worksheet import Worksheet
 
 from .consolidate import (
     ISSUES_SHEET,
@@ -38,7 +34,6 @@ from .consolidate import (
     STATUS_SHEET,
     Consolidation,
     FileEntry,
-    _clean,
     _listing,
 )
 from .forms import SEVERITY_LABEL, Form, load_form
@@ -46,25 +41,39 @@ from .forms_meta import form_meta
 from .rollup import add_manifest, summary_header
 from .roster import NORMALISED, roster_line
 from .safety import set_value, xml_safe
+from .summary_style import _BOLD as _BOLD
+from .summary_style import _HEAD_ALIGN as _HEAD_ALIGN
+from .summary_style import _HEAD_FILL as _HEAD_FILL
+from .summary_style import _SECTION as _SECTION
+from .summary_style import _WRAP as _WRAP
+from .summary_style import BAD_FILL_RGB as BAD_FILL_RGB
+from .summary_style import BAR_LIMIT as BAR_LIMIT
+from .summary_style import CHART_SHEET as CHART_SHEET
+from .summary_style import DETAIL_SHEET as DETAIL_SHEET
+from .summary_style import HEAD_FILL_RGB as HEAD_FILL_RGB
+from .summary_style import LEVEL_SHEET as LEVEL_SHEET
+from .summary_style import LONG_SHEET as LONG_SHEET
+from .summary_style import UNCERTAIN_FILL_RGB as UNCERTAIN_FILL_RGB
+from .summary_style import WARN_FILL_RGB as WARN_FILL_RGB
+from .summary_style import _header as _header
+from .summary_style import _print_list as _print_list
+from .summary_style import _put as _put
+from .summary_style import _style as _style
+from .summary_style import _widths as _widths
+from .summary_style import _xf as _xf
+from .summary_style import lines_needed as lines_needed
+from .summary_style import text_width as text_width
 from .xlsx_rows import BulkRows
 
-UNCERTAIN_FILL_RGB = "DCE6F1"  # light grey-blue: "this number may still change"
-HEAD_FILL_RGB = "D9D9D9"
-BAD_FILL_RGB = "FFC7CE"  # light red: 未报送 / 未纳入
-WARN_FILL_RGB = "FFEB9C"  # light yellow: 名称不符 / 有错误
 LEVEL_COLUMNS = (LEVEL_OWN, LEVEL_TOWN, LEVEL_UNLISTED, LEVEL_UNSET)  # 分级汇总, before 全县
-DETAIL_SHEET, CHART_SHEET, LEVEL_SHEET, LONG_SHEET = "明细", "图表", "分级汇总", "明细（长表）"
-BAR_LIMIT = 40  # agencies in the bar chart: more are not legible on one page
-_SECTION = re.compile(r"^([一二三四五六七八九十]+)、")
-
-_BOLD = Font(bold=True)
-_HEAD_FILL = PatternFill("solid", fgColor=HEAD_FILL_RGB)
-_WRAP = Alignment(wrap_text=True, vertical="top")
-_HEAD_ALIGN = Alignment(wrap_text=True, vertical="center", horizontal="center")
 
 
-def write_summary(result: Consolidation, out: Path, force: bool = False, long: bool = False) -> Path:
-    """Write the summary workbook atomically; refuse to replace ``out`` unless ``force``."""
+def write_summary(result: Consolidation, out: Path, force: bool = False, long: bool = False,
+                  progress: bool = False) -> Path:
+    """Write the summary workbook atomically; refuse to replace ``out`` unless ``force``.
+
+    ``progress`` shows a bar on stderr while the rows are written (a province's summary
+    has 40,000 rows per list and takes a while after the reading is done)."""
     from .fill import fill_workbook
     from .template import build_template
     from .xlsx_rows import save_with_rows
@@ -92,12 +101,33 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
         _long_sheet(wb, result, form, bulk)
     bar = form_meta(form).bar_cell  # the form's charts.bar: one value per agency
     if bar is not None and included:
-        _charts_sheet(wb, result, form, bar)
+        from .summary_charts import charts_sheet
+
+        charts_sheet(wb, result, form, bar)
     add_manifest(wb, result, bulk)  # the agencies it contains, for the next level (rollup.py)
+    if progress:
+        _with_progress(bulk)
     # Re-check just before replacing: another run may have written it meanwhile.
     if out.exists() and not force:
         raise FileExistsError(f"输出文件 {out} 已存在；如需覆盖请加 --force")
     return save_with_rows(wb, out, bulk)
+
+
+def _with_progress(bulk: dict[str, BulkRows]) -> None:
+    """Count the rows as they are written (the bulk rows are most of the writing)."""
+    from dataclasses import replace
+
+    from .consolidate_read import Progress
+
+    bar = Progress(sum(b.n_rows for b in bulk.values()), True, label="写入汇总表", unit=" 行")
+
+    def counted(rows: Iterable[Sequence[Any]]) -> Iterable[Sequence[Any]]:
+        for row in rows:
+            yield row
+            bar.step()
+
+    for title, b in bulk.items():
+        bulk[title] = replace(b, rows=counted(b.rows))
 
 
 # ---------------------------------------------------------------------------- official tables
@@ -133,78 +163,6 @@ def _mark_uncertain(wb: Workbook, result: Consolidation, form: Form) -> None:
 
 # ---------------------------------------------------------------------------- helpers
 
-
-def _header(ws: Worksheet, row: int, titles: Sequence[str], height: float | None = None) -> None:
-    for i, t in enumerate(titles, start=1):
-        c = ws.cell(row=row, column=i)
-        set_value(c, t)
-        c.font = _BOLD
-        c.fill = _HEAD_FILL
-        c.alignment = _HEAD_ALIGN
-    if height:
-        ws.row_dimensions[row].height = height
-
-
-def _put(ws: Worksheet, row: int, values: Sequence[Any]) -> None:
-    for i, v in enumerate(values, start=1):
-        if v is not None and v != "":
-            set_value(ws.cell(row=row, column=i), v)
-
-
-def _style(wb: Workbook, fill: PatternFill | None = None, alignment: Alignment | None = None) -> StyleArray:
-    """A cell format registered with the workbook (its fill, alignment), built without a cell."""
-    style = StyleArray()
-    if fill is not None:
-        style.fillId = wb._fills.add(fill)
-    if alignment is not None:
-        style.alignmentId = wb._alignments.add(alignment)
-    return style
-
-
-def _widths(ws: Worksheet, widths: Sequence[float]) -> None:
-    for i, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = w
-
-
-# Wide (two-unit) characters: CJK, Hangul, full-width forms and CJK punctuation — the
-# East Asian Width W/F ranges that occur in reports, matched in C rather than per character.
-_WIDE = re.compile("[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
-                   "\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]")
-
-
-def text_width(text: str) -> int:
-    """Width in Excel's units (a Chinese character takes two)."""
-    return len(text) + len(_WIDE.findall(text))
-
-
-def lines_needed(text: str, width: float) -> int:
-    """Lines ``text`` wraps to in a column ``width`` wide (openpyxl cannot measure, and
-    LibreOffice and WPS keep the stored row height, so rows are sized when written)."""
-    per_line = max(width - 1.5, 1.0)
-    if 2 * len(text) <= per_line and "\n" not in text:
-        return 1  # short enough even if every character is wide (most cells: no width to count)
-    return sum(max(1, math.ceil(text_width(part) / per_line)) for part in str(text).split("\n"))
-
-
-def _print_list(ws: Worksheet, title_rows: str, *, pages_wide: int = 1, title_cols: str | None = None) -> None:
-    """A4 landscape, ``title_rows`` (and ``title_cols``) on every page, ``pages_wide`` pages wide."""
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape"
-    ws.print_title_rows = title_rows
-    if title_cols:
-        ws.print_title_cols = title_cols
-    ws.page_setup.fitToWidth = pages_wide
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
-    ws.print_options.horizontalCentered = True
-    ws.oddFooter.center.text = "&A　第 &P 页，共 &N 页"  # the sheet's name: pages of a printed stack
-
-
-def _xf(wb: Workbook, fill: PatternFill | None = None, alignment: Alignment | None = None) -> int:
-    """The cell-format (xf) index of a style, for rows xlsx_rows writes without openpyxl."""
-    return wb._cell_styles.add(_style(wb, fill, alignment))
 
 
 # ---------------------------------------------------------------------------- 分级汇总
@@ -423,90 +381,8 @@ def _long_sheet(wb: Workbook, result: Consolidation, form: Form, bulk: dict[str,
     _print_list(ws, "1:1")
 
 
-# ---------------------------------------------------------------------------- 图表
-
-_TRAILING_NOTE = re.compile(r"（[^（）]*）$")
-_CHART_ROWS = 32  # rows a one-page chart covers (default row height 15 pt)
-
-
 def result_shares(form: Form, sums: Mapping[str, float | int]) -> list[tuple[str, float | int]]:
-    """The county's applications by outcome (（一）予以公开, （二）部分公开, ...), from the rule
-    that adds the result rows up, grouped by their heading: what the pie chart shows."""
-    pie = form_meta(form).pie  # the form's charts.pie: e.g. (七)总计 = the sum of every result row
-    if pie is None:
-        return []
-    inst = next((i for i in form.rule(pie.rule).instances if i.key == pie.instance), None)
-    if inst is None:
-        return []
-    groups: dict[str, float | int] = {}
-    for t in inst.right:
-        path = form.cells[t.cell].row_path
-        label = _TRAILING_NOTE.sub("", path[1] if len(path) > 1 else path[-1])
-        groups[label] = groups.get(label, 0) + t.coef * sums.get(t.cell, 0)
-    return list(groups.items())
+    """The county's applications by outcome (see :func:`gkreport.summary_charts.result_shares`)."""
+    from .summary_charts import result_shares as shares
 
-
-def _charts_sheet(wb: Workbook, result: Consolidation, form: Form, bar: str) -> None:
-    """Each chart on a page of its own (landscape A4), then the tables they are drawn from."""
-    from openpyxl.chart import BarChart, Reference
-
-    ws = wb.create_sheet(CHART_SHEET)
-    included = result.included
-    ranked = sorted(included, key=lambda e: -float(e.summary.values.get(bar, 0) or 0))
-    top = ranked[:BAR_LIMIT]
-    shares = [(k, v) for k, v in result_shares(form, result.sums)]
-    has_pie = bool(shares) and any(v for _, v in shares)
-    data_row = _CHART_ROWS * (2 if has_pie else 1) + 3  # the tables start below the chart pages
-    what = _SECTION.sub("", form.cells[bar].row_short)  # 一、本年新收 -> 本年新收
-    _header(ws, data_row, ["单位", f"{what}（件）"], height=20)
-    for r, e in enumerate(ranked, start=data_row + 1):
-        _put(ws, r, [e.name, e.summary.values.get(bar, 0)])
-    chart = BarChart()
-    chart.type = "bar"
-    more = f"，前 {BAR_LIMIT} 个" if len(included) > BAR_LIMIT else ""
-    chart.title = f"各单位{what}政府信息公开申请（件{more}）"
-    chart.x_axis.scaling.orientation = "maxMin"  # the largest at the top, as the table reads
-    chart.x_axis.delete = False
-    chart.y_axis.delete = False
-    chart.y_axis.majorGridlines = None
-    chart.legend = None
-    chart.height, chart.width = 15.5, 24.0
-    chart.add_data(Reference(ws, min_col=2, min_row=data_row, max_row=data_row + len(top)), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=data_row + 1, max_row=data_row + len(top)))
-    ws.add_chart(chart, "A1")
-    ws.row_breaks.append(Break(id=_CHART_ROWS))
-    if has_pie:
-        _results_pie(ws, shares, data_row)
-        ws.row_breaks.append(Break(id=_CHART_ROWS * 2))
-    _widths(ws, [34, 16, 4, 30, 12])
-    _print_list(ws, f"{data_row}:{data_row}")
-    # At 100 %: the charts' size is absolute (24 x 15.5 cm, inside an A4 landscape page), while a
-    # fit-to-width scale would depend on how wide each program draws a column (LibreOffice's
-    # substitute fonts make columns ~30 % wider than Excel's and shrank the charts with them).
-    ws.sheet_properties.pageSetUpPr.fitToPage = False
-    ws.page_setup.scale = 100
-
-
-def _results_pie(ws: Worksheet, shares: Sequence[tuple[str, float | int]], data_row: int) -> None:
-    """A pie of :func:`result_shares` on the second page, its little table beside the bar data."""
-    from openpyxl.chart import PieChart, Reference
-    from openpyxl.chart.label import DataLabelList
-
-    col = 4  # column D
-    for i, title in enumerate(("办理结果", "件数")):
-        c = ws.cell(row=data_row, column=col + i, value=title)
-        c.font, c.fill, c.alignment = _BOLD, _HEAD_FILL, _HEAD_ALIGN
-    for r, (label, v) in enumerate(shares, start=data_row + 1):
-        ws.cell(row=r, column=col, value=label)
-        ws.cell(row=r, column=col + 1, value=_clean(v))
-    pie = PieChart()
-    pie.title = "全县政府信息公开申请办理结果"
-    pie.add_data(Reference(ws, min_col=col + 1, min_row=data_row, max_row=data_row + len(shares)),
-                 titles_from_data=True)
-    pie.set_categories(Reference(ws, min_col=col, min_row=data_row + 1, max_row=data_row + len(shares)))
-    pie.dataLabels = DataLabelList(showPercent=True, showVal=False, showCatName=False, showSerName=False,
-                                   showLegendKey=False)  # the legend names the slices; the labels give shares
-    pie.legend.position = "r"
-    pie.height, pie.width = 15.5, 24.0
-    ws.add_chart(pie, f"A{_CHART_ROWS + 1}")
-
+    return shares(form, sums)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import zipfile
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +123,7 @@ def _looks_like_text(sample: bytes) -> bool:
 
 
 def _ole_kind(path: Path) -> str:
-    import olefile
+    import olefile  # type: ignore[import-untyped]
 
     try:
         with olefile.OleFileIO(str(path)) as ole:
@@ -244,11 +245,36 @@ def check_sheet_limits(sheets: Iterable[tuple[str, bytes]]) -> None:
     refuse the same files."""
     cells = 0
     for title, data in sheets:
-        scan = SheetScan(title)
-        scan.feed(data, final=True)
-        cells += scan.cells
+        cells += _sheet_cells(title, data)
         if cells > MAX_CELLS:
             raise ReadError(f"工作簿中的单元格过多（超过 {MAX_CELLS} 个），超出年度报告表格的正常范围，已拒绝读取")
+
+
+# (id of the part, title) -> verdict, the most recently used last: a part every file shares is
+# used by each file and stays; the parts of one file only are dropped as new ones come.
+_SCANNED: OrderedDict[tuple[int, str], tuple[bytes, int | ReadError]] = OrderedDict()
+
+
+def _sheet_cells(title: str, data: bytes) -> int:
+    """One sheet's cells, or its ReadError; remembered for the very same bytes object (the
+    fast reader hands the same object for a member shared byte for byte by many files, see
+    :mod:`gkreport.ooxml_members`): the verdict is that of these bytes, so it is exact."""
+    key = (id(data), title)
+    hit = _SCANNED.get(key)
+    if hit is None or hit[0] is not data:
+        scan = SheetScan(title)
+        try:
+            scan.feed(data, final=True)
+            verdict: int | ReadError = scan.cells
+        except ReadError as e:
+            verdict = e
+        hit = _SCANNED[key] = (data, verdict)
+        while len(_SCANNED) > 64:
+            _SCANNED.popitem(last=False)
+    _SCANNED.move_to_end(key)
+    if isinstance(hit[1], ReadError):
+        raise ReadError(str(hit[1]))
+    return hit[1]
 
 
 def check_cell_limits(zf: zipfile.ZipFile) -> None:

@@ -16,32 +16,23 @@ names is matched against the official layout of each form. Two speeds:
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 import logging
 import re
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from functools import cache, lru_cache
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-import openpyxl
-import python_calamine as pc
 from openpyxl.cell.text import Text
 from openpyxl.workbook.child import INVALID_TITLE_REGEX
-from openpyxl.worksheet._reader import WorkSheetParser, _cast_number
+from openpyxl.worksheet._reader import WorkSheetParser, _cast_number  # type: ignore[attr-defined]
 
 from .. import addresses as addr
-from ..forms import Form, available_forms, load_form
+from ..forms import Form
 from ..forms_meta import table_prefixes
-from ..formula import FormulaError, evaluate
-from ..labels import canonical
 from ..ooxml import (
     MAIN_NS,
-    STRICT_MARK,
     CellXml,
     DamagedPart,
     Package,
@@ -49,15 +40,21 @@ from ..ooxml import (
     Unproven,
     inspect_package,
     scan_sheet,
-    to_transitional,
     unescape,
 )
 from ..report import Report
-from ..values import BLANK, MAX_ABS, Value, format_number, parse_value
-from .files import NotATemplate, ReadError, Sniffed, check_cell_limits, check_sheet_limits, sniff
+from ..values import MAX_ABS, Value
+from .files import ReadError, Sniffed, check_cell_limits, check_sheet_limits, sniff
+from .workbook_full import UNSAFE_XML as UNSAFE_XML
+from .workbook_full import _read_full
+from .workbook_layout import MIN_LAYOUT_SCORE as MIN_LAYOUT_SCORE
+from .workbook_layout import Grid as Grid
+from .workbook_layout import _all_ids, _layout, _value
+from .workbook_layout import detect_form_by_names as detect_form_by_names
+from .workbook_layout import layout_score as layout_score
+from .workbook_layout import name_target as name_target
+from .workbook_layout import warm_layout as warm_layout
 
-Grid = Mapping[str, list[list[Any]]]  # sheet name -> rows of cached values (A1 at [0][0])
-MIN_LAYOUT_SCORE = 0.9
 _log = logging.getLogger(__name__)
 
 
@@ -171,7 +168,8 @@ def _fast_report(path: Path, pkg: Package, form: str | None) -> Report:
                 and plain[1] not in dates and ref not in scans[sheet].covered:
             # <c r="D7"><v>5</v></c>, most cells: openpyxl's int("5"), then _value's int case
             n = int(plain[2])
-            values[cid] = Value(n, "number", n) if n <= MAX_ABS else _value(n, ctype, unit)
+            values[cid] = _SMALL[n] if n < len(_SMALL) else Value(n, "number", n) if n <= MAX_ABS \
+                else _value(n, ctype, unit)
         else:
             values[cid] = _value(raw(sheet, ref), ctype, unit)
     header = {hid: raw(sheet, addr.make_ref(col0 + 1, row0 + 1)) for hid, sheet, row0, col0 in lay.header}
@@ -179,6 +177,9 @@ def _fast_report(path: Path, pkg: Package, form: str | None) -> Report:
 
 
 _FORMULA = object()  # a cell holding a formula (the full reader recomputes those)
+# The Values of the small counts nearly every cell holds, made once (Value is frozen, so they
+# are shared safely): a frozen dataclass costs a microsecond and more to build, 200 times a file.
+_SMALL = tuple(Value(n, "number", n) for n in range(1000))
 
 
 _VERDICTS: dict[tuple[int, str | None, tuple[object, ...]], tuple[Mapping[str, str], Form | str]] = {}
@@ -236,31 +237,6 @@ def _form_names(names: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     return out
 
 
-_SIMPLE_NAME = re.compile(r"(?:'((?:[^']|'')+)'|([^'!:\s,()&\"#=+\-*/^<>;{}]+))!(\$?[A-Z]{1,3}\$?[1-9][0-9]{0,6})"
-                          r"(?::\$?[A-Z]{1,3}\$?[1-9][0-9]{0,6})?")
-
-
-def name_target(text: str) -> tuple[str, str] | None:
-    """(sheet, first cell) of a defined name written ``'Sheet'!$A$1`` (or a range), as
-    openpyxl's ``destinations`` gives it; None for any other form."""
-    m = _SIMPLE_NAME.fullmatch(text.strip())
-    if m is None:
-        return None
-    sheet = m.group(1).replace("''", "'") if m.group(1) is not None else m.group(2)
-    return sheet, m.group(3).replace("$", "")
-
-
-def _all_ids() -> frozenset[str]:
-    from ..overlay import active_dir, signature
-
-    return _ids_under(signature(active_dir()))  # the forms of the rules overlay in effect
-
-
-@cache
-def _ids_under(overlay: tuple[object, ...]) -> frozenset[str]:
-    return frozenset(i for v in available_forms() for i in [*load_form(v).cells, *(h.id for h in load_form(v).header)])
-
-
 class _SharedStrings:
     """openpyxl's shared-string table (``read_string_table``), parsed only when a read cell
     refers to it and then only the strings asked for are built."""
@@ -277,7 +253,10 @@ class _SharedStrings:
 
             root = etree.fromstring(self.data, etree.XMLParser(resolve_entities=False, no_network=True))
             self.items = list(root.iter(f"{{{MAIN_NS}}}si"))
-        return Text.from_tree(self.items[i]).content.replace("x005F_", "")
+        text = Text.from_tree(self.items[i])
+        if text is None:
+            raise Unproven(f"共享字符串 {i} 无法解析")
+        return str(text.content).replace("x005F_", "")
 
 
 def _cell_value(scan: SheetScan, ref: str, pkg: Package, strings: _SharedStrings) -> Any:
@@ -326,7 +305,7 @@ def _parse_cell(cell: CellXml, prefix: bytes, pkg: Package, strings: _SharedStri
     decl = b' xmlns="%s"' % MAIN_NS.encode()
     if prefix:
         decl += b' xmlns:%s="%s"' % (prefix[:-1], MAIN_NS.encode())
-    parser = WorkSheetParser(None, strings, data_only=False,
+    parser = WorkSheetParser(cast(Any, None), strings, data_only=False,
                              epoch=CALENDAR_MAC_1904 if pkg.date1904 else CALENDAR_WINDOWS_1900,
                              date_formats=pkg.date_styles, timedelta_formats=pkg.timedelta_styles)
     try:
@@ -339,403 +318,3 @@ def _parse_cell(cell: CellXml, prefix: bytes, pkg: Package, strings: _SharedStri
     except Exception as e:  # openpyxl would fail to load the workbook on this cell
         raise Unproven(f"单元格 {cell.ref} 无法按 openpyxl 的方式解析（{type(e).__name__}）") from None
     return _FORMULA if parsed["data_type"] == "f" else parsed["value"]
-
-
-def _calamine_grid(path: Path, nrows: int = 400) -> dict[str, list[list[Any]]]:
-    """Cached cell values by sheet (what Excel last computed for formula cells)."""
-    try:
-        wb = pc.CalamineWorkbook.from_path(str(path))
-    except pc.PasswordError:
-        raise ReadError("文件设置了打开密码（已加密），请在 Excel 中去掉密码后另存，再试") from None
-    except Exception as e:  # calamine raises several error types on damaged files
-        raise ReadError(f"文件已损坏，无法读取（{type(e).__name__}）") from None
-    grid: dict[str, list[list[Any]]] = {}
-    try:
-        names = wb.sheet_names
-        if not names:
-            raise ReadError("工作簿中没有工作表")
-        for name in names:
-            try:
-                sheet = wb.get_sheet_by_name(name)
-            except Exception:  # chart sheets and the like have no cells
-                continue
-            # nrows bounds the read: a sheet with a million empty rows below the table
-            # is not inflated into memory.
-            try:
-                grid[name] = sheet.to_python(skip_empty_area=False, nrows=nrows)
-            except Exception as e:  # a damaged sheet part (bad CRC, truncated XML)
-                raise ReadError(f"文件已损坏，工作表“{name}”无法读取（{type(e).__name__}）") from None
-    finally:
-        wb.close()
-    if not grid:
-        raise ReadError("工作簿中没有工作表")
-    return grid
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """A form's fixed positions, precomputed once: what the fast reader looks at per file."""
-
-    labels: tuple[tuple[str, int, int, str], ...]  # sheet, row0, col0, canonical label text
-    typed: tuple[tuple[str, str, str, str, str | None], ...]  # id, sheet, ref, type, unit
-    header: tuple[tuple[str, str, int, int], ...]  # id, sheet, row0, col0
-    canon: Callable[[str], str]
-    refs: tuple[tuple[str, str, str], ...]  # every cell read (data and header): id, sheet, ref
-    header_ids: frozenset[str]
-    refs_by_sheet: Mapping[str, frozenset[str]]  # sheet -> addresses of every cell read
-
-
-_LAYOUTS: dict[int, tuple[Form, _Layout]] = {}
-
-
-def _layout(form: Form) -> _Layout:
-    hit = _LAYOUTS.get(id(form))
-    if hit is not None and hit[0] is form:
-        return hit[1]
-
-    @lru_cache(maxsize=4096)
-    def canon(text: str) -> str:
-        return canonical(text, form.synonyms)
-
-    labels = []
-    for table in form.tables:
-        for lab in table.labels:
-            col, row = addr.split_ref(lab.range.split(":")[0])
-            labels.append((table.sheet, row - 1, col - 1, canon(lab.text)))
-    typed = tuple((cid, c.sheet, c.ref, c.type, c.unit) for cid, c in form.cells.items())
-    header = []
-    for h in form.header:
-        col, row = addr.split_ref(h.cell)
-        header.append((h.id, h.sheet, row - 1, col - 1))
-    refs = tuple([(cid, c.sheet, c.ref) for cid, c in form.cells.items()]
-                 + [(h.id, h.sheet, h.cell) for h in form.header])
-    by_sheet: dict[str, set[str]] = {}
-    for _, sheet, ref in refs:
-        by_sheet.setdefault(sheet, set()).add(ref)
-    out = _Layout(tuple(labels), typed, tuple(header), canon, refs,
-                  frozenset(h.id for h in form.header), {k: frozenset(v) for k, v in by_sheet.items()})
-    _LAYOUTS[id(form)] = (form, out)
-    return out
-
-
-def warm_layout(form: Form) -> None:
-    """Precompute what the fast reader needs for ``form`` (before forking workers)."""
-    _layout(form)
-    _all_ids()
-
-
-def _at(grid: Grid, sheet: str, row0: int, col0: int) -> Any:
-    rows = grid.get(sheet)
-    if rows is None or row0 >= len(rows):
-        return None
-    r = rows[row0]
-    if col0 >= len(r):
-        return None
-    v = r[col0]
-    return None if v == "" else v
-
-
-def layout_score(form: Form, grid: Grid) -> float:
-    """Share of the form's printed labels found at their places (1.0 = our layout)."""
-    lay = _layout(form)
-    if not lay.labels:
-        return 0.0
-    hit = 0
-    for sheet, row0, col0, want in lay.labels:
-        got = _at(grid, sheet, row0, col0)
-        if got is not None and lay.canon(str(got)) == want:
-            hit += 1
-    return hit / len(lay.labels)
-
-
-def _detect_by_layout(grid: Grid, form: str | None) -> Form | None:
-    candidates = [load_form(form)] if form else [load_form(v) for v in reversed(available_forms())]
-    scored = []
-    for f in candidates:  # newest first: the usual case, and a perfect score ends the search
-        score = layout_score(f, grid)
-        if score == 1.0:
-            return f
-        scored.append((score, f.version, f))
-    best = max(scored)
-    return best[2] if best[0] >= MIN_LAYOUT_SCORE else None
-
-
-def _no_layout_message(grid: Grid) -> ReadError:
-    expected = {t.sheet for v in available_forms() for t in load_form(v).tables}
-    missing = sorted(expected - set(grid))
-    if len(missing) < len(expected) and missing:
-        return ReadError("工作簿缺少工作表：" + "、".join(missing) + "（可能被删除或改名）")
-    return NotATemplate("工作簿不是本工具的填报模板，也没有找到按官方表式排列的表格")
-
-
-def _value(raw: Any, ctype: str, unit: str | None) -> Value:
-    if raw is None:
-        return BLANK
-    if type(raw) is int and 0 <= raw <= MAX_ABS:
-        return Value(raw, "number", raw)  # what parse_value gives, without its detours
-    if type(raw) is float and raw.is_integer() and 0 <= raw <= MAX_ABS:
-        # The common case by far (calamine gives every number as a float): skip the
-        # general parser, which would reach the same Value.
-        return Value(raw, "number", int(raw))
-    if isinstance(raw, dt.datetime | dt.date | dt.time | dt.timedelta):
-        return Value(raw, "invalid", why="是日期或时间格式，不是数字")
-    return parse_value(raw, ctype, unit)
-
-
-# ---------------------------------------------------------------------------- full path
-
-
-def _read_full(path: Path, form: str | None) -> Report:
-    grid = _LazyGrid(path)
-    try:
-        wb = openpyxl.load_workbook(_openpyxl_source(path), data_only=False, keep_links=False)
-    except Exception as e:  # openpyxl raises many types on malformed parts
-        raise _load_error(e) from None
-    try:
-        names = _names(wb)
-        f = detect_form_by_names(names, form)
-        misplaced: dict[str, str] = {}
-        if f is None:
-            f = _detect_by_layout(grid, form)
-            if f is None:
-                raise _no_layout_message(grid)
-            names = {**{cid: (c.sheet, c.ref) for cid, c in f.cells.items()},
-                     **{h.id: (h.sheet, h.cell) for h in f.header}}
-            misplaced = _misplaced_cells(f, grid)
-        used = [names[i] for i in [*f.cells, *(h.id for h in f.header)] if i in names]
-        missing_sheets = sorted({s for s, _ in used if s not in wb.sheetnames})
-        if missing_sheets:
-            raise ReadError("工作簿缺少工作表：" + "、".join(missing_sheets))
-        lost = [cid for cid in f.cells if cid not in names]
-        if len(lost) == len(f.cells):
-            raise ReadError("找不到任何数据单元格（表格可能被删除）")
-        formulas = _FormulaCells(wb, grid)
-        values: dict[str, Value] = {}
-        for cid, cell in f.cells.items():
-            if cid not in names:
-                values[cid] = Value(None, "unreadable", why="所在位置已被删除（名称失效），无法读取")
-                continue
-            sheet, ref = names[cid]
-            v = formulas.value(sheet, ref, cell.type, cell.unit)
-            values[cid] = Value(v.raw, "unreadable", why=misplaced[cid]) if cid in misplaced else v
-        header: dict[str, object] = {}
-        for h in f.header:
-            loc = names.get(h.id, (h.sheet, h.cell))
-            header[h.id] = formulas.plain(*loc)
-        return Report(form=f, values=values, header=header, source=str(path), sheet_names=tuple(wb.sheetnames))
-    finally:
-        wb.close()
-
-
-def _openpyxl_source(path: Path) -> io.BytesIO:
-    """The file's bytes for openpyxl (given a file object, openpyxl does not refuse a
-    workbook for its extension, e.g. an .xlsx renamed .xls, which the fast reader reads);
-    for an ISO Strict workbook (which openpyxl reads as having no sheets) a copy with the
-    Transitional namespaces, the same content otherwise."""
-    data = path.read_bytes()
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            if STRICT_MARK not in zf.read("xl/workbook.xml"):
-                return io.BytesIO(data)
-            buf = io.BytesIO()
-            with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
-                for info in zf.infolist():
-                    part = zf.read(info)
-                    out.writestr(info.filename, to_transitional(part) if info.filename.endswith((".xml", ".rels"))
-                                 else part)
-    except (KeyError, zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError):
-        return io.BytesIO(data)  # openpyxl says what is wrong
-    buf.seek(0)
-    return buf
-
-
-def _misplaced_cells(form: Form, grid: Grid) -> dict[str, str]:
-    """Data cells read at the official positions of a workbook without names whose row or
-    column label is not the official one: the table may have rows or columns inserted or
-    deleted, so the number there may belong to another cell. Cell id -> why."""
-    lay = _layout(form)
-    out: dict[str, str] = {}
-    for table in form.tables:
-        for lab in table.labels:
-            c1, r1, c2, r2 = addr.range_bounds(lab.range)
-            got = _at(grid, table.sheet, r1 - 1, c1 - 1)
-            if got is not None and lay.canon(str(got)) == lay.canon(lab.text):
-                continue
-            found = "空白" if got is None else f"“{str(got)[:30]}”"
-            why = (f"所在行或列的标签应为“{lab.text[:30]}”，实为{found}（表格可能插入或删除了行、列），"
-                   "按官方位置读取的数字可能属于别的格子，无法确认；请在原模板中填写")
-            for cid, cell in form.cells.items():
-                if cell.table != table.id or cid in out:
-                    continue
-                col, row = addr.split_ref(cell.ref)
-                if r1 <= row <= r2 or c1 <= col <= c2:
-                    out[cid] = why
-    return out
-
-
-class _LazyGrid(Mapping[str, list[list[Any]]]):
-    """python-calamine's cached values of every sheet, read on first use: the full reader
-    needs them only for formulas and for workbooks without names, so a file it reads by
-    openpyxl alone is not refused for what python-calamine thinks of it (which is what
-    lets the fast reader skip python-calamine too)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._grid: dict[str, list[list[Any]]] | None = None
-
-    def _load(self) -> dict[str, list[list[Any]]]:
-        if self._grid is None:
-            self._grid = _calamine_grid(self.path)
-        return self._grid
-
-    def __getitem__(self, key: str) -> list[list[Any]]:
-        return self._load()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-
-UNSAFE_XML = "文件中含有不安全的 XML 内容（自定义实体/DTD，可能是恶意构造的文件），已拒绝读取"
-
-
-def _load_error(e: BaseException) -> ReadError:
-    """openpyxl's failure as a Chinese message; entity tricks (billion laughs) named as such.
-
-    defusedxml refuses entity declarations; lxml refuses runaway expansion. openpyxl
-    wraps the first in a generic ValueError, so the cause chain is searched.
-    """
-    seen: BaseException | None = e
-    while seen is not None:
-        name = type(seen).__name__
-        if name in ("EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden") or (
-                "entity" in str(seen).lower() and "amplification" in str(seen).lower()):
-            return ReadError(UNSAFE_XML)
-        seen = seen.__cause__ or seen.__context__
-    first_line = str(e).strip().splitlines()[0][:80] if str(e).strip() else ""
-    return ReadError(f"文件已损坏，无法读取（{type(e).__name__}: {first_line}）")
-
-
-def _names(wb: openpyxl.Workbook) -> dict[str, tuple[str, str]]:
-    """Workbook-level names that point at exactly one cell: id -> (sheet, ref)."""
-    out: dict[str, tuple[str, str]] = {}
-    for name, dn in wb.defined_names.items():
-        simple = name_target(dn.attr_text or "")
-        if simple is not None:  # the common form, parsed as the fast reader parses it
-            out[name] = simple
-            continue
-        try:
-            dests = list(dn.destinations)
-        except Exception:  # "#REF!" after a deleted sheet, external references
-            continue
-        if len(dests) != 1:
-            continue
-        sheet, ref = dests[0]
-        ref = ref.replace("$", "")
-        if ":" in ref:
-            ref = ref.split(":")[0]
-        out[name] = (sheet, ref)
-    return out
-
-
-def detect_form_by_names(names: Mapping[str, object], form: str | None = None) -> Form | None:
-    """The form whose cell ids the workbook's names cover best (shared with the live add-in)."""
-    best: tuple[float, Form] | None = None
-    prefixes = table_prefixes()
-    for v in [form] if form else available_forms():
-        f = load_form(v)
-        ids = set(f.cells)
-        share = len(ids & set(names)) / len(ids)
-        # Names present in the workbook but foreign to this form count against it.
-        foreign = sum(1 for n in names if n.startswith(prefixes) and n not in ids)
-        score = share - foreign / len(ids)
-        if best is None or score > best[0]:
-            best = (score, f)
-    return best[1] if best and best[0] >= 0.5 else None
-
-
-class _FormulaCells:
-    """Values of cells, recomputing formulas instead of trusting their cached results."""
-
-    def __init__(self, wb: openpyxl.Workbook, grid: Grid) -> None:
-        self.wb = wb
-        self.grid = grid
-        self.stack: set[tuple[str, int, int]] = set()
-
-    def _raw(self, sheet: str, col: int, row: int) -> Any:
-        """The cell's value, or its formula wrapped in :class:`_Formula`: text typed into
-        a cell that merely starts with "=" (stored as a string) is text, not a formula."""
-        try:
-            ws = self.wb[sheet]
-        except KeyError:
-            raise FormulaError(f"引用了不存在的工作表“{sheet}”") from None
-        cell = ws.cell(row=row, column=col)
-        return _Formula(cell.value) if cell.data_type == "f" else cell.value
-
-    def plain(self, sheet: str, ref: str) -> Any:
-        col, row = addr.split_ref(ref)
-        raw = self._raw(sheet, col, row)
-        if _is_formula(raw):
-            return _at(self.grid, sheet, row - 1, col - 1)
-        return raw
-
-    def _number(self, home: str) -> Callable[[str | None, int, int], float]:
-        def lookup(sheet: str | None, col: int, row: int) -> float:
-            key = (sheet or home, col, row)
-            if key in self.stack:
-                raise FormulaError("公式存在循环引用")
-            raw = self._raw(key[0], col, row)
-            if _is_formula(raw):
-                self.stack.add(key)
-                try:
-                    return evaluate(_formula_text(raw), self._number(key[0]))
-                finally:
-                    self.stack.discard(key)
-            v = _value(raw, "amount", None)
-            return float(v.arith) if v.state in ("number", "converted") else 0.0
-        return lookup
-
-    def value(self, sheet: str, ref: str, ctype: str, unit: str | None) -> Value:
-        col, row = addr.split_ref(ref)
-        raw = self._raw(sheet, col, row)
-        if not _is_formula(raw):
-            return _value(raw, ctype, unit)
-        text = _formula_text(raw)
-        cached = _at(self.grid, sheet, row - 1, col - 1)
-        try:
-            result = evaluate(text, self._number(sheet))
-        except FormulaError as e:
-            if isinstance(cached, int | float) and not isinstance(cached, bool):
-                v = _value(cached, ctype, unit)
-                why = f"无法重新计算（{e}），按文件中保存的结果 {format_number(cached)} 读取"
-                return Value(v.raw, v.state, v.number, why if v.state == "number" else v.why, formula=text)
-            return Value(text, "unreadable",
-                         why=f"是公式，文件中没有保存计算结果，且无法重新计算（{e}），无法读取")
-        v = _value(result, ctype, unit)
-        if v.state == "invalid":
-            return Value(text, "invalid", why=f"是公式，计算结果 {format_number(result)} {v.why}")
-        if cached is None:
-            why = f"文件中未保存计算结果，已按公式计算为 {format_number(result)}"
-        elif isinstance(cached, int | float) and abs(float(cached) - result) > 1e-9:
-            why = f"已按公式重新计算为 {format_number(result)}（文件中保存的结果 {format_number(cached)} 已过期）"
-        else:
-            why = f"按公式计算为 {format_number(result)}（建议填写数值）"
-        return Value(text, v.state, v.number, why, formula=text)
-
-
-@dataclass(frozen=True)
-class _Formula:
-    """A formula cell's content (a string "=...", an ArrayFormula or a DataTableFormula)."""
-
-    content: Any
-
-
-def _is_formula(raw: Any) -> bool:
-    return isinstance(raw, _Formula)
-
-
-def _formula_text(raw: _Formula) -> str:
-    c = raw.content
-    return c if isinstance(c, str) else str(getattr(c, "text", "") or "")
