@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from . import cli_publish
@@ -116,7 +117,7 @@ def exit_code(results: list[FileResult]) -> int:
 
 
 @contextlib.contextmanager
-def _marks_folder(plan: MarkPlan | None):
+def _marks_folder(plan: MarkPlan | None) -> Iterator[None]:
     """The marked copies' folder: a folder (made if missing), swept of what a killed run
     left, and held by this run alone."""
     if plan is None:

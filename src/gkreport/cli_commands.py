@@ -65,7 +65,8 @@ class LazySubcommands(argparse._SubParsersAction):
                 self._choices_actions.insert(place, self._choices_actions.pop())
             if self.on_load is not None:
                 self.on_load(name, self._name_parser_map[name])
-        return self._name_parser_map[name]
+        parser: argparse.ArgumentParser = self._name_parser_map[name]
+        return parser
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: str | Sequence[Any] | None, option_string: str | None = None) -> None:

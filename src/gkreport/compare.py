@@ -153,7 +153,7 @@ def differing_frame(c: Comparison) -> pd.DataFrame:
     import pandas as pd
 
     ids = [d.cell_id for d in c.differences]
-    part = c.frame.loc[:, ids].copy()
+    part: pd.DataFrame = c.frame.loc[:, ids].copy()
     part.loc["下级合计"] = c.frame[ids].sum(axis=0)
     part.loc["上级报表"] = pd.Series({d.cell_id: float(d.parent or 0) for d in c.differences})
     return part

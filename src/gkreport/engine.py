@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import locate as loc
 from . import rule_checks as _registered  # noqa: F401  (registers the other types' checks)
@@ -20,6 +20,9 @@ from . import rule_types
 from .findings import Finding, fingerprint, sort_findings
 from .forms import CellDef, Form, RuleDef, RuleInstance
 from .report import Report
+
+if TYPE_CHECKING:  # the solver (numpy, scipy) is imported only when a rule fails
+    from .locate_milp import Explanation
 from .rule_text import group_where as _group_where
 from .rule_text import num as _num
 from .rule_text import render
@@ -274,7 +277,7 @@ class Context:
             return suspects, None, text + f"{head}：{count}同样简单的解释，可能是 {described}{more}；请逐项核对"
         return suspects, None, text
 
-    def _explanation(self, e: loc.Explanation) -> str:
+    def _explanation(self, e: Explanation) -> str:
         """``D28（…）和 J28（…）都应为 4，E9（…）应为 3`` for one explanation."""
         by_value: dict[float | None, list[str]] = {}
         for c, v in e.changes.items():

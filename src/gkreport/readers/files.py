@@ -123,7 +123,7 @@ def _looks_like_text(sample: bytes) -> bool:
 
 
 def _ole_kind(path: Path) -> str:
-    import olefile  # type: ignore[import-untyped]
+    import olefile
 
     try:
         with olefile.OleFileIO(str(path)) as ole:
