@@ -6,3 +6,29 @@ touches files; adapters (readers, markers, CLI, the xlwings add-in) do.
 """
 
 __version__ = "0.1.0"
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .api import check as check
+    from .api import read as read
+
+_API = ("read", "check")  # gkreport.read / gkreport.check: the functions of gkreport.api
+
+
+def __getattr__(name: str) -> Any:
+    """The Python interface (:mod:`gkreport.api`), loaded on first use: ``import gkreport`` and
+    ``gkreport --version`` must not pay for the engine, the readers or pandas (tests/test_startup.py).
+
+    ``gkreport.consolidate`` is also a module's name, which the import system binds here whenever
+    that module loads, so it is the module itself, made callable as :func:`gkreport.api.consolidate`.
+    """
+    import importlib
+
+    if name in _API:
+        value = getattr(importlib.import_module(".api", __name__), name)
+        globals()[name] = value
+        return value
+    if name in ("api", "consolidate"):
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
