@@ -10,10 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gkreport
 from conftest import REAL_REPORTS, make_filled
 from gkreport import api
+from gkreport import consolidate as consolidate_module
+from gkreport.consolidate_model import Consolidation, FileEntry, FileSummary, pack_values
 from gkreport.exits import UsageError
 from gkreport.forms import load_form
 from gkreport.forms_meta import form_meta
@@ -117,6 +121,33 @@ def test_agencies_frame_can_list_the_files_left_out(tmp_path: Path) -> None:
     assert broken.isna().all()
 
 
+def test_a_missing_roster_is_a_usage_error_and_no_reports_is_an_empty_result(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"名单文件 .* 不存在"):
+        gkreport.consolidate(tmp_path, roster=tmp_path / "名单.xlsx")
+    empty = gkreport.consolidate(tmp_path / "nowhere")
+    assert empty.included == [] and [e.reason for e in empty.entries] == ["文件不存在"]
+    assert api.agencies_frame(empty).empty and list(api.agencies_frame(empty)["agency"]) == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(sorted(load_form("2019").cells)),
+                                st.one_of(st.none(), st.integers(0, 10**6), st.floats(0, 1e6, allow_nan=False)),
+                                max_size=30), min_size=1, max_size=6))
+def test_agencies_frame_always_adds_up_to_the_sums(agencies: list[dict[str, float | int | None]]) -> None:
+    """For any numbers and blanks, the frame's columns add up to what consolidation summed."""
+    form = load_form("2019")
+    entries = []
+    for i, cells in enumerate(agencies):
+        values = {c: v for c, v in cells.items() if v}
+        summary = FileSummary(path=f"{i}.xlsx", ok=True, agency=f"单位{i}", year=2020, form="2019",
+                              values=pack_values(form, values), blanks=[c for c, v in cells.items() if v is None])
+        entries.append(FileEntry(summary, included=True, name=f"单位{i}"))
+    result = Consolidation(form=form, year=2020, entries=entries)
+    consolidate_module._sum(result, form)
+    sums = api.agencies_frame(result).iloc[:, len(api.META_COLUMNS):].sum(axis=0)
+    assert list(sums) == pytest.approx([result.sums[c] for c in form.cells], abs=1e-6)
+
+
 def test_findings_frame_has_one_row_per_finding(tmp_path: Path) -> None:
     files = _county(tmp_path / "county")
     findings = gkreport.check(files["甲县卫健委"])
@@ -146,6 +177,10 @@ def test_consolidate_is_both_the_module_and_the_function() -> None:
 
 
 def test_import_gkreport_loads_no_heavy_library() -> None:
+    fresh = ("from gkreport import consolidate as c; import gkreport; "
+             "print(c is gkreport.consolidate, c.consolidate.__module__, c.__name__)")
+    out = subprocess.run([sys.executable, "-c", fresh], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "gkreport.consolidate", "gkreport.consolidate"]
     code = ("import sys, gkreport; heavy = ('pandas', 'openpyxl', 'numpy', 'gkreport.engine', 'gkreport.api'); "
             "print([m for m in heavy if m in sys.modules]); gkreport.read; "
             "print('gkreport.api' in sys.modules, 'pandas' in sys.modules)")

@@ -73,7 +73,12 @@ def consolidate(paths: StrPath | Sequence[StrPath], *, roster: StrPath | None = 
     """The county summary of every report under ``paths`` (files or folders), as ``gkreport
     consolidate`` builds it before writing: ``.sums`` by cell id, ``.entries`` (each file and
     what became of it), ``.summary_findings``. See :func:`gkreport.consolidate.consolidate`.
+
+    Nothing summable is not an error here (``.included`` is empty and each entry says why), so
+    a script can list the reasons; a missing roster raises :class:`UsageError`, as on the command line.
     """
+    if roster is not None and not Path(roster).is_file():
+        raise UsageError(f"名单文件 {roster} 不存在")
     items = [paths] if isinstance(paths, (str, PathLike)) else list(paths)
     return _consolidate([Path(p) for p in items], year=year, form=form,
                         roster=Path(roster) if roster is not None else None, region=region)
