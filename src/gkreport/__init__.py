@@ -19,9 +19,7 @@ _API = ("read", "check")  # gkreport.read / gkreport.check: the functions of gkr
 def __getattr__(name: str) -> Any:
     """The Python interface (:mod:`gkreport.api`), loaded on first use: ``import gkreport`` and
     ``gkreport --version`` must not pay for the engine, the readers or pandas (tests/test_startup.py).
-
-    ``gkreport.consolidate`` is also a module's name, which the import system binds here whenever
-    that module loads, so it is the module itself, made callable as :func:`gkreport.api.consolidate`.
+    ``gkreport.consolidate`` is the module of that name; the function is :func:`gkreport.api.consolidate`.
     """
     import importlib
 
@@ -29,6 +27,6 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(".api", __name__), name)
         globals()[name] = value
         return value
-    if name in ("api", "consolidate"):
+    if name == "api":
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

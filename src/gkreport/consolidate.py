@@ -25,8 +25,6 @@ importable from here.
 from __future__ import annotations
 
 import os
-import sys
-import types
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -322,16 +320,3 @@ def _listing(names: Sequence[str], limit: int = 15) -> str:
     shown = "、".join(names[:limit])
     return shown + (f" 等 {len(names)} 个单位" if len(names) > limit else "")
 
-
-class _CallableModule(types.ModuleType):
-    """``gkreport.consolidate(paths, ...)`` is the Python interface's :func:`gkreport.api.consolidate`;
-    the name is also this module's, which the import system binds on the package, so the module
-    answers the call (and ``from gkreport import consolidate`` keeps meaning this module)."""
-
-    def __call__(self, paths: Any, **kwargs: Any) -> Consolidation:
-        from .api import consolidate as api_consolidate
-
-        return api_consolidate(paths, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
