@@ -227,3 +227,15 @@ def test_xml_safe_keeps_exactly_the_characters_xml_allows() -> None:
 
     text = "".join(map(chr, range(0x110000)))
     assert xml_safe(text) == "".join(chr(c) for c in range(0x110000) if allowed(c))
+
+
+def test_version_loads_no_forms_and_no_rules_overlay() -> None:
+    """``--version`` (and any command without ``--rules``) does not load the forms, their schema
+    or the overlay machinery: a few milliseconds each, paid at every ribbon click otherwise."""
+    code = ("import sys; sys.argv = ['gkreport', '--version']\n"
+            "from gkreport.__main__ import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('gkreport.overlay', 'gkreport.forms', 'gkreport.form_schema', "
+            "'gkreport.engine', 'gkreport.readers') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr

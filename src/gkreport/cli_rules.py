@@ -27,12 +27,12 @@ def rules_option(argv: Sequence[str]) -> Iterator[None]:
     """Apply ``--rules DIR`` (given before the command name) for the command's duration:
     as ``GKREPORT_RULES_DIR``, so the parser's ``--form`` choices, every loader and the
     worker processes all see the same rules."""
-    from .overlay import RULES_ENV
-
     value = _rules_value(argv)
-    if value is None:
+    if value is None:  # most commands: nothing more is imported (``--version`` stays cheap)
         yield
         return
+    from .overlay import RULES_ENV
+
     folder = Path(value).expanduser()
     if not folder.is_dir():
         raise UsageError(f"--rules：规则覆盖目录不存在或不是文件夹：{folder}")
