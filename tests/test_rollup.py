@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import shutil
-import sys
 import zipfile
 from pathlib import Path
-from types import ModuleType
 
 import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import make_agencies
 from gkreport.cli import main as cli_main
 from gkreport.consolidate import consolidate
 from gkreport.fill import fill_workbook
@@ -24,21 +22,11 @@ from gkreport.ooxml import sheet_parts
 from gkreport.rollup import MANIFEST_SHEET, read_manifest
 from gkreport.template import build_template
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "make_agencies.py"
 FORM = load_form("2021")
 _TEMPLATE = build_template(FORM)  # refilled for every agency (as make_agencies does)
 
 
-def _make_agencies() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_agencies", BENCH)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["make_agencies"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-mk = _make_agencies()
+mk = make_agencies()
 
 
 def write_agency(folder: Path, name: str, region: str, values: dict, *, file: str | None = None) -> Path:
