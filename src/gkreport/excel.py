@@ -106,17 +106,10 @@ def use_app(app: Any, addin_version: str | None = None, xlwings_version: str | N
 
 
 def _log_exception(where: str) -> None:
-    """Append the current traceback to the log file; never raises (we are already failing)."""
-    from .runtime import LOG_FILE
+    """Append the current traceback to the add-in's log; never raises (we are already failing)."""
+    from .runtime import append_log
 
-    try:
-        LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
-        with LOG_FILE.open("a", encoding="utf-8") as f:
-            f.write(f"\n=== {stamp} gkreport {__version__} xlwings {xw.__version__} {where} ===\n")
-            f.write(traceback.format_exc())
-    except OSError:  # a log that cannot be written must not hide the alert
-        pass
+    append_log(f"gkreport {__version__} xlwings {xw.__version__} {where}", traceback.format_exc())
 
 
 UNSHOWN: list[str] = []  # messages no message box could show (the launcher logs them)

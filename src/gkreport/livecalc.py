@@ -118,8 +118,7 @@ def _unit(cell: CellDef, x: str, b: dict[str, str]) -> str:
 
 def _whole(cell: CellDef, x: str, b: dict[str, str]) -> str:
     """The digits before the point, without the sign (where thousands separators may be)."""
-    n = b["unit"]
-    us = f'IF(OR(LEFT({n},1)="+",LEFT({n},1)="-"),MID({n},2,99),{n})'
+    us = _unsigned(b["unit"])
     return f'IF(ISNUMBER(FIND(".",{us})),LEFT({us},FIND(".",{us})-1),{us})'
 
 
@@ -137,8 +136,12 @@ def _plain(cell: CellDef, x: str, b: dict[str, str]) -> str:
 def _core(cell: CellDef, x: str, b: dict[str, str]) -> str:
     """``plain`` without its sign and the exponent's sign: no "+" or "-" may remain."""
     m = b["plain"]
-    z = f'SUBSTITUTE(SUBSTITUTE({m},"e+","e"),"e-","e")'
-    return f'IF(OR(LEFT({z},1)="+",LEFT({z},1)="-"),MID({z},2,99),{z})'
+    return _unsigned(f'SUBSTITUTE(SUBSTITUTE({m},"e+","e"),"e-","e")')
+
+
+def _unsigned(x: str) -> str:
+    """``x`` without one leading "+" or "-"."""
+    return f'IF(OR(LEFT({x},1)="+",LEFT({x},1)="-"),MID({x},2,99),{x})'
 
 
 def _number(cell: CellDef, x: str, b: dict[str, str]) -> str:

@@ -41,21 +41,31 @@ def log_candidates() -> list[Path]:
 def log_internal_error(where: str, exc: BaseException | None = None) -> Path | None:
     """Append the traceback of ``exc`` (default: the one being handled) to the log; the log's
     path, or None when no log could be written. Never raises: we are already failing."""
-    import datetime as dt
     import traceback
 
     text = "".join(traceback.format_exception(exc)) if exc is not None else traceback.format_exc()
-    stamp = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+    header = f"gkreport {__version__} Python {sys.version.split()[0]} {sys.platform} {where}"
     for path in log_candidates():
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as fh:
-                fh.write(f"\n=== {stamp} gkreport {__version__} Python {sys.version.split()[0]} "
-                         f"{sys.platform} {where} ===\n{text}")
+        if append_log(header, text, path):
             return path
-        except Exception:  # try the next place
-            continue
     return None
+
+
+def append_log(header: str, text: str, path: Path | None = None) -> bool:
+    """Append one stamped entry to ``path`` (default :data:`LOG_FILE`, the add-in's log);
+    whether it was written. Never raises: a log that cannot be written must not hide the
+    failure being reported (the CLI then tries its next place, the add-in still alerts)."""
+    import datetime as dt
+
+    stamp = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+    path = LOG_FILE if path is None else path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(f"\n=== {stamp} {header} ===\n{text}")
+        return True
+    except Exception:  # any failure to write (permissions, a bad GKREPORT_LOG path): not logged
+        return False
 
 
 def internal_error_message(where: str, exc: BaseException | None = None) -> str:

@@ -51,17 +51,9 @@ def import_xlwings() -> Any:
 
 
 def _log(text: str) -> None:
-    import datetime as dt
+    from .runtime import append_log  # not at the top: a click imports nothing it does not need
 
-    from .runtime import LOG_FILE  # not at the top: a click imports nothing it does not need
-
-    try:
-        LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
-        with LOG_FILE.open("a", encoding="utf-8") as f:
-            f.write(f"\n=== {stamp} gkreport.xlcall {sys.executable} ===\n{text}")
-    except OSError:
-        pass
+    append_log(f"gkreport.xlcall {sys.executable}", text)
 
 
 def _excel_app(xw: Any, pid: int | None) -> Any:
