@@ -190,7 +190,7 @@ def read_and_check(path: Path, *, previous: Report | None = None, form: str | No
     result.report, result.info = report, ReportInfo.of(report)
     try:
         result.findings = check(report, previous)
-    except Exception as e:
+    except Exception as e:  # per-file boundary: an engine bug is this file's internal error (exit 3), no findings shown as passing
         return _internal(result, f"校验 {path}", e)
     return result
 
@@ -215,7 +215,7 @@ def mark_result(result: FileResult, out: Path, *, refused: bool = False) -> File
         result.marked_is_new = new_template
     except OutputError as e:
         result.error = str(e)
-    except Exception as e:
+    except Exception as e:  # per-file boundary: a marker bug costs this file's copy (exit 3), not the batch
         return _internal(result, f"写标注副本 {out}", e)
     return result
 

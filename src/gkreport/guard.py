@@ -47,7 +47,7 @@ def run_guarded(func: Callable[..., int], *args: Any, where: str = "gkreport") -
     except BrokenPipeError:
         _silence_stdout()  # `gkreport check … | head`: the reader has seen enough
         return Exit.BROKEN_PIPE
-    except Exception as e:
+    except Exception as e:  # the CLI boundary: a bug is logged and is exit code 3, never a result
         return _report(e, where)
 
 

@@ -61,11 +61,11 @@ def _excel_app(xw: Any, pid: int | None) -> Any:
     if pid:
         try:
             return xw.apps[pid]
-        except Exception:
+        except Exception:  # Excel boundary (COM's own error types): that instance is gone, try the active one
             pass
     try:
         return xw.apps.active
-    except Exception:
+    except Exception:  # Excel boundary: no Excel running; the messages then go to the log
         return None
 
 
