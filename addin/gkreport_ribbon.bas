@@ -162,7 +162,7 @@ Private Function GKLaunchWin(ByVal entry As String, ByVal interpreter As String)
     previous = wsh.CurrentDirectory
     wsh.CurrentDirectory = folder
     On Error GoTo Blocked
-    GKLaunchWin = wsh.Run(Chr(34) & exe & Chr(34) & " -m gkreport.xlcall " & entry & _
+    GKLaunchWin = wsh.Run(Chr(34) & exe & Chr(34) & " -m gkreport.addin.xlcall " & entry & _
         " --pid=" & GetCurrentProcessId() & " --addin-version=" & GKREPORT_VERSION & _
         " --xlwings-version=" & XLWINGS_VERSION, 0, True)
     On Error GoTo 0
@@ -184,7 +184,7 @@ Private Function GKLaunchMac(ByVal entry As String, ByVal interpreter As String)
     logFile = Environ("HOME") & "/gkreport-run.log"
     If Not ActiveWorkbook Is Nothing Then book = ActiveWorkbook.Name
     params = "false;;;;;;" & GKSetting("PYTHONPATH") & "|" & ToPosixPath(interpreter) & "|" & _
-        "import gkreport.xlcall as m; m.main(['" & entry & "', '--addin-version=" & GKREPORT_VERSION & _
+        "import gkreport.addin.xlcall as m; m.main(['" & entry & "', '--addin-version=" & GKREPORT_VERSION & _
         "', '--xlwings-version=" & XLWINGS_VERSION & "'])" & "|" & book & "|" & _
         Left(Application.Path, Len(Application.Path) - 4) & "|" & logFile
     On Error GoTo NoScript

@@ -40,8 +40,8 @@ def timed(cmd: list[str]) -> tuple[float, float]:
 
 def old_path(folder: Path, k: int) -> float:
     """Seconds per file of the single-file full check (the path `check` used before)."""
-    from gkreport.checking import check_file
-    from gkreport.inputs import collect_files
+    from gkreport.markers.checking import check_file
+    from gkreport.readers.inputs import collect_files
 
     files = collect_files([folder])[0][:k]
     check_file(files[0])  # imports and forms loaded outside the timing

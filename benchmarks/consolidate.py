@@ -50,7 +50,7 @@ BASELINES = ("calamine×2", "calamine×1", "openpyxl-ro", "inflate×2")
 
 
 def _form_sheets() -> set[str]:
-    from gkreport.forms import load_form
+    from gkreport.core.forms import load_form
 
     form = load_form("2021")
     return {form.header_sheet} | {c.sheet for c in form.cells.values()}
@@ -115,7 +115,7 @@ def _run_method(method: str, folder: Path, jobs: int, sample: int) -> dict[str, 
     files = sorted(str(p) for p in folder.iterdir() if p.suffix == ".xlsx" and not p.name.startswith("~$"))
     wanted = _form_sheets()
     if method == "consolidate":
-        from gkreport.consolidate import consolidate, write_summary
+        from gkreport.consolidation.consolidate import consolidate, write_summary
     extra: dict[str, float] = {}
     start = resource.getrusage(resource.RUSAGE_SELF)  # the start-up and imports are not counted
     t = time.perf_counter()

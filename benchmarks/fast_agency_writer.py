@@ -24,8 +24,8 @@ from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 
-from gkreport.forms import Form
-from gkreport.ooxml import sheet_parts
+from gkreport.core.forms import Form
+from gkreport.readers.ooxml import sheet_parts
 
 CellInput = int | float | str | None
 _DOS_TIME, _DOS_DATE = 0, (2026 - 1980) << 9 | 1 << 5 | 1  # 2026-01-01 00:00, the same in every file

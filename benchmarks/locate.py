@@ -41,11 +41,11 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import linprog
 
-from gkreport import engine, locate_milp
-from gkreport import locate as loc
-from gkreport.forms import Form, load_form
-from gkreport.report import report_from_raw
-from gkreport.rule_types import compare_holds
+from gkreport.core import engine, locate_milp
+from gkreport.core import locate as loc
+from gkreport.core.forms import Form, load_form
+from gkreport.core.report import report_from_raw
+from gkreport.core.rule_types import compare_holds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_agencies import agency_values

@@ -19,9 +19,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from gkreport.fill import fill_workbook
-from gkreport.forms import Form, load_form
-from gkreport.template import build_template
+from gkreport.core.forms import Form, load_form
+from gkreport.output.fill import fill_workbook
+from gkreport.output.template import build_template
 
 if str(Path(__file__).resolve().parent) not in sys.path:  # loaded by file path (the tests)
     sys.path.insert(0, str(Path(__file__).resolve().parent))

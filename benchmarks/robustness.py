@@ -35,9 +35,9 @@ from pathlib import Path
 
 import openpyxl
 
-from gkreport.fill import write_filled
-from gkreport.forms import load_form
-from gkreport.ooxml import sheet_parts
+from gkreport.core.forms import load_form
+from gkreport.output.fill import write_filled
+from gkreport.readers.ooxml import sheet_parts
 from gkreport.xlam.cfb import Storage, Stream, write_cfb
 
 HERE = Path(__file__).resolve().parent
@@ -131,7 +131,7 @@ LAUGHS = ('<!DOCTYPE lolz [<!ENTITY lol "lol">'
 def marked_then_edited(d: Path) -> Path:
     """A marked copy the clerk opened, edited and saved: the marks sheet made visible with a
     colour typed wrong and a row cut short, a marked cell merged with its neighbour."""
-    from gkreport.checking import check_file
+    from gkreport.markers.checking import check_file
 
     src = planted(d / "src" / "年报.xlsx")
     copy = check_file(src, mark_dir=d / "m1").marked
@@ -157,7 +157,7 @@ FULL_DISK = ("import errno, os\n_real = os.fsync\n"
 READ_ONLY = ("import errno, tempfile\n"
              "def _ro(*a, **k):\n    raise PermissionError(errno.EACCES, 'Permission denied')\n"
              "tempfile.mkstemp = _ro\ntempfile.mkdtemp = _ro\n")
-BUG = ("import gkreport.checking as _c\n"
+BUG = ("import gkreport.markers.checking as _c\n"
        "def _bug(*a, **k):\n    raise RuntimeError('planted bug')\n_c.check = _bug\n")
 
 
@@ -199,7 +199,7 @@ def gkreport(argv: list[object], *, inject: str = "", env: dict[str, str] | None
              signal_after: tuple[float, int] | None = None, on_start: Callable[[int], None] | None = None) -> Run:
     """Run ``gkreport argv`` in a subprocess; its exit code, output, peak memory and time."""
     # As the console script does: main() reads sys.argv itself.
-    code = f"import sys\n{PEAK}{inject}from gkreport.cli import main\nsys.argv[0] = 'gkreport'\nsys.exit(main())\n"
+    code = f"import sys\n{PEAK}{inject}from gkreport.commands.cli import main\nsys.argv[0] = 'gkreport'\nsys.exit(main())\n"
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile(suffix=".peak") as peak:
         start = time.perf_counter()
@@ -723,7 +723,7 @@ def _(d: Path) -> tuple[Run, str | None]:
     for i in range(30):
         planted(folder / f"{i}.xlsx")
     code = ("import subprocess, sys\n"
-            "p = subprocess.Popen([sys.executable, '-m', 'gkreport.cli', 'check', sys.argv[1]],"
+            "p = subprocess.Popen([sys.executable, '-m', 'gkreport.commands.cli', 'check', sys.argv[1]],"
             " stdout=subprocess.PIPE, stderr=subprocess.PIPE)\n"
             "p.stdout.readline(); p.stdout.close(); err = p.stderr.read(); p.wait()\n"
             "sys.stderr.buffer.write(err); sys.exit(p.returncode)\n")
@@ -745,7 +745,7 @@ def _(d: Path) -> tuple[Run, str | None]:
     return r, "；".join(problems) or None
 
 
-READER_BUG = ("import gkreport.consolidate as _c\n_real = _c.read_any\n"
+READER_BUG = ("import gkreport.consolidation.consolidate as _c\n_real = _c.read_any\n"
               "def _bug(path, *a, **k):\n"
               "    if 'bug' in str(path):\n        raise RuntimeError('planted bug')\n"
               "    return _real(path, *a, **k)\n_c.read_any = _bug\n")

@@ -15,10 +15,10 @@ Cases:
 - ``--version``, ``-h``, ``describe``: the console script ``gkreport`` next to this Python;
 - ``check clean`` / ``check errors``: ``gkreport check`` of ``samples/pingtan-2023.xlsx``
   (no findings) and of ``samples/pingtan-2023-with-errors.xlsx`` (five errors to locate);
-- ``xlcall show_help``: what every ribbon click starts, ``python -m gkreport.xlcall <button>
+- ``xlcall show_help``: what every ribbon click starts, ``python -m gkreport.addin.xlcall <button>
   --pid=N --addin-version=V --xlwings-version=V`` (``addin/gkreport_ribbon.bas``). There is no
   Excel here, so the button's message cannot be shown and is logged (exit 3): the time is the
-  launcher's, xlwings' and gkreport.excel's start, which every button pays;
+  launcher's, xlwings' and gkreport.addin.excel's start, which every button pays;
 - ``xlcall check_active (imports)``: the launcher plus what the 校验 button imports and loads
   before it reads the workbook (the engine, the readers, the form);
 - ``--floors``: importing openpyxl (with and without numpy), jsonschema, scipy's solver alone,
@@ -45,10 +45,10 @@ HERE = Path(__file__).resolve().parent
 SAMPLES = HERE.parent / "samples"
 
 CHECK_ACTIVE_IMPORTS = (  # as xlcall.main does it (an older tree has no runtime.import_openpyxl)
-    "import sys, gkreport.xlcall as m, gkreport.runtime as r; m.import_xlwings(); "
-    "getattr(r, 'import_openpyxl', lambda: None)(); import gkreport.excel; "
-    "import gkreport.engine, gkreport.readers.workbook, gkreport.marking, gkreport.markers.xlwings_marker; "
-    "from gkreport.forms import load_form; load_form('2021')"
+    "import sys, gkreport.addin.xlcall as m, gkreport.commands.runtime as r; m.import_xlwings(); "
+    "getattr(r, 'import_openpyxl', lambda: None)(); import gkreport.addin.excel; "
+    "import gkreport.core.engine, gkreport.readers.workbook, gkreport.markers.marking, gkreport.markers.xlwings_marker; "
+    "from gkreport.core.forms import load_form; load_form('2021')"
 )
 
 
@@ -71,7 +71,7 @@ def cases(work: Path) -> dict[str, list[str]]:
         "gkreport describe": [*gk, "describe"],
         "gkreport check clean.xlsx": [*gk, "check", str(clean)],
         "gkreport check errors.xlsx": [*gk, "check", str(errors)],
-        "xlcall show_help": [sys.executable, "-m", "gkreport.xlcall", "show_help", *click],
+        "xlcall show_help": [sys.executable, "-m", "gkreport.addin.xlcall", "show_help", *click],
         "xlcall check_active (imports)": [sys.executable, "-c", CHECK_ACTIVE_IMPORTS],
     }
 
@@ -79,7 +79,7 @@ def cases(work: Path) -> dict[str, list[str]]:
 # What the libraries alone cost (``--floors``): the parts of a command's start gkreport cannot
 # make cheaper except by not importing them.
 FLOORS = {
-    "floor: import openpyxl (no numpy)": "from gkreport.runtime import import_openpyxl; import_openpyxl()",
+    "floor: import openpyxl (no numpy)": "from gkreport.commands.runtime import import_openpyxl; import_openpyxl()",
     "floor: import openpyxl + numpy": "import openpyxl",
     "floor: import jsonschema": "import jsonschema",
     "floor: import numpy + scipy.optimize": "import numpy, scipy.optimize, scipy.sparse, scipy.linalg",

@@ -12,8 +12,8 @@ from types import ModuleType
 
 import pytest
 
-from gkreport.fill import write_filled
-from gkreport.forms import load_form
+from gkreport.core.forms import load_form
+from gkreport.output.fill import write_filled
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REAL = FIXTURES / "real"
@@ -170,7 +170,8 @@ def make_agencies() -> ModuleType:
 @pytest.fixture
 def excel_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The add-in's log in ``tmp_path``, and the once-per-process version check armed again."""
-    from gkreport import excel, runtime
+    from gkreport.addin import excel
+    from gkreport.commands import runtime
 
     log = tmp_path / "gkreport.log"
     monkeypatch.setattr(runtime, "LOG_FILE", log)

@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 import gkreport
 from conftest import REAL_REPORTS, make_filled
 from gkreport import api
-from gkreport import consolidate as consolidate_module
-from gkreport.consolidate_model import Consolidation, FileEntry, FileSummary, pack_values
-from gkreport.exits import UsageError
-from gkreport.forms import load_form
-from gkreport.forms_meta import form_meta
+from gkreport.consolidation import consolidate as consolidate_module
+from gkreport.consolidation.consolidate_model import Consolidation, FileEntry, FileSummary, pack_values
+from gkreport.core.exits import UsageError
+from gkreport.core.forms import load_form
+from gkreport.core.forms_meta import form_meta
 from gkreport.readers import ReadError
 
 
@@ -168,7 +168,9 @@ def test_findings_frame_has_one_row_per_finding(tmp_path: Path) -> None:
 
 def test_the_package_exposes_read_and_check() -> None:
     assert gkreport.read is api.read and gkreport.check is api.check
-    from gkreport import consolidate as module  # the module keeps its name; the function is api.consolidate
+    from gkreport.consolidation import (
+        consolidate as module,  # the module keeps its name; the function is api.consolidate
+    )
 
     assert callable(module.consolidate) and not callable(module)
     with pytest.raises(AttributeError):
@@ -176,7 +178,7 @@ def test_the_package_exposes_read_and_check() -> None:
 
 
 def test_import_gkreport_loads_no_heavy_library() -> None:
-    code = ("import sys, gkreport; heavy = ('pandas', 'openpyxl', 'numpy', 'gkreport.engine', 'gkreport.api'); "
+    code = ("import sys, gkreport; heavy = ('pandas', 'openpyxl', 'numpy', 'gkreport.core.engine', 'gkreport.api'); "
             "print([m for m in heavy if m in sys.modules]); gkreport.read; "
             "print('gkreport.api' in sys.modules, 'pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")

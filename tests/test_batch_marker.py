@@ -20,7 +20,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gkreport.findings import Finding
+from gkreport.core.findings import Finding
+from gkreport.markers.marking import FILL, NOTE_TAG, RESULTS_SHEET, STATE_SHEET, apply_marks, clear_marks, plan_marks
 from gkreport.markers.xlwings_marker import (
     FS,
     RS,
@@ -29,7 +30,6 @@ from gkreport.markers.xlwings_marker import (
     Look,
     ProtectedSheetError,
 )
-from gkreport.marking import FILL, NOTE_TAG, RESULTS_SHEET, STATE_SHEET, apply_marks, clear_marks, plan_marks
 
 # COM calls xlwings makes for one operation (xlwings/_xlwindows.py, 0.37):
 COST = {

@@ -20,20 +20,20 @@ import openpyxl
 import pytest
 
 from conftest import REAL, REAL_REPORTS, make_filled
-from gkreport.check_batch import BatchOptions, check_files, plan_jobs
-from gkreport.checking import MarkPlan, check_file
-from gkreport.inputs import collect_files
-from gkreport.marking import RESULTS_SHEET
+from gkreport.core.stamp import data_fingerprint
+from gkreport.markers.check_batch import BatchOptions, check_files, plan_jobs
+from gkreport.markers.checking import MarkPlan, check_file
+from gkreport.markers.marking import RESULTS_SHEET
 from gkreport.readers import read_any
+from gkreport.readers.inputs import collect_files
 from gkreport.readers.workbook import fast_decline_reason, name_target
-from gkreport.stamp import data_fingerprint
 
 
 def _insert_row(path: Path, sheet: str, row: int) -> None:
     """A row inserted as Excel does it: the cells below and the names pointing at them move."""
     from openpyxl.workbook.defined_name import DefinedName
 
-    from gkreport import addresses as addr
+    from gkreport.core import addresses as addr
 
     wb = openpyxl.load_workbook(path)
     ws = wb[sheet]
@@ -119,7 +119,7 @@ def test_previous_years_report_reaches_the_workers(folder: Path, tmp_path: Path)
 
 
 def run_cli(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gkreport.cli", "check", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "gkreport.commands.cli", "check", *map(str, args)],
                           capture_output=True, text=True, encoding="utf-8", timeout=300)
 
 

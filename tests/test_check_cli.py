@@ -13,11 +13,11 @@ import openpyxl
 import pytest
 
 from conftest import REAL_REPORTS, lo_convert, make_filled
-from gkreport.marking import RESULTS_SHEET, STATE_SHEET
+from gkreport.markers.marking import RESULTS_SHEET, STATE_SHEET
 
 
 def run(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gkreport.cli", "check", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "gkreport.commands.cli", "check", *map(str, args)],
                           capture_output=True, text=True, encoding="utf-8", timeout=120)
 
 
@@ -107,8 +107,8 @@ def test_rechecking_a_marked_copy_does_not_pile_up(bad: Path, tmp_path: Path) ->
 
 
 def test_clear_restores_original_look(bad: Path, tmp_path: Path) -> None:
+    from gkreport.markers.marking import clear_marks
     from gkreport.markers.openpyxl_marker import OpenpyxlMarker
-    from gkreport.marking import clear_marks
 
     run(bad, "--mark", tmp_path / "m")
     marker = OpenpyxlMarker.open(tmp_path / "m" / "bad.checked.xlsx")
@@ -238,7 +238,7 @@ def test_marking_a_published_report_says_the_copy_is_a_new_template(good: Path, 
 
 
 def test_marked_copy_names_are_unique_and_fit_the_file_system(tmp_path: Path) -> None:
-    from gkreport.checking import MarkPlan
+    from gkreport.markers.checking import MarkPlan
 
     plan = MarkPlan(tmp_path / "out")
     a, b = tmp_path / "乡A" / "年报.xlsx", tmp_path / "乡B" / "年报.xlsx"
@@ -260,7 +260,7 @@ def test_marked_copy_names_are_unique_and_fit_the_file_system(tmp_path: Path) ->
 def test_check_output_refuses_what_must_not_be_written(tmp_path: Path) -> None:
     import os
 
-    from gkreport.outputs import OutputError, check_output
+    from gkreport.output.outputs import OutputError, check_output
 
     inp = tmp_path / "in.xlsx"
     inp.write_bytes(b"x")
@@ -292,7 +292,7 @@ def test_atomic_write_respects_umask_and_leaves_nothing_on_failure(tmp_path: Pat
     import os
     import stat
 
-    from gkreport.outputs import OutputError, atomic_write, atomic_write_bytes
+    from gkreport.output.outputs import OutputError, atomic_write, atomic_write_bytes
 
     old = os.umask(0o027)
     try:
@@ -322,7 +322,7 @@ def test_atomic_write_respects_umask_and_leaves_nothing_on_failure(tmp_path: Pat
 def test_output_lock_makes_a_second_writer_fail_and_is_released(tmp_path: Path) -> None:
     import multiprocessing
 
-    from gkreport.outputs import OutputError, output_lock
+    from gkreport.output.outputs import OutputError, output_lock
 
     out = tmp_path / "汇总.xlsx"
     with output_lock(out):
@@ -341,7 +341,7 @@ def test_output_lock_makes_a_second_writer_fail_and_is_released(tmp_path: Path) 
 
 
 def _try_lock(out: Path, q) -> None:
-    from gkreport.outputs import OutputError, output_lock
+    from gkreport.output.outputs import OutputError, output_lock
 
     try:
         with output_lock(out):
@@ -353,7 +353,7 @@ def _try_lock(out: Path, q) -> None:
 def test_stale_temps_of_dead_runs_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
     import os
 
-    from gkreport.outputs import clean_stale_temps
+    from gkreport.output.outputs import clean_stale_temps
 
     dead = tmp_path / ".~gk-99999999-abc.xlsx"
     dead.write_bytes(b"half")
@@ -370,14 +370,14 @@ def test_stale_temps_of_dead_runs_are_removed_and_live_ones_kept(tmp_path: Path)
 def test_one_guard_no_traceback_exit_codes(tmp_path: Path, good: Path, monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     """Interrupt: 130, a short line, no debris. A bug: 3 and one line naming the log."""
-    import gkreport.checking
-    from gkreport.cli import main
-    from gkreport.exits import Exit
+    import gkreport.markers.checking
+    from gkreport.commands.cli import main
+    from gkreport.core.exits import Exit
 
     def interrupted(*a: object, **k: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(gkreport.checking, "apply_marks", interrupted)
+    monkeypatch.setattr(gkreport.markers.checking, "apply_marks", interrupted)
     assert main(["check", str(good), "--mark", str(tmp_path / "m"), "--mark-all"]) == Exit.INTERRUPTED
     assert "已中断" in capsys.readouterr().err
     assert list((tmp_path / "m").iterdir()) == []  # no temp, no lock left
@@ -389,7 +389,7 @@ def test_one_guard_no_traceback_exit_codes(tmp_path: Path, good: Path, monkeypat
     def bug(*a: object, **k: object) -> None:
         raise ZeroDivisionError("planted")
 
-    monkeypatch.setattr("gkreport.cli_consolidate.consolidate", bug)
+    monkeypatch.setattr("gkreport.commands.cli_consolidate.consolidate", bug)
     assert main(["consolidate", str(tmp_path), "-o", str(tmp_path / "s.xlsx")]) == Exit.INTERNAL
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "程序内部错误" in err and str(log) in err and "Traceback" not in err
@@ -398,7 +398,7 @@ def test_one_guard_no_traceback_exit_codes(tmp_path: Path, good: Path, monkeypat
 
 def test_help_documents_the_exit_codes() -> None:
     for args in ([], ["check"], ["consolidate"], ["import"]):
-        r = subprocess.run([sys.executable, "-m", "gkreport.cli", *args, "--help"], capture_output=True,
+        r = subprocess.run([sys.executable, "-m", "gkreport.commands.cli", *args, "--help"], capture_output=True,
                            text=True, encoding="utf-8", timeout=60)
         assert r.returncode == 0
         assert "  3 = 程序内部错误" in r.stdout and "  2 = 有文件无法读取或写入" in r.stdout

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gkreport.cli import main as cli_main
-from gkreport.compare import compare
-from gkreport.fill import write_filled
+from gkreport.commands.cli import main as cli_main
+from gkreport.consolidation.compare import compare
+from gkreport.core.report import report_from_raw
+from gkreport.output.fill import write_filled
 from gkreport.publish import publish
-from gkreport.report import report_from_raw
 from test_rollup import FORM, mk, total, write_agency, write_county
 
 
@@ -172,11 +172,11 @@ def test_help_has_examples_and_exit_codes_and_pandas_loads_only_when_comparing()
     import subprocess
     import sys
 
-    r = subprocess.run([sys.executable, "-m", "gkreport.cli", "compare", "--help"], capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "gkreport.commands.cli", "compare", "--help"], capture_output=True,
                        text=True, encoding="utf-8", timeout=60)
     assert r.returncode == 0
     assert "gkreport compare 某某市2023年报.docx 各县年报/" in r.stdout and "  2 = 有文件无法读取或写入" in r.stdout
-    code = ("import sys; from gkreport.cli import build_parser; build_parser(); import gkreport.consolidate; "
+    code = ("import sys; from gkreport.commands.cli import build_parser; build_parser(); import gkreport.consolidation.consolidate; "
             "print('pandas' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.stdout.strip() == "False", r.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REAL_REPORTS, make_filled
-from gkreport.console import Progress, mark, tally
+from gkreport.commands.console import Progress, mark, tally
 
 
 def gk(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:

@@ -12,13 +12,13 @@ import openpyxl
 import pytest
 
 from conftest import make_agencies
-from gkreport.cli import main as cli_main
-from gkreport.consolidate import Consolidation, consolidate, normalise_name, write_summary
-from gkreport.fill import fill_workbook
-from gkreport.forms import load_form
-from gkreport.ooxml import sheet_parts
+from gkreport.commands.cli import main as cli_main
+from gkreport.consolidation.consolidate import Consolidation, consolidate, normalise_name, write_summary
+from gkreport.core.forms import load_form
+from gkreport.output.fill import fill_workbook
+from gkreport.output.template import build_template
 from gkreport.readers import ReadError
-from gkreport.template import build_template
+from gkreport.readers.ooxml import sheet_parts
 from gkreport.xlam.cfb import Storage, Stream, write_cfb
 
 mk = make_agencies()
@@ -363,7 +363,7 @@ def test_a_resubmission_replaces_the_earlier_report_by_date_then_file_time(tmp_p
 
 
 def test_roster_from_xlsx_with_a_title_row_and_from_a_gbk_csv(tmp_path: Path) -> None:
-    from gkreport.consolidate import LEVEL_OWN, LEVEL_TOWN, load_roster
+    from gkreport.consolidation.consolidate import LEVEL_OWN, LEVEL_TOWN, load_roster
 
     book = openpyxl.Workbook()
     ws = book.active
@@ -407,7 +407,7 @@ _REAL_SUMMARISE: list = []
 def test_a_file_that_kills_its_worker_is_reported_and_the_rest_consolidated(tmp_path: Path,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """A crash inside a native reader (or the OOM killer) ends the worker process, not the run."""
-    import gkreport.consolidate_read as cons
+    import gkreport.consolidation.consolidate_read as cons
 
     d = tmp_path / "in"
     records = mk.write_agencies(40, d, seed=15, error_share=0.0)
@@ -425,7 +425,7 @@ def test_a_file_that_kills_its_worker_is_reported_and_the_rest_consolidated(tmp_
 
 
 def test_a_panic_in_the_reader_is_this_files_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gkreport.consolidate_read as cons
+    import gkreport.consolidation.consolidate_read as cons
 
     class PanicException(BaseException):  # what pyo3 raises for a Rust panic
         pass

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from tests.test_make_agencies import mk
 
-from gkreport.consolidate import consolidate, write_summary
-from gkreport.consolidate_model import CellValues, pack_values
-from gkreport.consolidate_read import summarise_file
-from gkreport.forms import load_form
+from gkreport.consolidation.consolidate import consolidate, write_summary
+from gkreport.consolidation.consolidate_model import CellValues, pack_values
+from gkreport.consolidation.consolidate_read import summarise_file
+from gkreport.core.forms import load_form
 from gkreport.readers import ReadError, read_any
 from gkreport.readers.workbook import fast_decline_reason
 
@@ -82,8 +82,8 @@ def test_a_refused_part_is_refused_again_when_seen_again(tmp_path: Path) -> None
     """The sheet-limit verdict kept for a part (see readers/files.py) is the refusal too."""
     from fast_agency_writer import FastAgencyWriter
 
-    from gkreport.fill import fill_workbook
-    from gkreport.template import build_template
+    from gkreport.output.fill import fill_workbook
+    from gkreport.output.template import build_template
 
     form = load_form("2021")
     values = {cid: 1 for cid in form.cells}

@@ -7,9 +7,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from gkreport.cli import main as cli_main
-from gkreport.forms import load_form
-from gkreport.resources import data_dir
+from gkreport.commands.cli import main as cli_main
+from gkreport.core.forms import load_form
+from gkreport.core.resources import data_dir
 
 
 def _by_name(wb: openpyxl.Workbook, name: str) -> object:

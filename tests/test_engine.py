@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import REAL_REPORTS
-from gkreport.engine import check
-from gkreport.forms import load_form
-from gkreport.report import report_from_raw
+from gkreport.core.engine import check
+from gkreport.core.forms import load_form
+from gkreport.core.report import report_from_raw
 
 
 def _report(name: str, **changes: object):

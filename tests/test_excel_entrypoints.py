@@ -1,4 +1,4 @@
-"""The ribbon's Python entry points (gkreport.excel) on xlwings' remote engine.
+"""The ribbon's Python entry points (gkreport.addin.excel) on xlwings' remote engine.
 
 A remote book (``xw.Book(json=payload)``) is built from a real template workbook
 (build_template + fill_workbook); writes are queued as actions, so the tests assert on
@@ -23,12 +23,12 @@ import xlwings as xw
 from openpyxl import Workbook
 
 from conftest import REAL_REPORTS
-from gkreport import excel, excel_newform
-from gkreport.fill import fill_workbook
-from gkreport.forms import form_for_year, load_form
+from gkreport.addin import excel, excel_newform
+from gkreport.core.forms import form_for_year, load_form
+from gkreport.markers.marking import FILL, NOTE_TAG, RESULTS_SHEET, STATE_SHEET
 from gkreport.markers.xlwings_marker import XlwingsMarker, is_remote
-from gkreport.marking import FILL, NOTE_TAG, RESULTS_SHEET, STATE_SHEET
-from gkreport.template import build_template
+from gkreport.output.fill import fill_workbook
+from gkreport.output.template import build_template
 
 ROOT = Path(__file__).resolve().parents[1]
 ERROR_FILL = "#" + FILL["error"]
@@ -352,7 +352,7 @@ def test_show_help_names_versions_and_log(planted: tuple[Any, Any, str, str], _l
 
 
 def test_consolidate_folder_writes_a_summary(planted: tuple[Any, Any, str, str], tmp_path: Path) -> None:
-    pytest.importorskip("gkreport.consolidate")
+    pytest.importorskip("gkreport.consolidation.consolidate")
     book = planted[0]
     folder = tmp_path / "各单位"
     folder.mkdir()
@@ -372,7 +372,7 @@ def test_consolidate_folder_writes_a_summary(planted: tuple[Any, Any, str, str],
     status = [v for row in openpyxl.load_workbook(out)["报送情况"].iter_rows(values_only=True) for v in row]
     assert "某某县统计局" in status and "应报送单位名单.csv" in status
     assert any(isinstance(v, str) and v.startswith("应报送单位名单，不是报表") for v in status)
-    from gkreport.consolidate import find_roster
+    from gkreport.consolidation.consolidate import find_roster
 
     (folder / "旧名单.xlsx").write_bytes(b"")
     assert find_roster(folder) is None  # two candidates: no guessing
@@ -407,7 +407,7 @@ def test_version_check_reports_a_mismatch(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_every_ribbon_function_exists() -> None:
-    from gkreport.xlcall import BUTTONS
+    from gkreport.addin.xlcall import BUTTONS
 
     bas = (ROOT / "addin" / "gkreport_ribbon.bas").read_text("ascii")
     called = re.findall(r'GKRun "(\w+)", (?:True|False)', bas)
@@ -417,7 +417,7 @@ def test_every_ribbon_function_exists() -> None:
 
 
 def test_marker_satisfies_the_protocol(planted: tuple[Any, Any, str, str]) -> None:
-    from gkreport.marking import MarkTarget
+    from gkreport.markers.marking import MarkTarget
 
     marker: MarkTarget = XlwingsMarker(planted[0])
     assert marker.has_sheet(planted[2]) and not marker.has_sheet(RESULTS_SHEET)

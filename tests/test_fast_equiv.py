@@ -29,14 +29,14 @@ from hypothesis import strategies as st
 from openpyxl.workbook.defined_name import DefinedName
 
 from conftest import lo_convert
-from gkreport import addresses as addr
-from gkreport.consolidate import consolidate
-from gkreport.engine import check
-from gkreport.fill import fill_workbook
-from gkreport.forms import Form, load_form
+from gkreport.consolidation.consolidate import consolidate
+from gkreport.core import addresses as addr
+from gkreport.core.engine import check
+from gkreport.core.forms import Form, load_form
+from gkreport.output.fill import fill_workbook
+from gkreport.output.template import build_template
 from gkreport.readers import ReadError, read_any
 from gkreport.readers.workbook import fast_decline_reason, name_target
-from gkreport.template import build_template
 
 FORMS = ("2019", "2021")
 # CI keeps the property tests well under 40 s; GK_EQUIV_EXAMPLES=500 for a long local run.
@@ -144,7 +144,7 @@ def rewrite_zip(src: Path, dst: Path, change: Callable[[str, bytes], bytes | Non
 
 
 def sheet_part(path: Path, sheet: str) -> str:
-    from gkreport.ooxml import sheet_parts
+    from gkreport.readers.ooxml import sheet_parts
 
     with zipfile.ZipFile(path) as zf:
         return sheet_parts(zf)[sheet]
@@ -337,7 +337,7 @@ def test_merge_over_data_cells(tmp_path: Path) -> None:
 
 
 def to_strict(src: Path, dst: Path) -> Path:
-    from gkreport.ooxml import STRICT_TO_TRANSITIONAL
+    from gkreport.readers.ooxml import STRICT_TO_TRANSITIONAL
 
     def change(name: str, data: bytes) -> bytes:
         if name.endswith((".xml", ".rels")):
@@ -507,7 +507,7 @@ XML_CHANGES = ["none", "none", "none", "single-quotes", "single-quotes", "prefix
 def xml_change(kind: str, part: str) -> Callable[[str, bytes], bytes]:
     def change(name: str, data: bytes) -> bytes:
         if kind == "strict" and name.endswith((".xml", ".rels")):
-            from gkreport.ooxml import STRICT_TO_TRANSITIONAL
+            from gkreport.readers.ooxml import STRICT_TO_TRANSITIONAL
 
             for strict, transitional in STRICT_TO_TRANSITIONAL:
                 data = data.replace(transitional, strict)

@@ -19,11 +19,11 @@ from typing import Any
 import openpyxl
 import pytest
 
-from gkreport import forms, forms_meta
-from gkreport.cli import main
-from gkreport.fill import fill_workbook
-from gkreport.forms import FormError, load_form, parse_form
-from gkreport.resources import data_dir
+from gkreport.commands.cli import main
+from gkreport.core import forms, forms_meta
+from gkreport.core.forms import FormError, load_form, parse_form
+from gkreport.core.resources import data_dir
+from gkreport.output.fill import fill_workbook
 
 NEW_ROW = "other_withdrawn"
 NEW_LABEL = "4.申请人撤回申请"

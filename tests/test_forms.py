@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from gkreport.describe import describe
-from gkreport.forms import FormError, available_forms, form_for_year, load_form, parse_form, rules_dir
+from gkreport.core.describe import describe
+from gkreport.core.forms import FormError, available_forms, form_for_year, load_form, parse_form, rules_dir
 
 
 def _doc(version: str) -> dict:
@@ -65,7 +65,7 @@ def test_totals_are_marked_total() -> None:
 def test_official_merges_follow_layout_md(version: str) -> None:
     """The official form's merges (relative to each table's top-left, transcribed below) are reproduced."""
     f = load_form(version)
-    from gkreport import addresses as addr
+    from gkreport.core import addresses as addr
 
     def rel(table, rng: str) -> str:
         return addr.offset_range(rng, -(table.first_row - 1), -(table.first_col - 1))
@@ -101,7 +101,7 @@ def test_describe_lists_header_and_every_cell() -> None:
 
 
 def test_describe_cli_json_equals_api() -> None:
-    out = subprocess.run([sys.executable, "-m", "gkreport.cli", "describe", "--form", "2019", "--json"],
+    out = subprocess.run([sys.executable, "-m", "gkreport.commands.cli", "describe", "--form", "2019", "--json"],
                          check=True, capture_output=True, text=True, encoding="utf-8").stdout
     assert json.loads(out) == describe(load_form("2019"))
 

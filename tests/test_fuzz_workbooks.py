@@ -20,11 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gkreport.checking import check_file
-from gkreport.cli_import import read_for_import
-from gkreport.consolidate import consolidate, summarise_file
-from gkreport.fill import write_filled
-from gkreport.forms import load_form
+from gkreport.commands.cli_import import read_for_import
+from gkreport.consolidation.consolidate import consolidate, summarise_file
+from gkreport.core.forms import load_form
+from gkreport.markers.checking import check_file
+from gkreport.output.fill import write_filled
 from gkreport.readers import ReadError
 
 INSERTS = [b"", b"<", b"&lol;", b"\x00\xff", b'<c r="XFD1048576"><v>1</v></c>', b"<v>" + b"9" * 400 + b"</v>",

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gkreport import cli_check
-from gkreport.engine import check
-from gkreport.forms import load_form
+from gkreport.commands import cli_check
+from gkreport.core.engine import check
+from gkreport.core.forms import load_form
 from gkreport.readers import read_any
 from gkreport.readers.pub_model import Model
 from gkreport.readers.pub_solve import solve_row
@@ -270,7 +270,7 @@ def test_json_findings_name_the_unread_cells(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_import_cli_says_how_many_cells_it_could_not_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from gkreport import cli_import
+    from gkreport.commands import cli_import
 
     path = write(tmp_path, report_text(row_values=_drop_company_from_results))
     parser = argparse.ArgumentParser()
@@ -287,8 +287,8 @@ def test_import_cli_says_how_many_cells_it_could_not_read(tmp_path: Path, capsys
 
 def test_engine_reports_identities_on_unread_cells_as_not_checkable() -> None:
     """Generic: any report whose cell is ``unread`` gets 无法校验 for the identities using it."""
-    from gkreport.report import report_from_raw
-    from gkreport.values import unread
+    from gkreport.core.report import report_from_raw
+    from gkreport.core.values import unread
 
     values = expected_pingtan()
     rep = report_from_raw(FORM, values, {"hdr.agency": "某单位", "hdr.year": 2023})
@@ -384,7 +384,7 @@ def test_tsv_row_with_a_missing_value_is_not_left_partly_blank(tmp_path: Path) -
 def test_unread_cells_make_the_county_sum_uncertain(tmp_path: Path) -> None:
     """A published report whose rows could not all be read is summed (not --strict), and the
     summary cells its unread values feed are marked uncertain, naming the agency."""
-    from gkreport.consolidate import consolidate
+    from gkreport.consolidation.consolidate import consolidate
 
     folder = tmp_path / "reports"
     folder.mkdir()

@@ -19,26 +19,26 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
-from gkreport import addresses
+from gkreport.core import addresses
 
 CORE = (
-    "gkreport.addresses",
-    "gkreport.values",
-    "gkreport.labels",
-    "gkreport.forms",
-    "gkreport.findings",
-    "gkreport.report",
-    "gkreport.engine",
-    "gkreport.locate",
-    "gkreport.locate_milp",
-    "gkreport.formula",
-    "gkreport.livecalc",
-    "gkreport.describe",
-    "gkreport.stamp",
-    "gkreport.safety",
-    "gkreport.exits",
-    "gkreport.resources",
-    "gkreport.marking",
+    "gkreport.core.addresses",
+    "gkreport.core.values",
+    "gkreport.core.labels",
+    "gkreport.core.forms",
+    "gkreport.core.findings",
+    "gkreport.core.report",
+    "gkreport.core.engine",
+    "gkreport.core.locate",
+    "gkreport.core.locate_milp",
+    "gkreport.core.formula",
+    "gkreport.core.livecalc",
+    "gkreport.core.describe",
+    "gkreport.core.stamp",
+    "gkreport.output.safety",
+    "gkreport.core.exits",
+    "gkreport.core.resources",
+    "gkreport.markers.marking",
     "gkreport.publish.content",
     "gkreport.publish.grid",
 )
@@ -61,7 +61,7 @@ def test_core_module_imports_no_adapter(module: str) -> None:
 
 def test_probe_sees_an_adapter() -> None:
     """The probe itself works: a module that does import openpyxl is caught."""
-    out = subprocess.run([sys.executable, "-c", _PROBE, "gkreport.fill", *ADAPTERS],
+    out = subprocess.run([sys.executable, "-c", _PROBE, "gkreport.output.fill", *ADAPTERS],
                          capture_output=True, text=True, check=True).stdout
     assert "openpyxl" in json.loads(out)
 

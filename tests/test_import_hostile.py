@@ -22,9 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gkreport import cli_import
-from gkreport.checking import check_file
-from gkreport.forms import load_form
+from gkreport.commands import cli_import
+from gkreport.core.forms import load_form
+from gkreport.markers.checking import check_file
 from gkreport.readers.published import ReportReadError, read_published
 from test_import_completeness import report_text
 from test_import_published import BREAKS_2021, add_docx_grid, expected_pingtan, grid_spec
@@ -216,7 +216,7 @@ def test_a_5000_digit_number_is_a_finding(tmp_path: Path) -> None:
 
 
 def test_numbers_beyond_any_float_are_invalid_not_a_traceback() -> None:
-    from gkreport.values import parse_value
+    from gkreport.core.values import parse_value
 
     for raw in ("1e999999999", "9" * 5000, "-" + "9" * 400 + ".5", "1," + "000," * 2000 + "000"):
         v = parse_value(raw)

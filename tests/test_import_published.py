@@ -18,9 +18,9 @@ import docx
 import openpyxl
 import pytest
 
-from gkreport import addresses as addr
-from gkreport import cli_import
-from gkreport.forms import Form, load_form
+from gkreport.commands import cli_import
+from gkreport.core import addresses as addr
+from gkreport.core.forms import Form, load_form
 from gkreport.readers.published import Imported, ReportReadError, parse_value, read_published
 
 REAL = Path(__file__).parent / "fixtures" / "real"

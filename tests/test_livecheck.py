@@ -15,12 +15,13 @@ import openpyxl
 import pytest
 
 from conftest import REAL_REPORTS, lo_convert_many
-from gkreport import livecalc
-from gkreport.engine import check
-from gkreport.fill import fill_workbook
-from gkreport.forms import Form, load_form
-from gkreport.report import report_from_raw
-from gkreport.template import (
+from gkreport.core import livecalc
+from gkreport.core.engine import check
+from gkreport.core.forms import Form, load_form
+from gkreport.core.report import report_from_raw
+from gkreport.core.values import parse_value
+from gkreport.output.fill import fill_workbook
+from gkreport.output.template import (
     FAIL_MARK,
     PASS_MARK,
     TEXT_NOTE,
@@ -29,7 +30,6 @@ from gkreport.template import (
     live_checks,
     save_workbook_atomic,
 )
-from gkreport.values import parse_value
 
 
 def recalc_all(sources: list[Path], outdir: Path) -> dict[Path, Path]:

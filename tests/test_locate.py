@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REAL_REPORTS, make_filled
-from gkreport import locate as loc
-from gkreport.engine import check
-from gkreport.forms import load_form
-from gkreport.locate_milp import Group, Row, Var, solve
-from gkreport.report import report_from_raw
+from gkreport.core import locate as loc
+from gkreport.core.engine import check
+from gkreport.core.forms import load_form
+from gkreport.core.locate_milp import Group, Row, Var, solve
+from gkreport.core.report import report_from_raw
 
 FORM = load_form("2021")
 
@@ -199,7 +199,7 @@ def test_marked_copy_and_json_carry_the_suggestion(tmp_path: Path) -> None:
     _, header, values = REAL_REPORTS["pingtan-2023"]()
     values = {**values, "t2.total.person": 0, "t2.total.company": 0, "t2.total.total": 0}
     path = make_filled(tmp_path, "zero-total.xlsx", "2021", values, header)
-    run = [sys.executable, "-m", "gkreport.cli", "check"]
+    run = [sys.executable, "-m", "gkreport.commands.cli", "check"]
     out = json.loads(subprocess.run([*run, str(path), "--json"], capture_output=True, text=True,
                                     encoding="utf-8", timeout=120).stdout)
     findings = out[0]["findings"]
@@ -215,7 +215,7 @@ def test_marked_copy_and_json_carry_the_suggestion(tmp_path: Path) -> None:
 
 
 def _evaluated(report) -> list[loc.Evaluated]:
-    from gkreport import engine
+    from gkreport.core import engine
 
     ctx = engine.Context(report, None, None)
     out = []
@@ -229,7 +229,7 @@ def _evaluated(report) -> list[loc.Evaluated]:
 
 def test_locate_section_is_data_checked_at_load() -> None:
     """Weights live in rules/form-*.json; a bad value or an unknown rule is rejected."""
-    from gkreport.forms import FormError, parse_form
+    from gkreport.core.forms import FormError, parse_form
 
     doc = json.loads(FORM.source.read_text(encoding="utf-8"))
     assert loc.Config.of(parse_form(doc)).weights["empty_total"] == doc["locate"]["weights"]["empty_total"]

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+from gkreport.consolidation.roster import normalise_name
 from gkreport.readers import read_any
 from gkreport.readers.workbook import fast_decline_reason
-from gkreport.roster import normalise_name
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "make_agencies.py"
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from gkreport.engine import check
-from gkreport.forms import load_form
+from gkreport.core.engine import check
+from gkreport.core.forms import load_form
+from gkreport.core.report import report_from_raw
 from gkreport.readers import read_any
-from gkreport.report import report_from_raw
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 

@@ -16,11 +16,11 @@ import openpyxl
 import pytest
 
 from conftest import REAL_REPORTS, make_filled
-from gkreport.cli import main
-from gkreport.consolidate import load_roster
-from gkreport.engine import check
+from gkreport.commands.cli import main
+from gkreport.consolidation.consolidate import load_roster
+from gkreport.core.engine import check
+from gkreport.core.stamp import data_fingerprint
 from gkreport.readers import read_any
-from gkreport.stamp import data_fingerprint
 from lo_writer import lo_pdf
 
 

@@ -117,7 +117,7 @@ def test_a_given_wheel_is_used(tmp_path: Path) -> None:
 
 
 def test_cli_reports_in_chinese(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from gkreport.cli import main
+    from gkreport.commands.cli import main
     from gkreport.xlam import offline
 
     monkeypatch.setattr(offline, "_run", FakePip())

@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from gkreport.ooxml import Unproven, inspect_package, scan_sheet, sheet_parts
+from gkreport.readers.ooxml import Unproven, inspect_package, scan_sheet, sheet_parts
 
 NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from conftest import REAL_REPORTS
-from gkreport import form_schema, forms
-from gkreport.cli import main
-from gkreport.fill import write_filled
-from gkreport.forms import FormError, load_form, rules_dir
-from gkreport.overlay import RULES_ENV
+from gkreport.commands.cli import main
+from gkreport.core import form_schema, forms
+from gkreport.core.forms import FormError, load_form, rules_dir
+from gkreport.core.overlay import RULES_ENV
+from gkreport.output.fill import write_filled
 
 DOUBLE = {"id": "SX-new-double", "severity": "warning", "type": "equal", "total": "left",
           "title": "新收总计为自然人的两倍加一", "description": "省级补充规则（测试）",
@@ -42,7 +42,7 @@ def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def _run(*args: object, env: dict | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gkreport.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "gkreport.commands.cli", *map(str, args)], capture_output=True, text=True,
                           encoding="utf-8", timeout=300, env={**os.environ, **(env or {})})
 
 
@@ -244,12 +244,12 @@ def test_a_forged_stamp_never_turns_a_bad_form_into_a_traceback(tmp_path: Path) 
     form_schema.write_stamp(key)
     assert form_schema.is_stamped(key)
     with pytest.raises(FormError, match="缺少必需的字段 “sets”"):
-        from gkreport.form_parse import parse_form
+        from gkreport.core.form_parse import parse_form
         parse_form(doc, "forged.json", validated=True)
 
 
 def test_a_start_with_valid_stamps_does_not_import_jsonschema(tmp_path: Path) -> None:
-    code = ("import sys; from gkreport.forms import load_form; load_form('2021'); load_form('2019'); "
+    code = ("import sys; from gkreport.core.forms import load_form; load_form('2021'); load_form('2019'); "
             "print('jsonschema' in sys.modules)")
     env = {**os.environ, "GKREPORT_CACHE_DIR": str(tmp_path / "c")}
     env.pop(RULES_ENV, None)
@@ -262,7 +262,7 @@ def test_the_readme_overlay_example_is_valid(tmp_path: Path) -> None:
     """The worked example of the README's 省级规则覆盖 section checks as it says."""
     import re
 
-    from gkreport.cli_rules import check_file
+    from gkreport.commands.cli_rules import check_file
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     example = re.search(r"`省级规则/overlay-2021\.json`：\n\n```json\n(.*?)```", readme, re.S)
@@ -279,7 +279,7 @@ def test_the_excel_ribbon_sees_the_overlay(tmp_path: Path, monkeypatch: pytest.M
     """The ribbon's 校验 (xlwings remote book) checks with the rules of GKREPORT_RULES_DIR."""
     import xlwings as xw
 
-    from gkreport import excel
+    from gkreport.addin import excel
     from test_excel_entrypoints import actions, filled, payload_from_workbook
 
     wb, _ = filled("pingtan-2023")

@@ -18,16 +18,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from gkreport.cli import main
-from gkreport.engine import check
-from gkreport.forms import Form, load_form
+from gkreport.commands.cli import main
+from gkreport.core.engine import check
+from gkreport.core.forms import Form, load_form
+from gkreport.core.report import Report, report_from_raw
+from gkreport.core.stamp import cell_text
+from gkreport.core.values import parse_value
 from gkreport.publish import build_publication, publish
 from gkreport.publish.grid import table_grid
 from gkreport.readers import read_any
 from gkreport.readers.published import read_published
-from gkreport.report import Report, report_from_raw
-from gkreport.stamp import cell_text
-from gkreport.values import parse_value
 from lo_writer import lo_pdf, lo_writer_convert
 
 SAMPLES = Path(__file__).parents[1] / "samples"

@@ -8,11 +8,11 @@ from pathlib import Path
 import openpyxl
 
 from conftest import REAL_REPORTS, make_filled
-from gkreport.checking import check_file
-from gkreport.engine import check
-from gkreport.forms import load_form
-from gkreport.marking import RESULT_HEADERS, RESULTS_SHEET, rule_title
-from gkreport.report import report_from_raw
+from gkreport.core.engine import check
+from gkreport.core.forms import load_form
+from gkreport.core.report import report_from_raw
+from gkreport.markers.checking import check_file
+from gkreport.markers.marking import RESULT_HEADERS, RESULTS_SHEET, rule_title
 
 
 def test_results_sheet_shows_titles_and_keeps_fingerprints(tmp_path: Path) -> None:

@@ -12,14 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REAL_REPORTS, make_filled
-from gkreport.checking import check_file
-from gkreport.engine import check
-from gkreport.forms import load_form
+from gkreport.core.engine import check
+from gkreport.core.forms import load_form
+from gkreport.core.report import report_from_raw
+from gkreport.markers.checking import check_file
+from gkreport.markers.marking import apply_marks
 from gkreport.markers.openpyxl_marker import OpenpyxlMarker
-from gkreport.marking import apply_marks
 from gkreport.readers import ReadError, read_any
 from gkreport.readers.workbook import UNSAFE_XML
-from gkreport.report import report_from_raw
 from gkreport.xlam.cfb import Storage, Stream, write_cfb
 
 
@@ -205,8 +205,8 @@ def test_fuzz_read_check_mark_never_crashes_or_changes_values(tmp_path: Path, pl
 def test_control_characters_from_text_reports_never_break_a_workbook(tmp_path: Path) -> None:
     """pdftotext puts a form feed between pages; other tools leave other control characters.
     They cannot be stored in .xlsx (openpyxl refuses them): written text drops them."""
-    from gkreport.consolidate import consolidate, write_summary
-    from gkreport.safety import set_text
+    from gkreport.consolidation.consolidate import consolidate, write_summary
+    from gkreport.output.safety import set_text
 
     src = Path(__file__).parent / "fixtures" / "real" / "xiuzhou-honghe-2020.txt"
     lines = src.read_text(encoding="utf-8").splitlines()
@@ -269,7 +269,7 @@ def test_every_corpus_case_is_in_the_published_table() -> None:
 
 def test_blank_agency_names_in_different_folders_are_two_agencies(tmp_path: Path) -> None:
     """乡A/年报.xlsx and 乡B/年报.xlsx, both without 填报单位: both summed, each flagged."""
-    from gkreport.consolidate import consolidate
+    from gkreport.consolidation.consolidate import consolidate
 
     _, _, values = REAL_REPORTS["pingtan-2023"]()
     for town in ("乡A", "乡B"):

@@ -14,13 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import make_agencies
-from gkreport.cli import main as cli_main
-from gkreport.consolidate import consolidate
-from gkreport.fill import fill_workbook
-from gkreport.forms import load_form
-from gkreport.ooxml import sheet_parts
-from gkreport.rollup import MANIFEST_SHEET, read_manifest
-from gkreport.template import build_template
+from gkreport.commands.cli import main as cli_main
+from gkreport.consolidation.consolidate import consolidate
+from gkreport.consolidation.rollup import MANIFEST_SHEET, read_manifest
+from gkreport.core.forms import load_form
+from gkreport.output.fill import fill_workbook
+from gkreport.output.template import build_template
+from gkreport.readers.ooxml import sheet_parts
 
 FORM = load_form("2021")
 _TEMPLATE = build_template(FORM)  # refilled for every agency (as make_agencies does)
@@ -255,7 +255,7 @@ def test_manifest_text_stays_text(tmp_path: Path) -> None:
 
 
 def test_a_county_summary_with_errors_gets_a_notice_addressed_to_the_county(tmp_path: Path) -> None:
-    from gkreport.notices import write_consolidation_notices
+    from gkreport.output.notices import write_consolidation_notices
 
     values = mk.agency_values(FORM, random.Random(1))
     mk.plant_error(values, random.Random(2))
@@ -272,7 +272,7 @@ def test_the_ribbon_says_double_counting_in_chinese_without_a_log(two_counties, 
                                                                    excel_log: Path) -> None:
     """汇总 in Excel on a city folder where one agency is in two county summaries: an information
     box with the same sentence as the command line, not an "internal error" with a type name."""
-    from gkreport import excel
+    from gkreport.addin import excel
 
     root, _ = two_counties
     shutil.copy(root / "甲县" / "甲县财政局.xlsx", root / "乙县" / "甲县财政局.xlsx")

@@ -11,11 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gkreport.cli import main as cli_main
-from gkreport.consolidate import consolidate, write_summary
-from gkreport.fill import fill_workbook
-from gkreport.forms import load_form
-from gkreport.roster import (
+from gkreport.commands.cli import main as cli_main
+from gkreport.consolidation.consolidate import consolidate, write_summary
+from gkreport.consolidation.roster import (
     EXACT,
     NEAR,
     NORMALISED,
@@ -25,7 +23,9 @@ from gkreport.roster import (
     closest,
     near_note,
 )
-from gkreport.template import build_template
+from gkreport.core.forms import load_form
+from gkreport.output.fill import fill_workbook
+from gkreport.output.template import build_template
 
 ROSTER = [
     RosterEntry("某某县政府办公室", "本级"),

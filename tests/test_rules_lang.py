@@ -12,14 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import REAL_REPORTS
-from gkreport import addresses as addr
-from gkreport import livecalc, locate_milp, rule_types
-from gkreport.engine import check
-from gkreport.findings import fingerprint
-from gkreport.form_schema import validate
-from gkreport.forms import FormError, load_form, parse_form, rules_dir
-from gkreport.formula import evaluate
-from gkreport.report import report_from_raw
+from gkreport.core import addresses as addr
+from gkreport.core import livecalc, locate_milp, rule_types
+from gkreport.core.engine import check
+from gkreport.core.findings import fingerprint
+from gkreport.core.form_schema import validate
+from gkreport.core.forms import FormError, load_form, parse_form, rules_dir
+from gkreport.core.formula import evaluate
+from gkreport.core.report import report_from_raw
 
 
 def _doc(version: str) -> dict:

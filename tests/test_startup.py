@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from conftest import REAL_REPORTS, make_filled
-from gkreport import addresses, cli, cli_commands, guard
-from gkreport.exits import Exit
+from gkreport.commands import cli, cli_commands, guard
+from gkreport.core import addresses
+from gkreport.core.exits import Exit
 
 HEAVY = ("openpyxl", "numpy", "scipy", "jsonschema", "xlwings", "pandas", "docx", "rapidfuzz", "lxml",
          "python_calamine")
@@ -87,19 +88,19 @@ def test_checking_a_clean_file_needs_no_solver_no_numpy_no_docx(tmp_path: Path) 
 
 
 def test_subcommand_modules_are_imported_only_when_run() -> None:
-    code = ("import sys; from gkreport.cli import build_parser; p = build_parser(); "
-            "mods = [m for m in sys.modules if m.startswith('gkreport.cli_') and m != 'gkreport.cli_commands']; "
+    code = ("import sys; from gkreport.commands.cli import build_parser; p = build_parser(); "
+            "mods = [m for m in sys.modules if m.startswith('gkreport.commands.cli_') and m != 'gkreport.commands.cli_commands']; "
             "print(sorted(mods)); a = p.parse_args(['consolidate', 'x', '-o', 'y.xlsx', '--jobs', '2']); "
-            "print(a.func.__module__, a.jobs, 'gkreport.cli_check' in sys.modules)")
+            "print(a.func.__module__, a.jobs, 'gkreport.commands.cli_check' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
-    assert out == ["[]", "gkreport.cli_consolidate 2 False"]
+    assert out == ["[]", "gkreport.commands.cli_consolidate 2 False"]
 
 
 def test_lazy_summaries_are_the_modules_own_help() -> None:
     """``gkreport -h`` lists the summaries from cli_commands.COMMANDS; each module's parser says the same."""
     for name, (module, summary) in cli_commands.COMMANDS.items():
         sub = argparse.ArgumentParser().add_subparsers()
-        importlib.import_module(f"gkreport.{module}").add_parser(sub)
+        importlib.import_module(f"gkreport.commands.{module}").add_parser(sub)
         (action,) = [a for a in sub._choices_actions if a.dest == name]
         assert action.help == summary, name
     listed = cli.build_parser().format_help()
@@ -141,7 +142,7 @@ def test_column_letters_match_openpyxl_for_every_column() -> None:
 
 
 def test_openpyxl_is_imported_without_numpy_and_numpy_still_works() -> None:
-    code = ("import sys; from gkreport.runtime import import_openpyxl; import_openpyxl(); "
+    code = ("import sys; from gkreport.commands.runtime import import_openpyxl; import_openpyxl(); "
             "import openpyxl; print('numpy' in sys.modules, openpyxl.compat.numbers.NUMPY); "
             "import numpy; print(numpy.float64(2.5) + 1)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -149,10 +150,10 @@ def test_openpyxl_is_imported_without_numpy_and_numpy_still_works() -> None:
 
 
 def test_a_workbook_button_of_the_ribbon_loads_openpyxl_without_numpy(tmp_path: Path) -> None:
-    from gkreport import xlcall
+    from gkreport.addin import xlcall
 
     assert set(xlcall.WORKBOOK_BUTTONS) <= set(xlcall.BUTTONS)
-    code = ("import sys, gkreport.xlcall as m; code = m.main(['check_active', '--pid=1']); "
+    code = ("import sys, gkreport.addin.xlcall as m; code = m.main(['check_active', '--pid=1']); "
             "print(code, 'openpyxl' in sys.modules, 'numpy' in sys.modules, 'pandas' in sys.modules)")
     env = {**os.environ, "HOME": str(tmp_path)}  # no Excel here: the button's message goes to ~/.gkreport
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
@@ -168,7 +169,7 @@ def test_the_console_script_is_the_interrupt_safe_entry() -> None:
 
 
 @pytest.mark.skipif(os.name == "nt", reason="sends itself a POSIX SIGINT")
-@pytest.mark.parametrize("module", ["gkreport.cli", "gkreport.guard", "argparse"])
+@pytest.mark.parametrize("module", ["gkreport.commands.cli", "gkreport.commands.guard", "argparse"])
 def test_ctrl_c_while_gkreport_loads_is_interrupted_not_a_traceback(tmp_path: Path, module: str) -> None:
     """A real SIGINT (the user's Ctrl+C) while the command line's own modules are imported,
     before the guard runs: one Chinese line and 130, as at any later moment."""
@@ -194,8 +195,8 @@ sys.exit(main())
 
 def test_the_guard_names_user_errors_without_importing_their_modules(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from gkreport.forms import FormError
-    from gkreport.outputs import OutputError
+    from gkreport.core.forms import FormError
+    from gkreport.output.outputs import OutputError
     from gkreport.readers import ReadError
 
     def fails(e: BaseException) -> int:
@@ -211,8 +212,8 @@ def test_the_guard_names_user_errors_without_importing_their_modules(
     assert "程序内部错误" in capsys.readouterr().err
     assert guard.run_guarded(fails, KeyboardInterrupt()) == Exit.INTERRUPTED
     assert "ZeroDivisionError: bug" in (tmp_path / "gkreport.log").read_text(encoding="utf-8")
-    code = ("import sys, gkreport.guard; "
-            "print([m for m in ('gkreport.forms', 'gkreport.readers', 'gkreport.outputs') if m in sys.modules])")
+    code = ("import sys, gkreport.commands.guard; "
+            "print([m for m in ('gkreport.core.forms', 'gkreport.readers', 'gkreport.output.outputs') if m in sys.modules])")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.strip() == "[]"
 
@@ -220,7 +221,7 @@ def test_the_guard_names_user_errors_without_importing_their_modules(
 def test_xml_safe_keeps_exactly_the_characters_xml_allows() -> None:
     """XML 1.0's Char production (the pattern is written as its complement, which compiles
     ~40× faster at start): every code point is kept or dropped as the spec says."""
-    from gkreport.safety import xml_safe
+    from gkreport.output.safety import xml_safe
 
     def allowed(c: int) -> bool:
         return c in (0x9, 0xA, 0xD) or 0x20 <= c <= 0xD7FF or 0xE000 <= c <= 0xFFFD or 0x10000 <= c <= 0x10FFFF
@@ -235,7 +236,7 @@ def test_version_loads_no_forms_and_no_rules_overlay() -> None:
     code = ("import sys; sys.argv = ['gkreport', '--version']\n"
             "from gkreport.__main__ import main\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('gkreport.overlay', 'gkreport.forms', 'gkreport.form_schema', "
-            "'gkreport.engine', 'gkreport.readers') if m in sys.modules))")
+            "print(sorted(m for m in ('gkreport.core.overlay', 'gkreport.core.forms', 'gkreport.core.form_schema', "
+            "'gkreport.core.engine', 'gkreport.readers') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8", timeout=120)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr

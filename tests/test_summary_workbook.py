@@ -9,9 +9,8 @@ import pytest
 from openpyxl.styles import Alignment
 
 from conftest import make_agencies
-from gkreport.consolidate import consolidate
-from gkreport.forms import load_form
-from gkreport.summary_workbook import (
+from gkreport.consolidation.consolidate import consolidate
+from gkreport.consolidation.summary_workbook import (
     BAD_FILL_RGB,
     HEAD_FILL_RGB,
     WARN_FILL_RGB,
@@ -21,7 +20,8 @@ from gkreport.summary_workbook import (
     text_width,
     write_summary,
 )
-from gkreport.xlsx_rows import BulkRows, save_with_rows
+from gkreport.core.forms import load_form
+from gkreport.output.xlsx_rows import BulkRows, save_with_rows
 
 mk = make_agencies()
 
@@ -34,8 +34,8 @@ def summary(tmp_path_factory: pytest.TempPathFactory) -> tuple[openpyxl.Workbook
     records = mk.write_agencies(6, d, seed=11, error_share=0.0)
     records[2]["values"]["t2.granted.person"] = int(records[2]["values"]["t2.granted.person"] or 0) + 3
     form = load_form("2021")
-    from gkreport.fill import fill_workbook
-    from gkreport.template import build_template
+    from gkreport.output.fill import fill_workbook
+    from gkreport.output.template import build_template
 
     fill_workbook(build_template(form), form, records[2]["values"],
                   {"hdr.agency": records[2]["name"], "hdr.year": 2023}).save(records[2]["path"])

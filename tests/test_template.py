@@ -12,10 +12,10 @@ import openpyxl
 import pytest
 
 from conftest import lo_convert, make_filled
-from gkreport import addresses as addr
-from gkreport.forms import load_form
-from gkreport.resources import data_dir
-from gkreport.template import FAIL_MARK, PASS_MARK, build_template, live_checks, template_filename
+from gkreport.core import addresses as addr
+from gkreport.core.forms import load_form
+from gkreport.core.resources import data_dir
+from gkreport.output.template import FAIL_MARK, PASS_MARK, build_template, live_checks, template_filename
 
 
 def _members(data: bytes) -> dict[str, bytes]:
@@ -35,7 +35,7 @@ def test_committed_template_is_current(version: str) -> None:
 
 def test_cli_template_default_is_2021_and_refuses_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "t.xlsx"
-    run = [sys.executable, "-m", "gkreport.cli", "template", "-o", str(out)]
+    run = [sys.executable, "-m", "gkreport.commands.cli", "template", "-o", str(out)]
     assert subprocess.run(run, capture_output=True).returncode == 0
     wb = openpyxl.load_workbook(out)
     assert wb["基本信息"]["B7"].value == "2021"

@@ -356,7 +356,7 @@ def test_each_sub_runs_its_entry_point() -> None:
 
 def test_entry_points_exist_in_gkreport_excel() -> None:
     # Fails until gkreport/excel.py (written separately) defines the entry points.
-    excel = importlib.import_module("gkreport.excel")
+    excel = importlib.import_module("gkreport.addin.excel")
     missing = [fn for fn in ENTRY_POINTS.values() if not callable(getattr(excel, fn, None))]
     assert not missing
 
@@ -524,7 +524,7 @@ def test_install_refuses_an_add_in_of_another_version(
 def test_cli_install_always_builds_the_running_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import argparse
 
-    from gkreport.cli_addin import run_install
+    from gkreport.commands.cli_addin import run_install
 
     monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setattr(sys, "executable", r"C:\Python311\python.exe")
@@ -585,7 +585,7 @@ def test_built_vba_guards_before_starting_python(built: Path) -> None:
     assert "On Error GoTo Failed" in run.splitlines()[2]
     assert "ActiveProtectedViewWindow" in _vba_procedure(source, "GKInProtectedView")
     launch = _vba_procedure(source, "GKLaunchWin")
-    assert "pythonw.exe" in launch and "-m gkreport.xlcall" in launch and "--pid=" in launch
+    assert "pythonw.exe" in launch and "-m gkreport.addin.xlcall" in launch and "--pid=" in launch
     assert "WScript.Shell" in launch and ", 0, True)" in launch  # hidden window, wait for it
     # No workbook is ever needed before Python runs, except for the three that act on one.
     for sub in ("GK_NewForm", "GK_Consolidate", "GK_Help"):

@@ -1,4 +1,4 @@
-"""The add-in's launcher (``python -m gkreport.xlcall``) and the cost of a click."""
+"""The add-in's launcher (``python -m gkreport.addin.xlcall``) and the cost of a click."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gkreport import excel, xlcall
+from gkreport.addin import excel, xlcall
 
 IMPORT_BUDGET_S = 0.1
 
@@ -32,20 +32,20 @@ def _importtime(module: str) -> dict[str, int]:
 
 def test_entry_module_adds_at_most_a_tenth_of_a_second_over_xlwings() -> None:
     base = set(_importtime("xlwings"))
-    extra = min(sum(t for mod, t in _importtime("gkreport.excel").items() if mod not in base) for _ in range(5))
-    assert extra / 1e6 <= IMPORT_BUDGET_S, f"gkreport.excel adds {extra / 1e3:.0f} ms over xlwings"
-    loaded = set(_importtime("gkreport.excel"))
-    for heavy in ("openpyxl", "jsonschema", "gkreport.engine", "gkreport.forms", "gkreport.consolidate"):
+    extra = min(sum(t for mod, t in _importtime("gkreport.addin.excel").items() if mod not in base) for _ in range(5))
+    assert extra / 1e6 <= IMPORT_BUDGET_S, f"gkreport.addin.excel adds {extra / 1e3:.0f} ms over xlwings"
+    loaded = set(_importtime("gkreport.addin.excel"))
+    for heavy in ("openpyxl", "jsonschema", "gkreport.core.engine", "gkreport.core.forms", "gkreport.consolidation.consolidate"):
         assert heavy not in loaded, heavy  # imported by the button that needs it, not at start
 
 
 def test_launcher_imports_xlwings_without_pandas_and_numpy() -> None:
-    code = ("import sys, gkreport.xlcall as m; m.import_xlwings(); "
+    code = ("import sys, gkreport.addin.xlcall as m; m.import_xlwings(); "
             "print(sorted(n for n in ('pandas', 'numpy', 'openpyxl') if n in sys.modules)); "
             "import xlwings; print(xlwings.__version__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[0] == "[]"
-    code = "import gkreport.xlcall as m; m.import_xlwings(); import pandas; print('ok')"  # still importable
+    code = "import gkreport.addin.xlcall as m; m.import_xlwings(); import pandas; print('ok')"  # still importable
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() in ("ok", "")
 
 
@@ -78,8 +78,8 @@ def test_a_broken_install_exits_non_zero_with_the_traceback_in_the_log(
     _isolated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The VBA then shows one Chinese dialog naming the log (GKText("python_failed")).
-    monkeypatch.setitem(sys.modules, "gkreport.excel", None)
-    monkeypatch.delattr(sys.modules["gkreport"], "excel", raising=False)
+    monkeypatch.setitem(sys.modules, "gkreport.addin.excel", None)
+    monkeypatch.delattr(sys.modules["gkreport.addin"], "excel", raising=False)
     assert xlcall.main(["check_active", "--pid=4242"]) == xlcall.EXIT_FAILED
     text = _isolated.read_text("utf-8")
     assert "Traceback" in text and "ModuleNotFoundError" in text
@@ -152,8 +152,8 @@ def test_python_dash_m_gkreport_runs_the_cli(tmp_path: Path) -> None:
 
 
 def test_sheet_names_copied_to_keep_the_import_light_match_marking() -> None:
-    from gkreport import marking
-    from gkreport.livecalc import CALC_SHEET
+    from gkreport.core.livecalc import CALC_SHEET
+    from gkreport.markers import marking
 
     assert (excel.RESULTS_SHEET, excel.STATE_SHEET) == (marking.RESULTS_SHEET, marking.STATE_SHEET)
     assert CALC_SHEET == excel._CALC_SHEET

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from openpyxl.styles import Font
 
 from conftest import lo_convert
-from gkreport.safety import EXCEL_MAX
-from gkreport.xlsx_rows import BulkRows, save_with_rows
+from gkreport.output.safety import EXCEL_MAX
+from gkreport.output.xlsx_rows import BulkRows, save_with_rows
 
 ROWS = [
     ["甲单位", 1, 2.5, None, "=SUM(A1:A2)"],

@@ -19,7 +19,7 @@ INTERRUPTED = 130  # = gkreport.exits.Exit.INTERRUPTED (not imported: it may be 
 def main() -> int:
     """Run the command line on ``sys.argv``; its exit code."""
     try:
-        from gkreport.cli import main as cli_main
+        from gkreport.commands.cli import main as cli_main
 
         return cli_main()
     except KeyboardInterrupt:  # before the guard ran (imports) or after it returned

@@ -18,14 +18,15 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .consolidate import Consolidation, FileEntry
-from .consolidate import consolidate as _consolidate
-from .engine import check as _check
-from .exits import UsageError
-from .findings import Finding
-from .forms_meta import form_meta
+from gkreport.consolidation.consolidate import Consolidation, FileEntry
+from gkreport.consolidation.consolidate import consolidate as _consolidate
+from gkreport.core.engine import check as _check
+from gkreport.core.exits import UsageError
+from gkreport.core.findings import Finding
+from gkreport.core.forms_meta import form_meta
+from gkreport.core.report import Report
+
 from .readers import ReadError, read_any
-from .report import Report
 
 if TYPE_CHECKING:
     import pandas as pd

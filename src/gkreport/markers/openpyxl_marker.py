@@ -11,9 +11,10 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.workbook.workbook import Workbook
 
-from ..marking import RESULTS_SHEET, STATE_SHEET, decode_snapshot, encode_snapshot
-from ..safety import set_value, xml_safe
-from ..template import fit_wrapped_rows, print_as_list
+from gkreport.output.safety import set_value, xml_safe
+from gkreport.output.template import fit_wrapped_rows, print_as_list
+
+from .marking import RESULTS_SHEET, STATE_SHEET, decode_snapshot, encode_snapshot
 
 THICK = Side(style="medium", color="C00000")
 # Widths in Excel's units (a Chinese character takes two). H, the fingerprint, is hidden.

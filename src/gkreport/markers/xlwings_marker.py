@@ -55,8 +55,9 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..marking import RESULTS_SHEET, STATE_SHEET, decode_snapshot, encode_snapshot
-from ..safety import excel_text
+from gkreport.output.safety import excel_text
+
+from .marking import RESULTS_SHEET, STATE_SHEET, decode_snapshot, encode_snapshot
 
 if TYPE_CHECKING:  # pragma: no cover
     import xlwings as xw

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..outputs import atomic_write
-from ..report import Report
+from gkreport.core.report import Report
+from gkreport.output.outputs import atomic_write
+
 from .content import Publication, build_publication
 
 FORMATS = (".docx", ".html", ".htm")

@@ -21,10 +21,11 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, Literal
 
-from ..forms import Form, rules_dir
-from ..report import Report
-from ..stamp import cell_text
-from ..values import format_number, iso_date
+from gkreport.core.forms import Form, rules_dir
+from gkreport.core.report import Report
+from gkreport.core.stamp import cell_text
+from gkreport.core.values import format_number, iso_date
+
 from .grid import TableGrid, table_grid
 
 ParaKind = Literal["body", "sign"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import addresses as addr
-from ..forms import Form, TableDef
+from gkreport.core import addresses as addr
+from gkreport.core.forms import Form, TableDef
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from docx.shared import Cm, Pt, Twips
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
-from ..safety import xml_safe
+from gkreport.output.safety import xml_safe
+
 from .content import Para, Publication, TablePart
 from .grid import Box
 

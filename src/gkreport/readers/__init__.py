@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..report import Report
+from gkreport.core.report import Report
+
 from .files import NotATemplate, ReadError, is_lock_file, sniff
 
 __all__ = ["ReadError", "is_lock_file", "read_any"]
@@ -43,10 +44,10 @@ def _read_published(path: Path, form: str | None, year: int | None) -> Report:
         from .published import ReportReadError, read_published
     except ImportError:  # pragma: no cover - the importer module is part of the package
         raise ReadError("无法读取此类文件") from None
-    from ..findings import Finding, fingerprint
-    from ..forms import load_form
-    from ..report import report_from_raw
-    from ..values import unread
+    from gkreport.core.findings import Finding, fingerprint
+    from gkreport.core.forms import load_form
+    from gkreport.core.report import report_from_raw
+    from gkreport.core.values import unread
 
     try:
         imported = read_published(Path(path), form or "auto", year)

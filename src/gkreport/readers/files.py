@@ -287,7 +287,7 @@ def check_cell_limits(zf: zipfile.ZipFile) -> None:
 def _check_workbook_limits(zf: zipfile.ZipFile, verify: bool) -> None:
     """Sheets, part sizes and, when ``verify`` (every member is read to check its CRC
     anyway), cells, used ranges and numbers of every worksheet, in the same pass."""
-    from ..ooxml import sheet_parts
+    from .ooxml import sheet_parts
 
     try:
         sheets = len(_SHEET_TAG.findall(zf.read("xl/workbook.xml")))

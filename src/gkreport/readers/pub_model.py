@@ -25,9 +25,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-from ..forms import CellDef, Form, TableDef
-from ..forms_meta import Shape, form_meta
-from ..labels import canonical
+from gkreport.core.forms import CellDef, Form, TableDef
+from gkreport.core.forms_meta import Shape, form_meta
+from gkreport.core.labels import canonical
+
 from .pub_sources import is_blank
 
 _CN = "一二三四五六七八九十"

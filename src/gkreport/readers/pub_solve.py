@@ -23,8 +23,9 @@ from itertools import combinations
 from math import comb
 from typing import Literal
 
-from ..forms import CellDef
-from ..values import parse_value as cell_value
+from gkreport.core.forms import CellDef
+from gkreport.core.values import parse_value as cell_value
+
 from .pub_sources import parse_text
 
 Constraint = list[tuple[str, float]]  # sum(coef * cell) == 0

@@ -26,8 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..forms import FormError, available_forms, form_for_year, load_form
-from ..labels import normalize
+from gkreport.core.forms import FormError, available_forms, form_for_year, load_form
+from gkreport.core.labels import normalize
+
 from .pub_model import Model
 from .pub_office import read_docx, read_xlsx
 from .pub_place import Issue, Placer

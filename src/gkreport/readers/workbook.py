@@ -28,10 +28,14 @@ from openpyxl.cell.text import Text
 from openpyxl.workbook.child import INVALID_TITLE_REGEX
 from openpyxl.worksheet._reader import WorkSheetParser, _cast_number  # type: ignore[attr-defined]
 
-from .. import addresses as addr
-from ..forms import Form
-from ..forms_meta import table_prefixes
-from ..ooxml import (
+from gkreport.core import addresses as addr
+from gkreport.core.forms import Form
+from gkreport.core.forms_meta import table_prefixes
+from gkreport.core.report import Report
+from gkreport.core.values import MAX_ABS, Value
+
+from .files import ReadError, Sniffed, check_cell_limits, check_sheet_limits, sniff
+from .ooxml import (
     MAIN_NS,
     CellXml,
     DamagedPart,
@@ -42,9 +46,6 @@ from ..ooxml import (
     scan_sheet,
     unescape,
 )
-from ..report import Report
-from ..values import MAX_ABS, Value
-from .files import ReadError, Sniffed, check_cell_limits, check_sheet_limits, sniff
 from .workbook_full import UNSAFE_XML as UNSAFE_XML
 from .workbook_full import _read_full
 from .workbook_layout import MIN_LAYOUT_SCORE as MIN_LAYOUT_SCORE
@@ -190,7 +191,7 @@ def _names_verdict(names: Mapping[str, str], form: str | None) -> Form | str:
     named at its official position; else why not. Once per distinct workbook part
     (``names`` comes from a cache in :mod:`gkreport.ooxml`: equal parts, same object), and
     per rules overlay in effect (the verdict is a Form, whose rules the overlay changes)."""
-    from ..overlay import active_dir, signature
+    from gkreport.core.overlay import active_dir, signature
 
     key = (id(names), form, signature(active_dir()))
     hit = _VERDICTS.get(key)

@@ -15,13 +15,14 @@ from typing import Any
 
 import openpyxl
 
-from .. import addresses as addr
-from ..forms import Form
-from ..formula import FormulaError, evaluate
-from ..ooxml import STRICT_MARK, to_transitional
-from ..report import Report
-from ..values import Value, format_number
+from gkreport.core import addresses as addr
+from gkreport.core.forms import Form
+from gkreport.core.formula import FormulaError, evaluate
+from gkreport.core.report import Report
+from gkreport.core.values import Value, format_number
+
 from .files import ReadError
+from .ooxml import STRICT_MARK, to_transitional
 from .workbook_layout import (
     Grid,
     _at,

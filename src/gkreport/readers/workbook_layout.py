@@ -16,11 +16,12 @@ from typing import Any
 
 import python_calamine as pc
 
-from .. import addresses as addr
-from ..forms import Form, available_forms, load_form
-from ..forms_meta import table_prefixes
-from ..labels import canonical
-from ..values import BLANK, MAX_ABS, Value, parse_value
+from gkreport.core import addresses as addr
+from gkreport.core.forms import Form, available_forms, load_form
+from gkreport.core.forms_meta import table_prefixes
+from gkreport.core.labels import canonical
+from gkreport.core.values import BLANK, MAX_ABS, Value, parse_value
+
 from .files import NotATemplate, ReadError
 
 Grid = Mapping[str, list[list[Any]]]  # sheet name -> rows of cached values (A1 at [0][0])
@@ -42,7 +43,7 @@ def name_target(text: str) -> tuple[str, str] | None:
 
 
 def _all_ids() -> frozenset[str]:
-    from ..overlay import active_dir, signature
+    from gkreport.core.overlay import active_dir, signature
 
     return _ids_under(signature(active_dir()))  # the forms of the rules overlay in effect
 

@@ -36,8 +36,8 @@ from xml.sax.saxutils import escape
 import xlwings
 
 from gkreport import __version__ as gkreport_version
-from gkreport.outputs import atomic_write
-from gkreport.resources import data_dir
+from gkreport.core.resources import data_dir
+from gkreport.output.outputs import atomic_write
 from gkreport.xlam import AddinError
 from gkreport.xlam.messages import vba_text_function
 from gkreport.xlam.vbaproject import (

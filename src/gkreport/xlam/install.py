@@ -31,7 +31,7 @@ from pathlib import Path
 import xlwings
 
 import gkreport
-from gkreport.outputs import OutputError, atomic_write, atomic_write_bytes
+from gkreport.output.outputs import OutputError, atomic_write, atomic_write_bytes
 from gkreport.xlam import AddinError
 from gkreport.xlam.build import ADDIN_NAME
 

@@ -1,0 +1,1 @@
+"""Many reports into one: worker reading, sums, roster, roll-up, the summary workbook, comparisons."""

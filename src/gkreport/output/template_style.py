@@ -1,0 +1,67 @@
+"""The template's look, shared by its sheets: check marks, fills, fonts, borders, and the
+two primitives every sheet uses (a bordered label, sheet protection)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.worksheet.worksheet import Worksheet
+
+from gkreport.core import addresses as addr
+
+PASS_MARK = "✓"
+FAIL_MARK = "✗"
+WARN_MARK = "⚠"
+TEXT_NOTE = f"{WARN_MARK} 含文字，请改为数字"
+REJECTED_NOTE = f"{WARN_MARK} 含无效内容，请改正"
+FIXED_TIME = dt.datetime(2024, 1, 1)
+
+FONT = "宋体"
+THIN = Side(style="thin", color="000000")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+INPUT_FILL = PatternFill("solid", fgColor="FFF9E5")
+TOTAL_FILL = PatternFill("solid", fgColor="EAF1FB")
+HEAD_FILL = PatternFill("solid", fgColor="F2F2F2")
+BLOCK_FILL = PatternFill("solid", fgColor="C6D9F1")  # the light blue of the official page
+CHECK_FILL = PatternFill("solid", fgColor="F7F7F7")
+FAIL_FILL = PatternFill("solid", fgColor="FFC7CE")
+FAIL_FONT = Font(name=FONT, color="9C0006", bold=True)
+WARN_FILL = PatternFill("solid", fgColor="FFEB9C")
+WARN_FONT = Font(name=FONT, color="9C5700", bold=True)
+TEXT_FONT = Font(color="C65911", bold=True)  # a data cell holding text
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
+UNLOCKED = Protection(locked=False)
+
+TITLE_ROW = 1
+INFO_ROW = 2
+
+
+def label(ws: Worksheet, rng: str, text: str, fill: PatternFill | None, font: Font,
+          align: Alignment = CENTER) -> None:
+    """A printed label: merged over ``rng``, every cell of the merge bordered (and filled), so
+    the official grid lines show whatever program opens the file."""
+    first = rng.split(":")[0]
+    if ":" in rng:
+        ws.merge_cells(rng)
+    for col, row in addr.cells_in(rng):
+        cell = ws.cell(row=row, column=col)
+        cell.border = BORDER
+        if fill is not None:
+            cell.fill = fill
+    cell = ws[first]
+    cell.value = text
+    cell.font = font
+    cell.alignment = align
+
+
+def protect(ws: Worksheet) -> None:
+    """Lock labels and formulas; no password, so a clerk can unprotect when needed."""
+    p = ws.protection
+    p.sheet = True
+    p.formatColumns = False  # allow widening columns
+    p.formatRows = False
+    p.selectLockedCells = False
+    p.selectUnlockedCells = False
+
