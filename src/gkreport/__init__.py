@@ -9,6 +9,10 @@ __version__ = "0.1.0"
 
 from typing import TYPE_CHECKING, Any
 
+from . import _aliases
+
+_aliases.install()  # the old flat module names (gkreport.values, gkreport.xlcall, ...) keep working
+
 if TYPE_CHECKING:
     from .api import check as check
     from .api import read as read
