@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -21,23 +22,12 @@ from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
 from gkreport.core import addresses
 
+# Every module of the core folder (a module added there is held to the contract without being
+# listed), and the pure modules that live with their adapters.
+CORE_DIR = Path(addresses.__file__).parent
 CORE = (
-    "gkreport.core.addresses",
-    "gkreport.core.values",
-    "gkreport.core.labels",
-    "gkreport.core.forms",
-    "gkreport.core.findings",
-    "gkreport.core.report",
-    "gkreport.core.engine",
-    "gkreport.core.locate",
-    "gkreport.core.locate_milp",
-    "gkreport.core.formula",
-    "gkreport.core.livecalc",
-    "gkreport.core.describe",
-    "gkreport.core.stamp",
+    *sorted(f"gkreport.core.{p.stem}" for p in CORE_DIR.glob("*.py") if p.stem != "__init__"),
     "gkreport.output.safety",
-    "gkreport.core.exits",
-    "gkreport.core.resources",
     "gkreport.markers.marking",
     "gkreport.publish.content",
     "gkreport.publish.grid",
