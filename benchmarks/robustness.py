@@ -804,7 +804,7 @@ def markdown(outcomes: list[Outcome]) -> str:
         "以子进程运行命令，记录退出码、用户看到的第一行、峰值内存（该进程及其工作进程中最大的常驻内存）和用时。"
         "`tests/test_robustness.py` 运行其中标 ★ 的快速子集并断言同样的结果。",
         "",
-        "退出码（唯一定义见 `src/gkreport/exits.py`）：0 = 无错误；1 = 发现错误；2 = 文件无法读取或写入、命令有误；"
+        "退出码（唯一定义见 `src/gkreport/core/exits.py`）：0 = 无错误；1 = 发现错误；2 = 文件无法读取或写入、命令有误；"
         "3 = 程序内部错误（traceback 写入日志，屏幕上只有一行中文提示）；130 = Ctrl+C；141 = 输出管道提前关闭（不提示）。"
         f"任何输入都不应超过 {LIMIT_MB} MB 内存或 {LIMIT_S} 秒。",
         "",
