@@ -170,9 +170,9 @@ def make_agencies() -> ModuleType:
 @pytest.fixture
 def excel_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The add-in's log in ``tmp_path``, and the once-per-process version check armed again."""
-    from gkreport import excel, runtime
+    from gkreport import excel_app, runtime
 
     log = tmp_path / "gkreport.log"
     monkeypatch.setattr(runtime, "LOG_FILE", log)
-    monkeypatch.setattr(excel, "_versions_checked", False)
+    monkeypatch.setattr(excel_app, "_versions_checked", False)
     return log

@@ -36,7 +36,6 @@ from .consolidate_model import ISSUES_SHEET as ISSUES_SHEET
 from .consolidate_model import LEVEL_ALL as LEVEL_ALL
 from .consolidate_model import LEVEL_UNLISTED as LEVEL_UNLISTED
 from .consolidate_model import LEVEL_UNSET as LEVEL_UNSET
-from .consolidate_model import LEVELS as LEVELS
 from .consolidate_model import STATUS_SHEET as STATUS_SHEET
 from .consolidate_model import Consolidation as Consolidation
 from .consolidate_model import FileEntry as FileEntry

@@ -17,10 +17,9 @@ from typing import Any
 
 from .findings import Finding, count_by_severity
 from .forms import Form, load_form
-from .roster import LEVEL_OWN, LEVEL_TOWN, NameMismatch, RosterEntry, RosterMatch
+from .roster import NameMismatch, RosterEntry, RosterMatch
 
 LEVEL_ALL = "全县"
-LEVELS = (LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL)
 LEVEL_UNLISTED = "未列入名单"  # included agencies the roster does not (certainly) name: 分级汇总's third column
 LEVEL_UNSET = "名单未填层级"  # on the roster, but its 层级 cell is empty
 STATUS_SHEET, ISSUES_SHEET = "报送情况", "问题清单"  # also how a summary is told from an agency's report
