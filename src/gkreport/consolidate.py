@@ -40,6 +40,7 @@ from .consolidate_model import STATUS_SHEET as STATUS_SHEET
 from .consolidate_model import Consolidation as Consolidation
 from .consolidate_model import FileEntry as FileEntry
 from .consolidate_model import FileSummary as FileSummary
+from .consolidate_model import NothingToSum as NothingToSum
 from .consolidate_read import read_all as read_all
 from .consolidate_read import summarise_file as summarise_file
 from .engine import check

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .exits import UsageError
 from .findings import Finding, count_by_severity
 from .forms import Form, load_form
 from .roster import NameMismatch, RosterEntry, RosterMatch
@@ -178,3 +179,13 @@ def pack_values(form: Form, values: Mapping[str, float | int]) -> Mapping[str, f
             return values
         data[i] = float(v)
     return CellValues(form.version, data)
+
+
+class NothingToSum(UsageError):
+    """No input could be added into the summary: the command line and :func:`gkreport.api.consolidate`
+    refuse alike (exit code 2). ``result`` keeps the consolidation, whose entries say file by
+    file why each was left out."""
+
+    def __init__(self, result: Consolidation) -> None:
+        super().__init__("没有可以汇总的报表")
+        self.result = result
