@@ -9,6 +9,7 @@ from .checking import check_file
 from .cli_check import print_result
 from .cli_consolidate import print_consolidation
 from .consolidate import consolidate, write_summary
+from .exits import Exit
 from .forms import available_forms, load_form
 from .guard import guarded
 from .resources import data_dir
@@ -42,4 +43,4 @@ def run(args: argparse.Namespace) -> int:
     print_consolidation(result, write_summary(result, summary, force=True))
     print(f"\n完成。用 Excel 或 WPS 打开 {out} 中的 *.checked.xlsx，查看红色标注和“校验结果”工作表；"
           f"打开 {summary.name}，查看全县合计、报送情况和问题清单。")
-    return 0
+    return Exit.OK

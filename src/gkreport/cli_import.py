@@ -20,7 +20,7 @@ from .guard import guarded
 from .outputs import check_output, clean_stale_temps, output_lock
 from .readers import ReadError
 from .readers.files import sniff
-from .readers.published import Imported, ReportReadError, read_published
+from .readers.published import Imported, read_published
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -49,10 +49,7 @@ def read_for_import(path: Path, form: str = "auto", year: int | None = None) -> 
     The file is sniffed first, like every input (a damaged zip is reported as damaged,
     the workbook limits apply), then imported."""
     sniff(path).close()
-    try:
-        return read_published(path, form=form, year=year)
-    except ReportReadError as e:
-        raise ReadError(str(e)) from None
+    return read_published(path, form=form, year=year)  # its ReportReadError is a ReadError
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -8,8 +8,9 @@ from pathlib import Path
 from .checking import MARK_SUFFIX
 from .outputs import is_temp_name
 from .readers import is_lock_file
+from .readers.files import INPUT_SUFFIXES
 
-READABLE_SUFFIXES = (".xlsx", ".xlsm", ".docx", ".html", ".htm", ".txt", ".tsv")
+READABLE_SUFFIXES = INPUT_SUFFIXES
 # Documents gkreport writes (notices.py): a --notices folder inside the reports' folder must
 # not come back as unreadable "reports" at the next run.
 NOTICE_SUFFIX = "退回修改通知.docx"

@@ -39,19 +39,13 @@ def read_any(path: Path, form: str | None = None, year: int | None = None, *, mo
 
 
 def _read_published(path: Path, form: str | None, year: int | None) -> Report:
-    try:
-        from .published import ReportReadError, read_published
-    except ImportError:  # pragma: no cover - the importer module is part of the package
-        raise ReadError("无法读取此类文件") from None
     from ..findings import Finding, fingerprint
     from ..forms import load_form
     from ..report import report_from_raw
     from ..values import unread
+    from .published import read_published
 
-    try:
-        imported = read_published(Path(path), form or "auto", year)
-    except ReportReadError as e:  # the importer's own error type, normalised to ReadError
-        raise ReadError(str(e)) from None
+    imported = read_published(Path(path), form or "auto", year)  # ReportReadError is a ReadError
     header = {"hdr.agency": imported.agency, "hdr.year": imported.year, "hdr.date": imported.date}
     form_def = load_form(imported.form)
     report = report_from_raw(form_def, imported.values, header, source=str(path), text=imported.text)

@@ -14,11 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .files import decode_text
+from .files import MAX_INFLATED_BYTES, ReadError, decode_text
 
 Mode = Literal["tab", "cells", "grid"]
 
-MAX_BYTES = 50 * 1024 * 1024  # any file
+# Limits of a published report's content. The file-level ones every input meets (size, zip
+# members, what a zip may inflate to) are :mod:`gkreport.readers.files`'s, checked when the
+# file is sniffed; a published report is also held to the tighter ones here (it is read whole
+# into memory, and a real one is well under 1 MB).
+MAX_BYTES = 50 * 1024 * 1024  # any file (files.MAX_FILE_BYTES: 100 MB for a workbook)
 MAX_TEXT_CHARS = 5_000_000  # a .txt/.tsv/.html report (real ones: ~50 000)
 MAX_LINE_CHARS = 200_000
 MAX_ROW_CELLS = 512  # the widest official table has 16 value columns
@@ -26,12 +30,14 @@ MAX_CELLS = 200_000  # all table cells of one document (a real report: ~1 000)
 MAX_SPAN = 64  # rowspan / colspan / gridSpan (the official tables are 28 x 16)
 MAX_ZIP_MEMBERS = 5_000
 MAX_XML_PART = 25 * 1024 * 1024  # word/document.xml, each worksheet, shared strings (unpacked)
-MAX_UNPACKED = 300 * 1024 * 1024
+MAX_UNPACKED = MAX_INFLATED_BYTES  # the same bound as every zip input
 MAX_XLSX_ROWS, MAX_XLSX_COLS = 5_000, 256
 
 
-class ReportReadError(Exception):
-    """The file cannot be read as a published report; the message is for the user (Chinese)."""
+class ReportReadError(ReadError):
+    """The file cannot be read as a published report; the message is for the user (Chinese).
+
+    A :class:`~gkreport.readers.files.ReadError` like every reader's: callers catch one type."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,9 @@ class Source:
     notes: list[str] = field(default_factory=list)
 
 
-Value = int | float | str | None
+# A value as printed in the report, before the engine interprets it (values.parse_value makes
+# a gkreport.values.Value of it when the Report is built).
+RawValue = int | float | str | None
 
 # ASCII digits only: "５" (full-width) stays text so that the engine can flag it at its cell.
 _INT = re.compile(r"^[+-]?[0-9]{1,18}$")
@@ -72,7 +80,7 @@ _FLOAT = re.compile(r"^[+-]?([0-9]+\.[0-9]*|\.[0-9]+)$")
 MAX_NUMBER_CHARS = 40  # longer "numbers" stay text: the engine reports them as 数值过大
 
 
-def parse_text(text: str | None) -> Value:
+def parse_text(text: str | None) -> RawValue:
     """Cell text -> value as published: int/float for a plain number, None for blank, else the text."""
     if text is None:
         return None

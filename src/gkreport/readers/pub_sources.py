@@ -36,10 +36,10 @@ from .pub_cells import MAX_ZIP_MEMBERS as MAX_ZIP_MEMBERS
 from .pub_cells import Budget as Budget
 from .pub_cells import Cell as Cell
 from .pub_cells import Mode as Mode
+from .pub_cells import RawValue as RawValue
 from .pub_cells import ReportReadError as ReportReadError
 from .pub_cells import Row as Row
 from .pub_cells import Source as Source
-from .pub_cells import Value as Value
 from .pub_cells import check_lines
 from .pub_cells import decode as decode
 from .pub_cells import is_blank as is_blank
@@ -49,6 +49,9 @@ from .pub_grid import Spec as Spec
 from .pub_grid import grid_rows as grid_rows
 from .pub_grid import span_value as span_value
 from .pub_html import read_html as read_html
+
+Value = RawValue  # the name it had; RawValue tells it from gkreport.values.Value
+
 
 # ------------------------------------------------------------------------------ text
 

@@ -28,28 +28,29 @@ from pathlib import Path
 
 from ..forms import FormError, available_forms, form_for_year, load_form
 from ..labels import normalize
+from .files import INPUT_SUFFIXES
 from .pub_model import Model
 from .pub_office import read_docx, read_xlsx
 from .pub_place import Issue, Placer
 from .pub_sources import (
     MAX_BYTES,
     Cell,
+    RawValue,
     ReportReadError,
     Row,
     Source,
-    Value,
     is_blank,
     read_html,
     read_tsv,
     text_rows,
 )
 from .pub_sources import decode as _decode
-from .pub_sources import parse_text as parse_value
+from .pub_sources import parse_text as parse_value  # the printed value (RawValue), not values.parse_value
 from .pub_tsv import place_tsv
 
 __all__ = ["SUPPORTED", "Imported", "Issue", "ReportReadError", "parse_value", "read_published"]
 
-SUPPORTED = (".txt", ".tsv", ".docx", ".html", ".htm", ".xlsx", ".xlsm")
+SUPPORTED = INPUT_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class Imported:
     year: int | None
     agency: str | None
     date: str | None
-    values: dict[str, Value]
+    values: dict[str, RawValue]
     text: str
     issues: list[Issue]
     unread: frozenset[str]
