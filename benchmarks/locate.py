@@ -321,7 +321,7 @@ def claims(form: Form, values: Mapping[str, object]) -> tuple[dict[str, float], 
         seconds = time.process_time() - t
     finally:
         loc.solve = solve
-    ctx = engine.Context(report, None, None)
+    ctx = engine.Context(report, None)
     evaluated = []
     for rule in form.rules:
         if rule.type in ("equal", "compare") and rule.needs != "previous":

@@ -170,10 +170,10 @@ def make_agencies() -> ModuleType:
 @pytest.fixture
 def excel_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The add-in's log in ``tmp_path``, and the once-per-process version check armed again."""
-    from gkreport.addin import excel
+    from gkreport.addin import excel_app
     from gkreport.commands import runtime
 
     log = tmp_path / "gkreport.log"
     monkeypatch.setattr(runtime, "LOG_FILE", log)
-    monkeypatch.setattr(excel, "_versions_checked", False)
+    monkeypatch.setattr(excel_app, "_versions_checked", False)
     return log

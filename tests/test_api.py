@@ -121,12 +121,56 @@ def test_agencies_frame_can_list_the_files_left_out(tmp_path: Path) -> None:
     assert broken.isna().all()
 
 
-def test_a_missing_roster_is_a_usage_error_and_no_reports_is_an_empty_result(tmp_path: Path) -> None:
+def _cli_consolidate_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """The message ``gkreport consolidate`` ends with when it refuses (exit code 2)."""
+    from gkreport.cli import main
+
+    capsys.readouterr()
+    assert main(["consolidate", *argv, "--jobs", "1"]) == 2
+    return capsys.readouterr().err
+
+
+def test_a_missing_roster_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"名单文件 .* 不存在"):
         api.consolidate(tmp_path, roster=tmp_path / "名单.xlsx")
-    empty = api.consolidate(tmp_path / "nowhere")
-    assert empty.included == [] and [e.reason for e in empty.entries] == ["文件不存在"]
-    assert api.agencies_frame(empty).empty and list(api.agencies_frame(empty)["agency"]) == []
+
+
+def test_no_summable_report_raises_the_command_lines_error(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "county"
+    folder.mkdir()
+    (folder / "broken.xlsx").write_bytes(b"not a workbook")
+    for target in (tmp_path / "nowhere", folder):
+        with pytest.raises(api.NothingToSum) as raised:
+            api.consolidate(target)
+        assert isinstance(raised.value, UsageError)  # exit code 2 on the command line
+        message = str(raised.value)
+        assert message == "没有可以汇总的报表"
+        assert message in _cli_consolidate_error(capsys, str(target), "-o", str(tmp_path / "out.xlsx"))
+        (entry,) = raised.value.result.entries  # the reason, file by file, for a script to list
+        assert not entry.included and entry.reason
+    assert not (tmp_path / "out.xlsx").exists()
+    with pytest.raises(api.NothingToSum) as raised:
+        api.consolidate(tmp_path / "nowhere")
+    assert [e.reason for e in raised.value.result.entries] == ["文件不存在"]
+
+
+def test_double_counting_raises_the_command_lines_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gkreport.cli import main
+    from gkreport.rollup import DoubleCounting
+
+    files = _county(tmp_path / "county")
+    city = tmp_path / "city"
+    city.mkdir()
+    assert main(["consolidate", str(tmp_path / "county"), "-o", str(city / "甲县汇总.xlsx"), "--region", "甲县",
+                 "--year", "2023", "--jobs", "1"]) in (0, 1)
+    (city / "own.xlsx").write_bytes(files["甲县财政局"].read_bytes())  # also counted in 甲县汇总.xlsx
+    with pytest.raises(DoubleCounting) as raised:
+        api.consolidate(city, year=2023)
+    assert isinstance(raised.value, UsageError)
+    assert "“甲县财政局”同时在" in str(raised.value) and "重复计算" in str(raised.value)
+    cli = _cli_consolidate_error(capsys, str(city), "-o", str(tmp_path / "市汇总.xlsx"), "--year", "2023")
+    assert str(raised.value) in cli
 
 
 @settings(max_examples=40, deadline=None)

@@ -23,7 +23,7 @@ import xlwings as xw
 from openpyxl import Workbook
 
 from conftest import REAL_REPORTS
-from gkreport.addin import excel, excel_newform
+from gkreport.addin import excel, excel_app, excel_newform
 from gkreport.core.forms import form_for_year, load_form
 from gkreport.markers.marking import FILL, NOTE_TAG, RESULTS_SHEET, STATE_SHEET
 from gkreport.markers.xlwings_marker import XlwingsMarker, is_remote
@@ -289,7 +289,7 @@ def test_not_a_report_workbook_is_refused_in_chinese() -> None:
 
 def test_no_open_workbook_is_refused_politely(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     # On Linux xw.books.active raises (no desktop Excel): same message as "nothing open".
-    monkeypatch.setattr(excel, "_any_app", lambda: None)
+    monkeypatch.setattr(excel_app, "_any_app", lambda: None)
     excel.check_active()
     assert "没有打开的工作簿" in capsys.readouterr().err
 
@@ -396,13 +396,13 @@ def test_version_check_reports_a_mismatch(tmp_path: Path, monkeypatch: pytest.Mo
         def alert(self, text: str, **kwargs: Any) -> None:
             seen.append(text)
 
-    monkeypatch.setattr(excel, "_installed_addin", lambda app: xlam)
+    monkeypatch.setattr(excel_app, "_installed_addin", lambda app: xlam)
     monkeypatch.setattr(excel.xw, "__version__", "0.0.1")
-    monkeypatch.setattr(excel, "_any_app", lambda: App())
-    excel._check_versions_once(None)
+    monkeypatch.setattr(excel_app, "_any_app", lambda: App())
+    excel_app._check_versions_once(None)
     assert seen and "版本不一致" in seen[0] and "gkreport addin install" in seen[0]
     seen.clear()
-    excel._check_versions_once(None)  # only once per process
+    excel_app._check_versions_once(None)  # only once per process
     assert not seen
 
 

@@ -217,7 +217,7 @@ def test_marked_copy_and_json_carry_the_suggestion(tmp_path: Path) -> None:
 def _evaluated(report) -> list[loc.Evaluated]:
     from gkreport.core import engine
 
-    ctx = engine.Context(report, None, None)
+    ctx = engine.Context(report, None)
     out = []
     for rule in report.form.rules:
         if rule.type == "equal" and rule.needs != "previous":

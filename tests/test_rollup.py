@@ -272,7 +272,7 @@ def test_the_ribbon_says_double_counting_in_chinese_without_a_log(two_counties, 
                                                                    excel_log: Path) -> None:
     """汇总 in Excel on a city folder where one agency is in two county summaries: an information
     box with the same sentence as the command line, not an "internal error" with a type name."""
-    from gkreport.addin import excel
+    from gkreport.addin import excel, excel_app
 
     root, _ = two_counties
     shutil.copy(root / "甲县" / "甲县财政局.xlsx", root / "乙县" / "甲县财政局.xlsx")
@@ -284,8 +284,8 @@ def test_the_ribbon_says_double_counting_in_chinese_without_a_log(two_counties, 
         def alert(self, text: str, **kwargs: object) -> None:
             seen.append((text, kwargs))
 
-    monkeypatch.setattr(excel, "_any_app", lambda: App())
-    monkeypatch.setattr(excel, "_check_versions_once", lambda book: None)
+    monkeypatch.setattr(excel_app, "_any_app", lambda: App())
+    monkeypatch.setattr(excel_app, "_check_versions_once", lambda book: None)
     assert excel.consolidate_folder(None, folder=root / "市") is None
     (text, kwargs), = seen
     assert "“甲县财政局”同时在" in text and "操作未能完成" not in text and "DoubleCounting" not in text

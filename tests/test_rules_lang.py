@@ -65,7 +65,7 @@ def test_packaged_forms_pass_the_schema_and_every_rule_type_is_registered(versio
     (_rule(totl="left"), "不允许的字段“totl”（是否应为“total”？）"),
     (_rule(type="compare", op=">=", tolerance=1), "不允许的字段“tolerance”"),
     (_rule(type="cell", check="blank", left=[]), "不允许的字段“left”"),
-    (_rule(type="outlier", factor=5, min_base=1, peer_mean=1, facter=3), "不允许的字段“facter”"),
+    (_rule(type="outlier", factor=5, min_base=1, facter=3), "不允许的字段“facter”"),
     (_rule(type="compare"), "缺少必需的字段 “op”"),
     (_rule(right=[{"cell": "t2.new.person", "coef": 0}]), "的写法不对"),
     (_rule(right=[{"cell": "t2.new.person", "coef": 1.5}]), "的写法不对"),

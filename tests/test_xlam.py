@@ -618,10 +618,10 @@ def test_built_core_properties_name_gkreport(built: Path) -> None:
 
 
 def test_python_calls_only_macros_the_add_in_defines(built: Path) -> None:
-    from gkreport.markers import xlwings_marker
+    from gkreport.markers import xlwings_batch
 
     source = _built_ribbon(built)
-    called = set(re.findall(r'_run\("(GK_\w+)"', Path(xlwings_marker.__file__).read_text("utf-8")))
+    called = set(re.findall(r'_run\("(GK_\w+)"', Path(xlwings_batch.__file__).read_text("utf-8")))
     assert called >= {"GK_Ping", "GK_ReadLooks", "GK_WriteLooks", "GK_Unprotect", "GK_Protect", "GK_NewSheet",
                       "GK_DeleteSheet", "GK_FinishResults"}
     for name in called:

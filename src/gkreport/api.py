@@ -18,21 +18,20 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gkreport.consolidation.consolidate import Consolidation, FileEntry
+from gkreport.consolidation.consolidate import Consolidation, FileEntry, NothingToSum
 from gkreport.consolidation.consolidate import consolidate as _consolidate
 from gkreport.core.engine import check as _check
 from gkreport.core.exits import UsageError
 from gkreport.core.findings import Finding
 from gkreport.core.forms_meta import form_meta
 from gkreport.core.report import Report
-
-from .readers import ReadError, read_any
+from gkreport.readers import ReadError, read_any
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Consolidation", "Finding", "ReadError", "Report", "UsageError", "agencies_frame", "check",
-           "consolidate", "findings_frame", "read"]
+__all__ = ["Consolidation", "Finding", "NothingToSum", "ReadError", "Report", "UsageError", "agencies_frame",
+           "check", "consolidate", "findings_frame", "read"]
 
 StrPath = str | PathLike[str]
 
@@ -75,14 +74,19 @@ def consolidate(paths: StrPath | Sequence[StrPath], *, roster: StrPath | None = 
     consolidate`` builds it before writing: ``.sums`` by cell id, ``.entries`` (each file and
     what became of it), ``.summary_findings``. See :func:`gkreport.consolidate.consolidate`.
 
-    Nothing summable is not an error here (``.included`` is empty and each entry says why), so
-    a script can list the reasons; a missing roster raises :class:`UsageError`, as on the command line.
+    Refused as on the command line, with its Chinese message: a missing roster raises
+    :class:`UsageError`; no summable report raises :class:`NothingToSum` (a UsageError whose
+    ``.result`` lists each file and why it was left out); one agency counted twice (a region's
+    summary beside its own reports) raises :class:`~gkreport.rollup.DoubleCounting`.
     """
     if roster is not None and not Path(roster).is_file():
         raise UsageError(f"名单文件 {roster} 不存在")
     items = [paths] if isinstance(paths, (str, PathLike)) else list(paths)
-    return _consolidate([Path(p) for p in items], year=year, form=form,
-                        roster=Path(roster) if roster is not None else None, region=region)
+    result = _consolidate([Path(p) for p in items], year=year, form=form,
+                          roster=Path(roster) if roster is not None else None, region=region)
+    if not result.included:
+        raise NothingToSum(result)
+    return result
 
 
 # ---------------------------------------------------------------------------- pandas

@@ -26,33 +26,44 @@ Design, and why (the launcher and the helper macros: ``docs/addin-build.md``):
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
-import re
 import sys
-import traceback
-import zipfile
 from collections.abc import Callable, Mapping
-from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import xlwings as xw
 
 from gkreport import __version__
+from gkreport.addin import excel_app
+from gkreport.addin.excel_app import ADDIN_FILE as ADDIN_FILE
+from gkreport.addin.excel_app import TITLE as TITLE
+from gkreport.addin.excel_app import UNSHOWN as UNSHOWN
+from gkreport.addin.excel_app import ExcelUserError as ExcelUserError
+from gkreport.addin.excel_app import _alert, _open, _status, _target
+from gkreport.addin.excel_app import addin_xlwings_version as addin_xlwings_version
+from gkreport.addin.excel_app import entry_point as entry_point
+from gkreport.addin.excel_app import is_remote as is_remote
+from gkreport.addin.excel_app import use_app as use_app
+from gkreport.addin.excel_live import _CALC_SHEET as _CALC_SHEET
+from gkreport.addin.excel_live import MAX_ROWS as MAX_ROWS
+from gkreport.addin.excel_live import RESULTS_SHEET as RESULTS_SHEET
+from gkreport.addin.excel_live import STATE_SHEET as STATE_SHEET
+from gkreport.addin.excel_live import Location as Location
+from gkreport.addin.excel_live import read_live_report as read_live_report
 
 if TYPE_CHECKING:  # pragma: no cover
     from gkreport.consolidation.consolidate import Consolidation
     from gkreport.core.findings import Finding
     from gkreport.core.forms import Form
     from gkreport.core.report import Report
-    from gkreport.core.values import Value
     from gkreport.markers.xlwings_marker import CellLook
 
 # Everything below xlwings is imported inside the functions that need it: a click
 # cold-starts Python, and "help" or "new form" should not pay for the engine, the
 # JSON schema validator and openpyxl (pinned by tests/test_excel_entrypoints.py).
+# The plumbing every button shares is in :mod:`gkreport.excel_app`, reading the open
+# workbook in :mod:`gkreport.excel_live`; their public names are importable from here.
 
 __all__ = [
     "ExcelUserError",
@@ -65,337 +76,6 @@ __all__ = [
     "read_live_report",
     "show_help",
 ]
-
-TITLE = "政务公开年报"
-MAX_ROWS = 400  # same bound as the file reader: an inflated used range is not read
-ADDIN_FILE = "gkreport.xlam"
-_VERSION_RE = re.compile(r'XLWINGS_VERSION\s+As\s+String\s*=\s*"([^"]+)"', re.IGNORECASE)
-RESULTS_SHEET = "校验结果"  # = gkreport.marking.RESULTS_SHEET (checked by a test)
-STATE_SHEET = "_gkreport_marks"  # = gkreport.marking.STATE_SHEET
-_CALC_SHEET = "_gkreport_calc"  # = gkreport.livecalc.CALC_SHEET (the live checks' helper)
-_SKIP_SHEETS = (RESULTS_SHEET, STATE_SHEET, _CALC_SHEET)
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-Location = tuple[str, str]  # (sheet, A1 ref)
-
-
-class ExcelUserError(Exception):
-    """A problem the user can fix; its (Chinese) message is shown as is, not logged."""
-
-
-# Set by gkreport.xlcall (the add-in's launcher): the Excel instance that clicked and
-# the versions the add-in was built with.
-_APP: Any = None
-_LAUNCH: dict[str, str] = {}
-
-
-def use_app(app: Any, addin_version: str | None = None, xlwings_version: str | None = None) -> None:
-    """Act on this Excel instance (the one whose button was clicked), not "the active one"."""
-    global _APP
-    _APP = app
-    _LAUNCH.clear()
-    if addin_version:
-        _LAUNCH["addin"] = addin_version
-    if xlwings_version:
-        _LAUNCH["xlwings"] = xlwings_version
-
-
-# ------------------------------------------------------------------------------ plumbing
-
-
-def _log_exception(where: str) -> None:
-    """Append the current traceback to the add-in's log; never raises (we are already failing)."""
-    from gkreport.commands.runtime import append_log
-
-    append_log(f"gkreport {__version__} xlwings {xw.__version__} {where}", traceback.format_exc())
-
-
-UNSHOWN: list[str] = []  # messages no message box could show (the launcher logs them)
-
-
-def _alert(app: Any, text: str, mode: str = "info") -> None:
-    """A message box; when even that fails (no Excel), fall back to stderr.
-
-    The text is also kept in :data:`UNSHOWN`, so the add-in's launcher can write it to
-    the log and exit non-zero: the VBA then shows its own Chinese dialog naming the log
-    (under ``pythonw`` there is no stderr to read).
-    """
-    try:
-        if app is None:
-            raise RuntimeError("no app")
-        app.alert(text, title=TITLE, buttons="ok", mode=mode)
-    except Exception:  # Excel boundary: no message box could be shown (COM errors, engines without alert)
-        UNSHOWN.append(text)
-        print(text, file=sys.stderr)
-
-
-def _status(book: Any, text: str | bool) -> None:
-    """Status-bar progress where the engine has one (the remote engine has none)."""
-    with suppress(Exception):  # progress text is optional
-        book.app.status_bar = text
-
-
-def _any_app() -> Any:
-    """The Excel instance to talk to when no workbook is needed (new form, help)."""
-    if _APP is not None:
-        return _APP
-    try:
-        return xw.apps.active
-    except Exception:  # Excel boundary: no Excel (xlwings raises its own and COM's error types)
-        return None
-
-
-def entry_point(func: Callable[P, R]) -> Callable[P, R | None]:
-    """Run a ribbon button's body; turn every failure into a Chinese message box.
-
-    The traceback goes to :data:`gkreport.runtime.LOG_FILE`; the user sees where it is. The xlwings
-    version check runs once per Python process, before the first button's work.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | None:
-        book: Any = args[0] if args else kwargs.get("book")
-        app = getattr(book, "app", None) if book is not None else None
-        from gkreport.core.exits import UsageError
-        from gkreport.markers.xlwings_marker import ProtectedSheetError
-        from gkreport.output.outputs import OutputError
-
-        try:
-            _check_versions_once(book if isinstance(book, xw.Book) else None)
-            return func(*args, **kwargs)
-        # The clerk's own situation, said in Chinese by the code that found it (a protected sheet,
-        # an agency in two county summaries, a summary that cannot be written): no log, no type name.
-        except (ExcelUserError, ProtectedSheetError, UsageError, OutputError) as e:
-            _alert(app if app is not None else _any_app(), str(e), "info")
-        except Exception as e:  # the Excel entry point: no traceback reaches the user, it goes to the log
-            from gkreport.commands.runtime import LOG_FILE
-
-            _log_exception(func.__name__)
-            _alert(
-                app if app is not None else _any_app(),
-                f"操作未能完成：{type(e).__name__}: {str(e)[:200]}\n\n"
-                f"详细信息已记录到日志文件：\n{LOG_FILE}\n"
-                "如需求助，请把该文件发给技术支持人员。",
-                "critical",
-            )
-        return None
-
-    return wrapper
-
-
-def _target(book: xw.Book | None) -> xw.Book:
-    """The workbook a button acts on: the given one, else the active workbook.
-
-    Not ``xw.Book.caller()``: called from the add-in, that is the ``.xlam`` itself.
-    """
-    if book is not None:
-        return book
-    try:
-        active = _APP.books.active if _APP is not None else xw.books.active
-    except Exception:  # Excel boundary: no Excel, or no workbook open (COM's own error types)
-        active = None
-    if active is None or str(getattr(active, "name", "")).lower().endswith(".xlam"):
-        raise ExcelUserError("没有打开的工作簿。请先打开要校验的年报填报表（或点“新建填报表”），再点此按钮。")
-    return active
-
-
-# ------------------------------------------------------------------------------ version check
-
-_versions_checked = False
-
-
-def addin_xlwings_version(xlam: Path) -> str | None:
-    """The xlwings version the add-in's VBA was built from, or ``None`` if unreadable."""
-    from gkreport.xlam.vbaproject import READ_ERRORS, list_modules
-
-    try:
-        with zipfile.ZipFile(xlam) as z:
-            vba = z.read("xl/vbaProject.bin")
-        for module in list_modules(vba):
-            m = _VERSION_RE.search(module.source)
-            if m:
-                return m.group(1)
-    except READ_ERRORS:
-        return None
-    return None
-
-
-def _installed_addin(app: Any) -> Path | None:
-    """Where the loaded add-in file is: asked from Excel on Windows, else the install folder."""
-    try:
-        return Path(str(app.api.Workbooks(ADDIN_FILE).FullName))
-    except Exception:  # Excel boundary: not Windows, or not loaded under that name (COM's own error types)
-        pass
-    from gkreport.xlam import AddinError
-    from gkreport.xlam.install import default_addin_dir
-
-    try:
-        path = default_addin_dir() / ADDIN_FILE
-    except (AddinError, RuntimeError, KeyError):  # no APPDATA; no home folder (Path.home)
-        return None
-    return path if path.is_file() else None
-
-
-def _version_problem(addin_gkreport: str | None, addin_xlwings: str | None) -> str | None:
-    """The Chinese explanation when the add-in and this Python do not match, else None."""
-    if addin_gkreport == "":
-        return f"Excel 加载项是旧版 gkreport 生成的，而 Python 中的 gkreport 是 {__version__} 版（升级后没有重新安装加载项）。"
-    if addin_gkreport is not None and addin_gkreport != __version__:
-        return (f"Excel 加载项是 gkreport {addin_gkreport} 版生成的，而 Python 中的 gkreport 是 {__version__} 版"
-                "（升级后没有重新安装加载项）。")
-    if addin_xlwings is not None and addin_xlwings != xw.__version__:
-        return f"加载项与 Python 的 xlwings 版本不一致：加载项为 {addin_xlwings}，Python 中为 {xw.__version__}。"
-    return None
-
-
-def _check_versions_once(book: xw.Book | None) -> None:
-    """Say clearly (once) when the add-in and Python come from different versions.
-
-    The add-in's launcher passes its versions (:func:`use_app`); an older add-in that
-    still calls RunPython does not, so then the installed ``.xlam`` is read instead.
-    """
-    global _versions_checked
-    if _versions_checked:
-        return
-    _versions_checked = True
-    if book is not None and is_remote(book):
-        return  # tests / xlwings Server: there is no .xlam
-    app = getattr(book, "app", None) or _any_app()
-    if app is None:
-        return
-    path: Path | None = None
-    if _LAUNCH:
-        problem = _version_problem(_LAUNCH.get("addin"), _LAUNCH.get("xlwings"))
-    else:
-        from gkreport.xlam.build import built_version
-
-        path = _installed_addin(app)
-        if path is None:
-            return
-        problem = _version_problem(built_version(path) or "", addin_xlwings_version(path))
-    if problem is None:
-        return
-    _alert(
-        app,
-        problem + "\n按钮可能无法正常工作。请在命令提示符中运行“python -m gkreport addin install”"
-        "重新安装加载项，然后重启 Excel。" + (f"\n加载项文件：{path}" if path else ""),
-        "critical",
-    )
-
-
-def is_remote(book: xw.Book) -> bool:
-    """True for xlwings' remote engine (tests, xlwings Server); see the marker module."""
-    from gkreport.markers.xlwings_marker import is_remote as remote
-
-    return remote(book)
-
-
-# ------------------------------------------------------------------------------ reading the open book
-
-
-def _sheet_grid(sheet: Any) -> list[list[Any]]:
-    """All values of a sheet from A1 to its last used cell, in one read."""
-    used = sheet.used_range
-    last = used.last_cell
-    rows, cols = min(last.row, MAX_ROWS), last.column
-    values = sheet.range((1, 1), (rows, cols)).options(ndim=2).value
-    return values or []
-
-
-def _grid_value(grid: Mapping[str, list[list[Any]]], loc: Location) -> Any:
-    from gkreport.core import addresses as addr
-
-    sheet, ref = loc
-    rows = grid.get(sheet)
-    if rows is None:
-        return None
-    col, row = addr.split_ref(ref)
-    if row - 1 >= len(rows) or col - 1 >= len(rows[row - 1]):
-        return None
-    v = rows[row - 1][col - 1]
-    return None if v == "" else v
-
-
-def _parse_refers_to(text: str) -> Location | None:
-    """``='表一 主动公开'!$B$6`` -> ``("表一 主动公开", "B6")``; anything else -> None."""
-    m = re.fullmatch(r"=?(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Za-z]{1,3})\$?(\d+)(?::.*)?", text.strip())
-    if m is None:
-        return None
-    sheet = (m.group(1) or m.group(2)).replace("''", "'")
-    return sheet, f"{m.group(3).upper()}{m.group(4)}"
-
-
-def _book_names(book: xw.Book) -> dict[str, Location]:
-    """Workbook-level names pointing at one cell: cell id -> (sheet, ref)."""
-    out: dict[str, Location] = {}
-    try:
-        names = list(book.names)
-    except Exception:  # Excel boundary: an engine without names (COM's own error types)
-        return out
-    for n in names:
-        try:
-            name, refers = str(n.name), n.refers_to
-        except Exception:  # Excel boundary: a name Excel cannot describe (COM's own error types)
-            continue
-        if "!" in name or not isinstance(refers, str):
-            continue  # sheet-scoped names are not ours
-        loc = _parse_refers_to(refers)
-        if loc is not None:
-            out[name] = loc
-    return out
-
-
-def _form_by_layout(grid: Mapping[str, list[list[Any]]]) -> Form | None:
-    from gkreport.core.forms import available_forms, load_form
-    from gkreport.readers.workbook import MIN_LAYOUT_SCORE, layout_score
-
-    scored = sorted(((layout_score(f, grid), f.version, f) for f in map(load_form, available_forms())),
-                    key=lambda t: (t[0], t[1]), reverse=True)
-    return scored[0][2] if scored and scored[0][0] >= MIN_LAYOUT_SCORE else None
-
-
-def _cell_value(raw: Any, ctype: str, unit: str | None) -> Value:
-    from gkreport.core.values import Value, parse_value
-
-    if isinstance(raw, dt.datetime | dt.date | dt.time | dt.timedelta):
-        return Value(raw, "invalid", why="是日期或时间格式，不是数字")
-    return parse_value(raw, ctype, unit)
-
-
-def read_live_report(book: xw.Book) -> tuple[Report, dict[str, Location]]:
-    """The open workbook as a Report, plus where each cell id actually is."""
-    from gkreport.core.report import Report
-    from gkreport.readers.workbook import detect_form_by_names
-
-    grid: dict[str, list[list[Any]]] = {}
-    for sheet in book.sheets:
-        if sheet.name in _SKIP_SHEETS:
-            continue
-        grid[sheet.name] = _sheet_grid(sheet)
-    names = _book_names(book)
-    form = detect_form_by_names(names)
-    if form is not None:
-        positions = {cid: (c.sheet, c.ref) for cid, c in form.cells.items()}
-        positions |= {h.id: (h.sheet, h.cell) for h in form.header}
-        where = {k: names.get(k, v) for k, v in positions.items()}
-    else:
-        form = _form_by_layout(grid)
-        if form is None:
-            raise ExcelUserError(
-                "当前工作簿不是年报填报表：既没有模板中的单元格名称，也没有找到按官方表式排列的表格。\n"
-                "请打开用“新建填报表”生成的工作簿后再校验。"
-            )
-        where = {cid: (c.sheet, c.ref) for cid, c in form.cells.items()}
-        where |= {h.id: (h.sheet, h.cell) for h in form.header}
-    missing = sorted({s for s, _ in where.values() if s not in grid})
-    if missing:
-        raise ExcelUserError("工作簿缺少工作表：" + "、".join(missing) + "（可能被删除或改名）。")
-    values = {cid: _cell_value(_grid_value(grid, where[cid]), c.type, c.unit) for cid, c in form.cells.items()}
-    header = {h.id: _grid_value(grid, where[h.id]) for h in form.header}
-    source = str(getattr(book, "name", ""))
-    return Report(form=form, values=values, header=header, source=source), where
 
 
 def _relocate(findings: list[Finding], form: Form, where: Mapping[str, Location]) -> list[Finding]:
@@ -549,7 +229,7 @@ def next_problem(book: xw.Book | None = None) -> None:
 def new_form(book: xw.Book | None = None, *, year: int | None = None) -> Path | None:
     """新建填报表: asks the report year (last year by default) and opens a blank workbook on
     the form whose ``years`` cover it (see :mod:`gkreport.excel_newform`)."""
-    from .excel_newform import new_form_for_year
+    from gkreport.addin.excel_newform import new_form_for_year
 
     return new_form_for_year(book, year)
 
@@ -559,20 +239,9 @@ def __getattr__(name: str) -> Any:
     :func:`gkreport.excel_newform.legacy_entry_point`)."""
     if not name.startswith("new_form_"):  # e.g. __path__, asked by every "from .excel import"
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from .excel_newform import legacy_entry_point
+    from gkreport.addin.excel_newform import legacy_entry_point
 
     return legacy_entry_point(name)
-
-
-def _open(app: Any, path: Path) -> None:
-    """Open a workbook in the Excel whose button was clicked (not just any instance)."""
-    if app is not None:
-        try:
-            app.books.open(str(path))
-            return
-        except Exception:  # Excel boundary: an engine without books.open: xlwings' default instance
-            pass
-    xw.Book(str(path))
 
 
 def _ask_folder(app: Any) -> Path | None:
@@ -614,7 +283,7 @@ def consolidate_folder(book: xw.Book | None = None, *, folder: Path | None = Non
         from gkreport.consolidation import consolidate as cons
     except ImportError as e:
         raise ExcelUserError("这个版本的 gkreport 没有汇总功能（缺少 gkreport.consolidate），请升级 gkreport。") from e
-    app = book.app if book is not None else _any_app()
+    app = book.app if book is not None else excel_app._any_app()
     if folder is None:
         folder = _ask_folder(app)
         if folder is None:
@@ -657,7 +326,7 @@ def show_help(book: xw.Book | None = None) -> None:
     """设置/帮助: versions, interpreter and where the log is (what support asks for first)."""
     from gkreport.commands import runtime
 
-    app = book.app if book is not None else _any_app()
+    app = book.app if book is not None else excel_app._any_app()
     from gkreport.xlam import AddinError
     from gkreport.xlam.install import config_file_path
 
@@ -666,7 +335,7 @@ def show_help(book: xw.Book | None = None) -> None:
     except (AddinError, RuntimeError, KeyError):  # a system without Excel; no home folder (Path.home)
         conf = "（本系统不适用）"
     _alert(app, "\n".join([
-        f"gkreport 版本：{__version__}（加载项：{_LAUNCH.get('addin', '未知')}）",
+        f"gkreport 版本：{__version__}（加载项：{excel_app._LAUNCH.get('addin', '未知')}）",
         f"xlwings 版本：{xw.__version__}",
         f"Python：{sys.executable}",
         f"加载项配置文件：{conf}",

@@ -19,7 +19,7 @@ from typing import Any
 
 import xlwings as xw
 
-from .excel import TITLE, ExcelUserError, _any_app, _open, entry_point, is_remote
+from .excel_app import TITLE, ExcelUserError, _any_app, _open, entry_point, is_remote
 
 _LEGACY_NEW_FORM = re.compile(r"new_form_(\d{4})")
 

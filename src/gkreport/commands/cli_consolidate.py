@@ -21,6 +21,7 @@ from gkreport.consolidation.consolidate import (
     STATUS_SHEET,
     Consolidation,
     FileEntry,
+    NothingToSum,
     consolidate,
     roster_line,
     write_summary,
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
                 _json(result, None)
             else:
                 print_consolidation(result, None)
-            raise UsageError("没有可以汇总的报表")
+            raise NothingToSum(result)
         try:
             written = write_summary(result, out, force=args.force, long=args.long, progress=sys.stderr.isatty())
         except FileExistsError as e:

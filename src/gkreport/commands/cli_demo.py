@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gkreport.commands.cli_check import print_result
+from gkreport.commands.cli_consolidate import print_consolidation
+from gkreport.commands.guard import guarded
 from gkreport.consolidation.consolidate import consolidate, write_summary
+from gkreport.core.exits import Exit
 from gkreport.core.forms import available_forms, load_form
 from gkreport.core.resources import data_dir
 from gkreport.markers.checking import check_file
 from gkreport.output.template import template_filename, write_template
-
-from .cli_check import print_result
-from .cli_consolidate import print_consolidation
-from .guard import guarded
 
 # samples/示例县-2023/: eight agencies (one with an error, two with their name typed unlike the roster's)
 # and one on the old form
@@ -43,4 +43,4 @@ def run(args: argparse.Namespace) -> int:
     print_consolidation(result, write_summary(result, summary, force=True))
     print(f"\n完成。用 Excel 或 WPS 打开 {out} 中的 *.checked.xlsx，查看红色标注和“校验结果”工作表；"
           f"打开 {summary.name}，查看全县合计、报送情况和问题清单。")
-    return 0
+    return Exit.OK

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gkreport.commands.guard import guarded
 from gkreport.core.exits import HELP as EXIT_HELP
 from gkreport.core.exits import Exit, UsageError
 from gkreport.core.forms import available_forms, load_form
@@ -19,9 +20,7 @@ from gkreport.output.fill import write_filled
 from gkreport.output.outputs import check_output, clean_stale_temps, output_lock
 from gkreport.readers import ReadError
 from gkreport.readers.files import sniff
-from gkreport.readers.published import Imported, ReportReadError, read_published
-
-from .guard import guarded
+from gkreport.readers.published import Imported, read_published
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,10 +49,7 @@ def read_for_import(path: Path, form: str = "auto", year: int | None = None) -> 
     The file is sniffed first, like every input (a damaged zip is reported as damaged,
     the workbook limits apply), then imported."""
     sniff(path).close()
-    try:
-        return read_published(path, form=form, year=year)
-    except ReportReadError as e:
-        raise ReadError(str(e)) from None
+    return read_published(path, form=form, year=year)  # its ReportReadError is a ReadError
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -43,11 +43,11 @@ from .consolidate_model import ISSUES_SHEET as ISSUES_SHEET
 from .consolidate_model import LEVEL_ALL as LEVEL_ALL
 from .consolidate_model import LEVEL_UNLISTED as LEVEL_UNLISTED
 from .consolidate_model import LEVEL_UNSET as LEVEL_UNSET
-from .consolidate_model import LEVELS as LEVELS
 from .consolidate_model import STATUS_SHEET as STATUS_SHEET
 from .consolidate_model import Consolidation as Consolidation
 from .consolidate_model import FileEntry as FileEntry
 from .consolidate_model import FileSummary as FileSummary
+from .consolidate_model import NothingToSum as NothingToSum
 from .consolidate_read import read_all as read_all
 from .consolidate_read import summarise_file as summarise_file
 from .roster import LEVEL_OWN as LEVEL_OWN

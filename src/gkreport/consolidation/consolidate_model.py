@@ -15,13 +15,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from gkreport.consolidation.roster import NameMismatch, RosterEntry, RosterMatch
+from gkreport.core.exits import UsageError
 from gkreport.core.findings import Finding, count_by_severity
 from gkreport.core.forms import Form, load_form
 
-from .roster import LEVEL_OWN, LEVEL_TOWN, NameMismatch, RosterEntry, RosterMatch
-
 LEVEL_ALL = "全县"
-LEVELS = (LEVEL_OWN, LEVEL_TOWN, LEVEL_ALL)
 LEVEL_UNLISTED = "未列入名单"  # included agencies the roster does not (certainly) name: 分级汇总's third column
 LEVEL_UNSET = "名单未填层级"  # on the roster, but its 层级 cell is empty
 STATUS_SHEET, ISSUES_SHEET = "报送情况", "问题清单"  # also how a summary is told from an agency's report
@@ -180,3 +179,13 @@ def pack_values(form: Form, values: Mapping[str, float | int]) -> Mapping[str, f
             return values
         data[i] = float(v)
     return CellValues(form.version, data)
+
+
+class NothingToSum(UsageError):
+    """No input could be added into the summary: the command line and :func:`gkreport.api.consolidate`
+    refuse alike (exit code 2). ``result`` keeps the consolidation, whose entries say file by
+    file why each was left out."""
+
+    def __init__(self, result: Consolidation) -> None:
+        super().__init__("没有可以汇总的报表")
+        self.result = result

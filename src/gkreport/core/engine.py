@@ -11,7 +11,7 @@ raises: it becomes a finding at its cell.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from . import locate as loc
@@ -29,25 +29,23 @@ from .rule_text import render
 from .rule_text import where as _where
 from .values import format_number
 
-__all__ = ["Context", "Peers", "check", "render"]
+__all__ = ["Context", "check", "render"]
 
-Peers = Mapping[str, float]  # cell id -> mean over peer agencies
 _Broken = tuple[RuleInstance, float, float, "loc.Blame | None"]  # a failing identity: left, right, blame
 
 
-def check(report: Report, previous: Report | None = None, peers: Peers | None = None, *,
-          locate: bool = True) -> list[Finding]:
+def check(report: Report, previous: Report | None = None, *, locate: bool = True) -> list[Finding]:
     """All findings for ``report``; ``previous`` (last year's) enables cross-year rules.
 
     ``locate=False`` skips naming the most likely wrong cell: for a computed report (a
     county summary) no cell was typed wrong, and the caller names the sources instead.
     A finding of a rule from a rules overlay carries the rule's ``origin`` (its file).
     """
-    ctx = Context(report, previous, peers, locate)
+    ctx = Context(report, previous, locate)
     out: list[Finding] = list(report.read_findings)
     for rule in report.form.rules:
         rt = rule_types.get(rule.type)
-        if rule.needs == "previous" and previous is None and not rt.uses_peers:
+        if rule.needs == "previous" and previous is None:
             continue
         if rt.evaluate is not None:
             out.extend(rt.evaluate(ctx, rule))
@@ -62,11 +60,10 @@ class Context:
     """What every rule's check needs of one report (read once)."""
 
 
-    def __init__(self, report: Report, previous: Report | None, peers: Peers | None, locate: bool = True) -> None:
+    def __init__(self, report: Report, previous: Report | None, locate: bool = True) -> None:
         self.report = report
         self.form: Form = report.form
         self.previous = previous
-        self.peers = peers
         self.locate = locate
         # One pass over the values serves every rule: the number each cell contributes,
         # and the cells in each state (most rules only look at a few states).

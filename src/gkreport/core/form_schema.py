@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -88,17 +87,11 @@ def is_stamped(key: str) -> bool:
 
 def write_stamp(key: str) -> None:
     """Record a successful validation, atomically; a read-only cache only costs speed."""
+    from gkreport.output.outputs import OutputError, atomic_write  # the one atomic writer (stdlib only)
+
     path = _stamp(key)
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".stamp-")
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(key)
-            os.replace(tmp, path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    with contextlib.suppress(OutputError):
+        atomic_write(path, lambda tmp: tmp.write_text(key, encoding="ascii"))
 
 
 def validate_once(doc: Mapping[str, Any], data: bytes, source: Path | str, name: str = FORM_SCHEMA) -> None:

@@ -305,13 +305,6 @@ def reset() -> None:
     _load.cache_clear()
 
 
-def validate_document(doc: Mapping[str, Any], source: Path | str = "<memory>") -> None:
-    """Raise FormError listing every JSON-Schema violation of a form document."""
-    from .form_schema import validate
-
-    validate(doc, source)
-
-
 def parse_form(doc: Mapping[str, Any], source: Path | str = "<memory>") -> Form:
     """Build a Form from a parsed JSON document (schema + consistency checks)."""
     from .form_parse import parse_form as build

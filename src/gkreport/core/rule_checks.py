@@ -98,11 +98,10 @@ def form_version_rule(ctx: Context, rule: RuleDef) -> Iterable[Finding]:
 
 @rule_types.evaluation("outlier")
 def outlier_rule(ctx: Context, rule: RuleDef) -> Iterable[Finding]:
-    if ctx.previous is None and not ctx.peers:
+    if ctx.previous is None:
         return
     factor = float(rule.params["factor"])
     base = float(rule.params["min_base"])
-    peer_mean = float(rule.params["peer_mean"])
     include = rule.params.get("include") or [{}]
     for cid, cell in ctx.form.cells.items():
         if cell.type == "signed" or not _included(cell, include):
@@ -112,7 +111,7 @@ def outlier_rule(ctx: Context, rule: RuleDef) -> Iterable[Finding]:
             continue
         cur = float(v.arith)
         why = None
-        if ctx.previous is not None and cid in ctx.previous.form.cells:
+        if cid in ctx.previous.form.cells:
             pv = ctx.previous.value(cid)
             if pv.state in ("number", "converted"):
                 prev = float(pv.arith)
@@ -120,8 +119,6 @@ def outlier_rule(ctx: Context, rule: RuleDef) -> Iterable[Finding]:
                     why = f"上年为 {format_number(prev)}，变化超过 {format_number(factor)} 倍"
                 elif prev < base and cur >= base * factor:
                     why = f"上年仅为 {format_number(prev)}"
-        if why is None and ctx.peers and cur == 0 and ctx.peers.get(cid, 0) > peer_mean:
-            why = f"同类单位平均为 {format_number(round(ctx.peers[cid], 1))}"
         if why:
             yield ctx.finding(rule, render(rule.message, cell_label=where(cell), actual=cur, why=why),
                                 [cell], suspects=[cell], actual=cur)

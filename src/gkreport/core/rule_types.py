@@ -46,7 +46,6 @@ class RuleType:
     required: tuple[str, ...] = ()
     placeholders: Callable[[Mapping[str, Any], str], frozenset[str]] = lambda doc, key: frozenset()
     identity: bool = False  # expands into linear identities (left/right over an optional for_each)
-    uses_peers: bool = False  # with ``needs: previous``, still runs when only peers' means are given
     holds: Callable[[float, float, Any], bool] | None = None  # identities: does left ? right hold
     evaluate: Evaluate | None = None  # registered by the engine's side (gkreport.rule_checks)
     live: Live | None = None  # registered by gkreport.livecalc (identity types with ``live``)
@@ -165,13 +164,12 @@ define(RuleType(
 define(RuleType("form-version", "报告年度与表式版本相符", {}, (), _fixed("year", "expected_form", "form_name")))
 define(RuleType("header", "必填表头信息已填写、报告年度为四位年份", {}, (), _fixed("field", "why")))
 define(RuleType(
-    "outlier", "与上年或同类单位差异过大",
+    "outlier", "与上年差异过大",
     {"factor": {"type": "number", "exclusiveMinimum": 1}, "min_base": {"type": "number", "minimum": 0},
-     "peer_mean": {"type": "number", "minimum": 0},
      "include": {"type": "array", "minItems": 1, "items": {
          "type": "object", "minProperties": 1, "additionalProperties": False,
          "properties": {"table": {"type": "string"}, "kind": {"enum": ["input", "total"]}}}}},
-    ("factor", "min_base", "peer_mean"), _fixed("cell_label", "actual", "why"), uses_peers=True,
+    ("factor", "min_base"), _fixed("cell_label", "actual", "why"),
 ))
 define(RuleType(
     "narrative", "报告正文中的数字与表格一致",

@@ -106,11 +106,6 @@ def marked_name(source: Path, *, new_template: bool = False) -> str:
     return stem + tail
 
 
-def marked_path(source: Path, outdir: Path) -> Path:
-    """The marked copy of ``source`` directly in ``outdir`` (the demo and single files)."""
-    return Path(outdir) / marked_name(Path(source))
-
-
 @dataclass
 class MarkPlan:
     """Where the marked copies of one run go: one folder, the inputs' sub-folders kept,

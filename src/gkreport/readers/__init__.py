@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gkreport.core.report import Report
-
-from .files import NotATemplate, ReadError, is_lock_file, sniff
+from gkreport.readers.files import NotATemplate, ReadError, is_lock_file, sniff
 
 __all__ = ["ReadError", "is_lock_file", "read_any"]
 
@@ -18,7 +17,7 @@ def read_any(path: Path, form: str | None = None, year: int | None = None, *, mo
     like the official tables, .docx, .html, text) goes through the published-report
     importer, so ``check`` accepts every input ``import`` does.
     """
-    from .workbook import read_workbook
+    from gkreport.readers.workbook import read_workbook
 
     sniffed = sniff(Path(path), verify=mode != "fast", keep_open=mode == "fast")
     if sniffed.kind == "xlsx":
@@ -40,19 +39,13 @@ def read_any(path: Path, form: str | None = None, year: int | None = None, *, mo
 
 
 def _read_published(path: Path, form: str | None, year: int | None) -> Report:
-    try:
-        from .published import ReportReadError, read_published
-    except ImportError:  # pragma: no cover - the importer module is part of the package
-        raise ReadError("无法读取此类文件") from None
     from gkreport.core.findings import Finding, fingerprint
     from gkreport.core.forms import load_form
     from gkreport.core.report import report_from_raw
     from gkreport.core.values import unread
+    from gkreport.readers.published import read_published
 
-    try:
-        imported = read_published(Path(path), form or "auto", year)
-    except ReportReadError as e:  # the importer's own error type, normalised to ReadError
-        raise ReadError(str(e)) from None
+    imported = read_published(Path(path), form or "auto", year)  # ReportReadError is a ReadError
     header = {"hdr.agency": imported.agency, "hdr.year": imported.year, "hdr.date": imported.date}
     form_def = load_form(imported.form)
     report = report_from_raw(form_def, imported.values, header, source=str(path), text=imported.text)

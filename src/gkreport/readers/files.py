@@ -19,6 +19,10 @@ from pathlib import Path
 # NotImplementedError: an unsupported compression method).
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError, NotImplementedError)
 
+# Every input format a report can come in, by extension: the one list the readers dispatch on
+# (gkreport.readers.published.SUPPORTED) and the folders are searched for (gkreport.inputs).
+INPUT_SUFFIXES = (".txt", ".tsv", ".docx", ".html", ".htm", ".xlsx", ".xlsm")
+
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 MAX_FILE_BYTES = 100 * 1024 * 1024

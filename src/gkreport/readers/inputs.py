@@ -7,10 +7,10 @@ from pathlib import Path
 
 from gkreport.markers.checking import MARK_SUFFIX
 from gkreport.output.outputs import is_temp_name
+from gkreport.readers import is_lock_file
+from gkreport.readers.files import INPUT_SUFFIXES
 
-from . import is_lock_file
-
-READABLE_SUFFIXES = (".xlsx", ".xlsm", ".docx", ".html", ".htm", ".txt", ".tsv")
+READABLE_SUFFIXES = INPUT_SUFFIXES
 # Documents gkreport writes (notices.py): a --notices folder inside the reports' folder must
 # not come back as unreadable "reports" at the next run.
 NOTICE_SUFFIX = "退回修改通知.docx"

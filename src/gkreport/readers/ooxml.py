@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from lxml import etree
 
 from .ooxml_common import MAIN_NS as MAIN_NS
-from .ooxml_common import PKG_REL_NS as PKG_REL_NS
 from .ooxml_common import REL_NS as REL_NS
 from .ooxml_common import STRICT_MARK as STRICT_MARK
 from .ooxml_common import STRICT_TO_TRANSITIONAL as STRICT_TO_TRANSITIONAL

@@ -10,7 +10,6 @@ import re
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 STRICT_MARK = b"http://purl.oclc.org/ooxml/"
 # ISO/IEC 29500 Strict namespaces and their Transitional equivalents (ECMA-376 Part 1 vs
 # Part 4): a Strict workbook read through this table is an ordinary one to openpyxl.

@@ -16,15 +16,18 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from gkreport.core.values import NOT_APPLICABLE
+
 from . import pub_blocks, pub_rows
 from .pub_model import Model, RowsTable, SingleRowTable, assemble
 from .pub_solve import solve_row
-from .pub_sources import Cell, Row, Value, is_blank, parse_text, shown
+from .pub_sources import Cell, RawValue, Row, is_blank, parse_text, shown
 
 # Cell text that is data rather than a label: numbers (possibly with a unit, full-width
 # digits or separators) and the usual "not applicable" marks.
 _VALUEISH = re.compile(r"^[+\-−－]?[\d０-９][\d０-９,，.．\s]*(件|项|条|个|次|人|元|万元|亿元)?$")
-_NA_MARKS = {"/", "／", "\\", "-", "—", "——", "－", "―", "不适用", "无", "空", "×", "x", "X"}
+# The engine's "not applicable" marks, and the crosses and backslash published tables also use.
+_NA_MARKS = NOT_APPLICABLE | {"\\", "×", "x", "X"}
 DECORATION = re.compile(r"^[-_=—－–\s]+$")
 
 
@@ -63,7 +66,7 @@ class Placer:
 
     def __init__(self, model: Model) -> None:
         self.m = model
-        self.values: dict[str, Value] = dict.fromkeys(model.form.cells)
+        self.values: dict[str, RawValue] = dict.fromkeys(model.form.cells)
         self.placed: set[str] = set()
         self.unread: set[str] = set()
         self.issues: list[Issue] = []
@@ -92,7 +95,7 @@ class Placer:
         return ids
 
     # -- placing
-    def set(self, cid: str, text: str | Value, where: str) -> None:
+    def set(self, cid: str, text: str | RawValue, where: str) -> None:
         cell = self.m.form.cells[cid]
         value = text if not isinstance(text, str) else parse_text(text)
         if cid in self.placed:

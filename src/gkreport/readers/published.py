@@ -28,29 +28,31 @@ from pathlib import Path
 
 from gkreport.core.forms import FormError, available_forms, form_for_year, load_form
 from gkreport.core.labels import normalize
-
-from .pub_model import Model
-from .pub_office import read_docx, read_xlsx
-from .pub_place import Issue, Placer
-from .pub_sources import (
+from gkreport.readers.files import INPUT_SUFFIXES
+from gkreport.readers.pub_model import Model
+from gkreport.readers.pub_office import read_docx, read_xlsx
+from gkreport.readers.pub_place import Issue, Placer
+from gkreport.readers.pub_sources import (
     MAX_BYTES,
     Cell,
+    RawValue,
     ReportReadError,
     Row,
     Source,
-    Value,
     is_blank,
     read_html,
     read_tsv,
     text_rows,
 )
-from .pub_sources import decode as _decode
-from .pub_sources import parse_text as parse_value
-from .pub_tsv import place_tsv
+from gkreport.readers.pub_sources import decode as _decode
+from gkreport.readers.pub_sources import (
+    parse_text as parse_value,  # the printed value (RawValue), not values.parse_value
+)
+from gkreport.readers.pub_tsv import place_tsv
 
 __all__ = ["SUPPORTED", "Imported", "Issue", "ReportReadError", "parse_value", "read_published"]
 
-SUPPORTED = (".txt", ".tsv", ".docx", ".html", ".htm", ".xlsx", ".xlsm")
+SUPPORTED = INPUT_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class Imported:
     year: int | None
     agency: str | None
     date: str | None
-    values: dict[str, Value]
+    values: dict[str, RawValue]
     text: str
     issues: list[Issue]
     unread: frozenset[str]
