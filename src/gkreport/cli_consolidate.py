@@ -27,7 +27,7 @@ from .consolidate import (
     write_summary,
 )
 from .exits import HELP as EXIT_HELP
-from .exits import Exit, UsageError
+from .exits import Exit, UsageError, worst
 from .findings import count_by_severity
 from .forms import SEVERITY_LABEL, available_forms
 from .guard import guarded
@@ -85,9 +85,11 @@ def run(args: argparse.Namespace) -> int:
     failed = cli_publish.consolidation_notices(args, result)
     if any(e.summary.internal for e in result.entries):
         return Exit.INTERNAL  # the summary is written; a file met a bug in gkreport (see the log)
-    if failed is not None:
-        return failed
-    return Exit.FINDINGS if result.error_count else Exit.OK
+    # The summary is written, but without the files listed as unreadable: like `check`, exit 2
+    # tells a script the county total is not yet the whole county.
+    unreadable = Exit.UNUSABLE if any(e.summary.unreadable for e in result.entries) else Exit.OK
+    return worst(failed if failed is not None else Exit.OK, unreadable,
+                 Exit.FINDINGS if result.error_count else Exit.OK)
 
 
 def _inputs_at(out: Path, inputs: list[Path], roster: Path | None) -> list[Path]:
