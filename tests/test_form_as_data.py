@@ -241,3 +241,31 @@ def test_no_form_or_table_is_named_in_the_code() -> None:
                   and pattern.search(node.value)
                   and not any(path.name == m and text in node.value for m, text in examples)]
     assert not found
+
+
+def test_a_file_of_a_form_whose_rules_are_missing_is_refused_not_read_as_the_old_form(
+    form_2026: forms.Form, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 2026 file read where only the packaged forms are known: the 2021 form matches most of
+    its names, but reading it as 2021 would drop the new row from the check and the county
+    total. Every reader refuses it instead (exit 2), naming the cells and the way out."""
+    form = form_2026
+    template = tmp_path / "模板.xlsx"
+    assert _cli(capsys, "template", "--year", "2026", "-o", str(template))[0] == 0
+    reports = tmp_path / "报表"
+    reports.mkdir()
+    book = fill_workbook(openpyxl.load_workbook(template), form, _values(form, 1),
+                         {"hdr.agency": "甲局", "hdr.year": 2026})
+    book.save(reports / "甲局.xlsx")
+    monkeypatch.delenv("GKREPORT_RULES_DIR")
+    assert forms.available_forms() == ("2019", "2021")
+
+    code, out = _cli(capsys, "check", str(reports / "甲局.xlsx"), "--json")
+    assert code == 2
+    [result] = json.loads(out)
+    assert "不属于2021版表式" in result["error"] and f"t2.{NEW_ROW}." in result["error"]
+    assert "GKREPORT_RULES_DIR" in result["error"]
+    code, _ = _cli(capsys, "check", str(reports))  # the folder path: workers, the fast reader
+    assert code == 2
+    code, out = _cli(capsys, "consolidate", str(reports), "-o", str(tmp_path / "汇总.xlsx"))
+    assert code == 2 and "不属于2021版表式" in out and not (tmp_path / "汇总.xlsx").exists()

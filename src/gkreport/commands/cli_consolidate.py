@@ -28,7 +28,7 @@ from gkreport.consolidation.consolidate import (
 )
 from gkreport.consolidation.roster import roster_counts
 from gkreport.core.exits import HELP as EXIT_HELP
-from gkreport.core.exits import Exit, UsageError
+from gkreport.core.exits import Exit, UsageError, worst
 from gkreport.core.findings import count_by_severity
 from gkreport.core.forms import SEVERITY_LABEL, available_forms
 from gkreport.output.outputs import OutputError, check_output, clean_stale_temps, output_lock
@@ -88,9 +88,11 @@ def run(args: argparse.Namespace) -> int:
     failed = cli_publish.consolidation_notices(args, result)
     if any(e.summary.internal for e in result.entries):
         return Exit.INTERNAL  # the summary is written; a file met a bug in gkreport (see the log)
-    if failed is not None:
-        return failed
-    return Exit.FINDINGS if result.error_count else Exit.OK
+    # The summary is written, but without the files listed as unreadable: like `check`, exit 2
+    # tells a script the county total is not yet the whole county.
+    unreadable = Exit.UNUSABLE if any(e.summary.unreadable for e in result.entries) else Exit.OK
+    return worst(failed if failed is not None else Exit.OK, unreadable,
+                 Exit.FINDINGS if result.error_count else Exit.OK)
 
 
 def _inputs_at(out: Path, inputs: list[Path], roster: Path | None) -> list[Path]:

@@ -33,7 +33,7 @@ def summarise_file(path: str) -> FileSummary:
     try:
         report = read_any(Path(path), mode="fast")
     except ReadError as e:
-        return FileSummary(path=path, ok=False, error=str(e))
+        return FileSummary(path=path, ok=False, error=str(e), unreadable=True)
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as e:  # a reader bug, or a Rust panic (a BaseException), must not stop 999 files
@@ -131,7 +131,8 @@ def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False) ->
 
 
 def _crashed(path: str) -> FileSummary:
-    return FileSummary(path=path, ok=False, error="读取此文件时读取进程意外退出（文件可能已损坏或异常巨大），已跳过")
+    return FileSummary(path=path, ok=False, error="读取此文件时读取进程意外退出（文件可能已损坏或异常巨大），已跳过",
+                       unreadable=True)
 
 
 def _compact(s: FileSummary) -> FileSummary:

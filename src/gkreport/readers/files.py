@@ -141,7 +141,29 @@ def _ole_kind(path: Path) -> str:
         raise
     except Exception as e:  # per-file boundary: olefile raises OSError, struct.error, IndexError... on damaged headers
         raise ReadError(f"文件已损坏，无法读取（{type(e).__name__}）") from None
+    if path.suffix.lower() in (".et", ".ett"):
+        raise ReadError(f"这是 WPS 表格格式（{path.suffix}），{_SAVE_AS_XLSX}")
     raise ReadError("无法识别的 Office 旧格式文件")
+
+
+_SAVE_AS_XLSX = "请在 Excel 或 WPS 中打开后另存为 .xlsx（Excel 工作簿），再试"
+_ODF_FORMATS = {
+    b"application/vnd.oasis.opendocument.spreadsheet": f"这是 OpenDocument 表格（.ods），{_SAVE_AS_XLSX}",
+    b"application/vnd.oasis.opendocument.text": "这是 OpenDocument 文档（.odt），请另存为 Word（.docx）后再试",
+}
+
+
+def _other_zip_format(zf: zipfile.ZipFile, names: set[str]) -> str:
+    """What a zip that is neither an .xlsx nor a .docx is, in words that tell the clerk what to do."""
+    if "xl/workbook.bin" in names:
+        return f"这是 Excel 二进制工作簿（.xlsb），{_SAVE_AS_XLSX}"
+    if "mimetype" in names and zf.getinfo("mimetype").file_size < 200:
+        known = _ODF_FORMATS.get(zf.read("mimetype").strip())
+        if known:
+            return known
+    if any(n.startswith("Index/") for n in names):
+        return "这是 Apple Numbers 表格，请导出为 Excel（.xlsx）后再试"
+    return "压缩文件不是 Excel 工作簿（缺少 xl/workbook.xml）"
 
 
 def _zip_kind(path: Path, verify: bool = True, keep_open: bool = False) -> tuple[str, zipfile.ZipFile | None]:
@@ -170,7 +192,7 @@ def _zip_kind(path: Path, verify: bool = True, keep_open: bool = False) -> tuple
         elif "word/document.xml" in names:
             kind = "docx"
         else:
-            raise ReadError("压缩文件不是 Excel 工作簿（缺少 xl/workbook.xml）")
+            raise ReadError(_other_zip_format(zf, names))
     except BaseException as e:  # close on every way out, then say what it was; the rest is re-raised
         if zf is not None:
             zf.close()

@@ -11,6 +11,11 @@ from gkreport.readers import is_lock_file
 from gkreport.readers.files import INPUT_SUFFIXES
 
 READABLE_SUFFIXES = INPUT_SUFFIXES
+# Office formats a report may well arrive in but gkreport cannot read: inside a folder they are
+# tried all the same, so the reader says which format it is and how to save it as one it reads,
+# and the file counts as unreadable (exit code 2) instead of vanishing as "not a report".
+OFFICE_SUFFIXES = (".xls", ".xlsb", ".xlt", ".xltx", ".xltm", ".ods", ".fods", ".et", ".ett",
+                   ".numbers", ".doc", ".wps", ".odt", ".rtf")
 # Documents gkreport writes (notices.py): a --notices folder inside the reports' folder must
 # not come back as unreadable "reports" at the next run.
 NOTICE_SUFFIX = "退回修改通知.docx"
@@ -49,8 +54,10 @@ def collect_files(paths: Sequence[Path],
             skipped.append((p, "本工具生成的标注副本（.checked.xlsx），已跳过"))
         elif not explicit and is_own_document(p):
             skipped.append((p, "本工具生成的退回修改通知或催报清单，不是报表，已跳过"))
-        elif not explicit and p.suffix.lower() not in READABLE_SUFFIXES:
-            skipped.append((p, f"不是报表文件（{p.suffix or '无扩展名'}），已跳过"))
+        elif not explicit and p.suffix.lower() == ".pdf":
+            skipped.append((p, "PDF 文件无法读取，已跳过；如是报表，请另存为 Word（.docx）或文本（.txt）后再试"))
+        elif not explicit and p.suffix.lower() not in READABLE_SUFFIXES + OFFICE_SUFFIXES:
+            skipped.append((p, f"不是本工具能读取的文件类型（{p.suffix or '无扩展名'}），已跳过"))
         else:
             files.append(p)
 

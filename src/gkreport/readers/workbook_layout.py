@@ -207,4 +207,25 @@ def detect_form_by_names(names: Mapping[str, object], form: str | None = None) -
         score = share - foreign / len(ids)
         if best is None or score > best[0]:
             best = (score, f)
-    return best[1] if best and best[0] >= 0.5 else None
+    if best is None or best[0] < 0.5:
+        return None
+    _refuse_foreign_cells(best[1], names, prefixes)
+    return best[1]
+
+
+def _refuse_foreign_cells(form: Form, names: Mapping[str, object], prefixes: tuple[str, ...]) -> None:
+    """Refuse a workbook whose template named table cells this form does not have.
+
+    Such names come from a template of another form version (a newer form added through a
+    rules overlay, say, with a row the packaged form lacks). Reading it as ``form`` would
+    silently leave those cells out of the check and the county total, so the file is not
+    read at all and the clerk is told which rules folder it needs.
+    """
+    foreign = sorted(n for n in names if n.startswith(prefixes) and n not in form.cells)
+    if not foreign:
+        return
+    shown = "、".join(foreign[:3]) + ("等" if len(foreign) > 3 else "")
+    raise ReadError(
+        f"工作簿中有 {len(foreign)} 个单元格名称（{shown}）不属于{form.name}：文件可能用的是本工具没有规则的表式版本，"
+        f"这些单元格不会被读取，因此不予读取。请用含该表式规则（form-*.json）的规则目录"
+        f"（--rules 或 GKREPORT_RULES_DIR）重新运行，或更新 gkreport")
