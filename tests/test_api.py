@@ -123,7 +123,7 @@ def test_agencies_frame_can_list_the_files_left_out(tmp_path: Path) -> None:
 
 def _cli_consolidate_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     """The message ``gkreport consolidate`` ends with when it refuses (exit code 2)."""
-    from gkreport.cli import main
+    from gkreport.commands.cli import main
 
     capsys.readouterr()
     assert main(["consolidate", *argv, "--jobs", "1"]) == 2
@@ -156,7 +156,7 @@ def test_no_summable_report_raises_the_command_lines_error(tmp_path: Path,
 
 
 def test_double_counting_raises_the_command_lines_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from gkreport.cli import main
+    from gkreport.commands.cli import main
     from gkreport.rollup import DoubleCounting
 
     files = _county(tmp_path / "county")
