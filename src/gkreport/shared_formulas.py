@@ -29,7 +29,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from . import addresses as addr
 
 
-class SharedFormula(ArrayFormula):  # type: ignore[misc]  # openpyxl is untyped here
+class SharedFormula(ArrayFormula):
     """A cell value openpyxl writes as ``<f t="shared" [ref=".."] si="n">[text]</f>``: its cell
     writer takes an :class:`ArrayFormula`'s ``dict(value)`` as the attributes and ``text``
     (without its "=") as the content, and leaves the content out when ``text`` is None."""
