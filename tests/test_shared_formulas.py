@@ -13,7 +13,11 @@ from gkreport import addresses as addr
 from gkreport.shared_formulas import SharedFormula, share
 
 # A few formula shapes: the same shape at two cells is the same formula moved; "$" parts never move.
-_SHAPES = ("=A{r}+1", "=SUM(B{r}:C{r})*2", '=IF(ISTEXT(D{r}),"x",$A$1)', "=E{r}-F{r}")
+_SHAPES = ("=A{r}+1", "=SUM(B{r}:C{r})*2", '=IF(ISTEXT(D{r}),"x",$A$1)', "=E{r}-F{r}", "=$A{r}*B$3",
+           # parts a copy never moves, or that this module leaves unshared: literals that look
+           # like addresses, quoted and unquoted sheet names, whole rows, lowercase, numbers
+           '="B5"&A{r}', "='S h'!B{r}*2", "=Sheet1!B{r}", "=SUM({r}:{r})+A{r}", "=b{r}+1", "=LOG10(C{r})+1e-9",
+           '=SUMPRODUCT(--EXACT(A{r},{{"A1","B"}}))')
 
 
 @st.composite

@@ -40,7 +40,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from . import addresses as addr
 from . import livecalc
 from .forms import TYPE_LABEL, CellDef, Form, TableDef
-from .shared_formulas import share
+from .shared_formulas import share_once
 from .sheet_print import fit_to_page, fit_wrapped_rows, print_as_list
 from .template_checks import CheckLine, LiveCheck, check_formula, live_checks
 from .template_header import write_header_sheet
@@ -145,7 +145,7 @@ def _flag_text_cells(ws: Worksheet, table: TableDef, lay: livecalc.CalcLayout) -
 def _write_calc_sheet(ws: Worksheet, form: Form, lay: livecalc.CalcLayout) -> None:
     """The very hidden sheet of :mod:`gkreport.livecalc`: how the engine reads each cell."""
     ws["A1"] = "gkreport：各数据单元格按校验程序的读法换算的结果，供“校验”公式使用。请勿修改。"
-    for ref, value in share(livecalc.calc_cells(form, lay)):
+    for ref, value in share_once(tuple(livecalc.calc_cells(form, lay))):
         ws[ref] = value
     ws.sheet_state = "veryHidden"
     protect(ws)
