@@ -297,6 +297,34 @@ def test_stale_formula_result_in_a_data_cell_any_quoting(tmp_path: Path, quote: 
     assert v.number == 2 and v.formula == "=1+1"
 
 
+def test_shared_formulas_in_data_cells_are_formulas_to_both_readers(tmp_path: Path) -> None:
+    """Excel writes a filled-down formula as a shared one: the group's first cell carries the
+    text, the others only <f t="shared" si=".."/>. Both cells are formulas (with stale cached
+    results here): the fast reader declines, and the file is read with each formula recomputed."""
+    wb, _ = filled_book("2021")
+    path = save(wb, tmp_path / "a.xlsx")
+    sheet = "表二 依申请公开"
+    part = sheet_part(path, sheet)
+    form = load_form("2021")
+    ids = {c.ref: cid for cid, c in form.cells.items() if c.sheet == sheet}
+
+    def change(name: str, data: bytes) -> bytes:
+        if name != part:
+            return data
+        for ref, f in (("D7", b'<f t="shared" ref="D7:E7" si="5">1+1</f><v>99</v>'),
+                       ("E7", b'<f t="shared" si="5"/><v>98</v>')):
+            cell = re.compile(rb'<c r="' + ref.encode() + rb'"([^>]*?)(/>|>.*?</c>)', re.S)
+            data = cell.sub(lambda m, ref=ref, f=f: b'<c r="%s"%s>%s</c>' % (
+                ref.encode(), re.sub(rb'\st="[^"]*"', b"", m.group(1)), f), data, count=1)
+        return data
+
+    out = rewrite_zip(path, tmp_path / "shared.xlsx", change)
+    assert assert_equivalent(out) is not None  # declined: formulas among the cells read
+    values = read_any(out, mode="fast").values
+    for ref in ("D7", "E7"):
+        assert (values[ids[ref]].number, values[ids[ref]].formula) == (2, "=1+1"), ref
+
+
 def test_prefixed_spreadsheetml_is_understood(tmp_path: Path) -> None:
     """<x:c>, <x:f> as some SDKs write them: a formula there is seen (or the file declined)."""
     wb, _ = filled_book("2021")

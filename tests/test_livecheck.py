@@ -7,12 +7,15 @@ correct total holding "5件" while ``check`` reported nothing. Now, for every fi
 
 from __future__ import annotations
 
+import io
 import random
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.worksheet.formula import ArrayFormula
 
 from conftest import REAL_REPORTS, lo_convert_many
 from gkreport.core import livecalc
@@ -30,6 +33,7 @@ from gkreport.output.template import (
     live_checks,
     save_workbook_atomic,
 )
+from gkreport.readers.ooxml import sheet_parts
 
 
 def recalc_all(sources: list[Path], outdir: Path) -> dict[Path, Path]:
@@ -226,7 +230,29 @@ def test_calc_sheet_is_very_hidden_and_locked() -> None:
     wb = build_template(load_form("2021"))
     ws = wb[livecalc.CALC_SHEET]
     assert ws.sheet_state == "veryHidden" and ws.protection.sheet
-    assert all(len(str(c.value)) < 8000 for row in ws.iter_rows() for c in row if c.value)  # Excel's limit
+    assert all(len(_text(c.value)) < 8000 for row in ws.iter_rows() for c in row if c.value)  # Excel's limit
+
+
+def _text(value: object) -> str:
+    """A cell's formula as written (a shared formula's text is on its group's first cell)."""
+    return str(value.text or "") if isinstance(value, ArrayFormula) else str(value)
+
+
+def test_calc_sheet_is_written_once_per_band_and_means_each_cells_formula() -> None:
+    """The helper sheet is written as shared formulas (a tenth of the size), and read back
+    (openpyxl expands each group as a spreadsheet does) every cell holds exactly the
+    formula :mod:`gkreport.livecalc` gives it."""
+    for version in ("2019", "2021"):
+        form = load_form(version)
+        buf = io.BytesIO()
+        build_template(form).save(buf)
+        part = sheet_parts(zipfile.ZipFile(buf))[livecalc.CALC_SHEET]
+        xml = zipfile.ZipFile(buf).read(part)
+        assert len(xml) < 150_000 and xml.count(b't="shared"') > 1000  # was 927 KB, one formula a cell
+        ws = openpyxl.load_workbook(buf)[livecalc.CALC_SHEET]
+        want = dict(livecalc.calc_cells(form, livecalc.layout(form)))
+        got = {c.coordinate: c.value for row in ws.iter_rows(min_row=2) for c in row if c.value is not None}
+        assert got == want
 
 
 def test_no_dynamic_array_functions_in_formulas() -> None:
@@ -236,7 +262,7 @@ def test_no_dynamic_array_functions_in_formulas() -> None:
         for ws in wb.worksheets:
             for row in ws.iter_rows():
                 for c in row:
-                    if isinstance(c.value, str) and c.value.startswith("="):
-                        assert not any(f in c.value for f in ("LET(", "LAMBDA(", "FILTER(", "_xlfn", "UNIQUE(",
+                    if isinstance(c.value, str | ArrayFormula) and _text(c.value).startswith("="):
+                        assert not any(f in _text(c.value) for f in ("LET(", "LAMBDA(", "FILTER(", "_xlfn", "UNIQUE(",
                                                               "TEXTJOIN(", "IFS(", "SEQUENCE(")), c.value[:80]
 

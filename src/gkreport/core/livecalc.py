@@ -86,7 +86,9 @@ def calc_cells(form: Form, lay: CalcLayout) -> list[tuple[str, str]]:
         for cid in table.cell_ids:
             cell = form.cells[cid]
             here = {band: lay.ref(cell, band, table) for band in BANDS}
-            src = addr.absolute(cell.ref, cell.sheet)
+            # relative, so the formula is the same in every cell of a band, moved as a copy
+            # moves it: the sheet writes each band's formula once (gkreport.shared_formulas)
+            src = f"{addr.quote_sheet(cell.sheet)}!{cell.ref}"
             for band in BANDS:
                 out.append((here[band], "=" + _BUILDERS[band](cell, src, here)))
     return out

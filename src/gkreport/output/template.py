@@ -40,6 +40,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from gkreport.core import addresses as addr
 from gkreport.core import livecalc
 from gkreport.core.forms import TYPE_LABEL, CellDef, Form, TableDef
+from gkreport.output.shared_formulas import share_once
 
 from .sheet_print import fit_to_page, fit_wrapped_rows, print_as_list
 from .template_checks import CheckLine, LiveCheck, check_formula, live_checks
@@ -145,8 +146,8 @@ def _flag_text_cells(ws: Worksheet, table: TableDef, lay: livecalc.CalcLayout) -
 def _write_calc_sheet(ws: Worksheet, form: Form, lay: livecalc.CalcLayout) -> None:
     """The very hidden sheet of :mod:`gkreport.livecalc`: how the engine reads each cell."""
     ws["A1"] = "gkreport：各数据单元格按校验程序的读法换算的结果，供“校验”公式使用。请勿修改。"
-    for ref, formula in livecalc.calc_cells(form, lay):
-        ws[ref] = formula
+    for ref, value in share_once(tuple(livecalc.calc_cells(form, lay))):
+        ws[ref] = value
     ws.sheet_state = "veryHidden"
     protect(ws)
 
