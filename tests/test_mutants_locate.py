@@ -116,3 +116,34 @@ def test_without_localisation_a_blank_total_suggests_its_parts_and_identities_bl
     t3 = found["T3-group-total"]
     assert (t3.suggested, t3.suspect_ids) == (None, ("t3.review.total",))
     assert t3.message == "表三 E7（行政复议·总计） 应为 2（结果维持＋结果纠正＋其他结果＋尚未审结），实为 9，相差 7"
+
+
+def test_blank_totals_of_one_rule_are_one_finding_listing_each_with_its_value() -> None:
+    """J7 and J9 (总计 column) blank: one ``blank-total`` finding for the row rule, naming both
+    with their values in form order, the blanks first among its cells (then their parts, and no
+    other cell), the blanks as suspects, no single suggestion, and an instance that lists the
+    identities it covers (so its fingerprint differs from a one-cell finding's)."""
+    found = _by_rule(_check(**{"t2.new.total": None, "t2.granted.total": None}))
+    (f,) = found["blank-total"]
+    assert f.message == "表二 J 列（总计）有 2 个为空白，但其组成部分合计不为 0：J7 应为 81、J9 应为 22。请填写总计"
+    assert f.cells == ("J7", "J9", "D7", "E7", "F7", "G7", "H7", "I7", "D9", "E9", "F9", "G9", "H9", "I9")
+    assert (f.suspect_ids, f.suggested) == (("t2.new.total", "t2.granted.total"), None)
+    assert f.instance == "blank-total:T2-row-total:row=new,T2-row-total:row=granted"
+    assert {g.suspect_ids: g.suggested for g in found["T2-balance"] + found["T2-result-total"]} == {
+        ("t2.new.total",): 81, ("t2.granted.total",): 22}
+
+
+def test_a_blank_total_closing_a_row_and_a_column_is_named_once() -> None:
+    """J30 (（七）总计·总计) closes both the 总计 column and the （七）总计 row: one finding, by the
+    first rule, suggesting 81; the instance lists both identities it breaks (kept apart from a
+    finding about one identity). With D30 blank too, the row's two blanks are one grouped finding
+    whose instance covers every identity involved, each once."""
+    (one,) = _by_rule(_check(**{"t2.total.total": None}))["blank-total"]
+    assert (one.cells[0], one.suspect_ids, one.suggested) == ("J30", ("t2.total.total",), 81)
+    assert one.instance == "blank-total:T2-result-total:col=total,T2-row-total:row=total"
+    assert one.message == "表二 J30（（七）总计·总计） 为空白，但其组成部分合计为 81，请填写总计"
+    (two,) = _by_rule(_check(**{"t2.total.total": None, "t2.total.person": None}))["blank-total"]
+    assert two.suspect_ids == ("t2.total.person", "t2.total.total") and two.suggested is None
+    assert two.instance == "blank-total:T2-result-total:col=person,T2-result-total:col=total,T2-row-total:row=total"
+    assert two.message == ("表二 第 30 行（（七）总计）有 2 个为空白，但其组成部分合计不为 0：D30 应为 80、J30 应为 81。"
+                           "请填写总计")

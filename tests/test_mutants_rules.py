@@ -7,6 +7,7 @@ the public API as ``gkreport check`` does, or built as a Report where only the e
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -222,3 +223,55 @@ def test_fingerprints_are_unique_for_any_corruption(changes: dict[str, object]) 
     _, header, values = REAL_REPORTS["pingtan-2023"]()
     ids = [f.id for f in check(report_from_raw(load_form("2021"), {**values, **changes}, header))]
     assert len(set(ids)) == len(ids)
+
+
+# ------------------------------------------------------------------ compare rules from a rules overlay
+
+LE_NEW = {"id": "SX-granted-le-new", "severity": "warning", "type": "compare", "title": "予以公开不超过新收",
+          "description": "省级补充规则（测试）", "left": ["t2.granted.person"], "op": "<=", "right": ["t2.new.person"],
+          "message": "予以公开 {left} 超过新收 {right}，相差 {diff}"}
+FEE_CAP = {"id": "SX-fee-cap", "severity": "info", "type": "compare", "title": "收费金额上限",
+           "description": "省级补充规则（测试）", "left": ["t1.fee.amount"], "op": "<=", "right": [5000],
+           "message": "收费金额 {left} 万元超过 {right} 万元"}
+
+
+@pytest.fixture
+def compare_overlay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Two analyst-written ``compare`` rules for the 2021 form, in a rules overlay."""
+    from gkreport import forms
+    from gkreport.overlay import RULES_ENV
+
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "overlay-2021.json").write_text(json.dumps({"form": "2021", "add": [LE_NEW, FEE_CAP]},
+                                                         ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setenv("GKREPORT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv(RULES_ENV, str(folder))
+    forms.reset()
+    yield
+    monkeypatch.delenv(RULES_ENV)
+    forms.reset()
+
+
+def test_a_compare_rule_renders_left_right_and_diff_and_takes_the_located_fix(compare_overlay: None) -> None:
+    """A compare rule's message may use {left}, {right} and {diff} (|left − right|); when the
+    identities together determine the wrong cell (D9 = 90 breaks its row, its column and this
+    rule; only 22 repairs all three) the compare finding names it and suggests 22 too."""
+    _, header, values = REAL_REPORTS["pingtan-2023"]()
+    report = report_from_raw(load_form("2021"), {**values, "t2.granted.person": 90}, header)
+    (f,) = _of(check(report), "SX-granted-le-new")
+    assert f.message == ("予以公开 90 超过新收 80，相差 10。最可能填错的是 表二 D9（（一）予以公开·自然人）"
+                         "（现为 90，应为 22），建议改为 22")
+    assert (f.severity, f.actual, f.expected, f.suggested, f.suspect_ids) == ("warning", 90, 80, 22,
+                                                                             ("t2.granted.person",))
+    assert f.cell_ids == ("t2.granted.person", "t2.new.person") and f.origin.endswith("overlay-2021.json")
+
+
+def test_a_compare_rule_on_one_cell_names_it_without_inventing_a_value(compare_overlay: None) -> None:
+    """收费金额 5949.09 万元 over a cap of 5000: the only explanation is that cell, but an
+    inequality does not say what it should be: no suggestion, and the message says so."""
+    _, header, values = REAL_REPORTS["pingtan-2023"]()
+    (f,) = _of(check(report_from_raw(load_form("2021"), values, header)), "SX-fee-cap")
+    assert f.message == ("收费金额 5949.088667 万元超过 5000 万元。最可能填错的是 表一 B17（行政事业性收费·本年收费金额），"
+                         "但其正确数值无法由表内关系确定，请核对")
+    assert (f.severity, f.suggested, f.suspect_ids, f.cells) == ("info", None, ("t1.fee.amount",), ("B17",))
