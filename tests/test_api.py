@@ -156,9 +156,8 @@ def test_no_summable_report_raises_the_command_lines_error(tmp_path: Path,
 
 
 def test_double_counting_raises_the_command_lines_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from gkreport.rollup import DoubleCounting
-
     from gkreport.commands.cli import main
+    from gkreport.consolidation.rollup import DoubleCounting
 
     files = _county(tmp_path / "county")
     city = tmp_path / "city"

@@ -9,10 +9,10 @@ which cell is blamed, its shown value (空白 vs 0) or the advice fails a test.
 from __future__ import annotations
 
 from conftest import REAL_REPORTS
-from gkreport.engine import check
-from gkreport.findings import Finding
-from gkreport.forms import load_form
-from gkreport.report import report_from_raw
+from gkreport.core.engine import check
+from gkreport.core.findings import Finding
+from gkreport.core.forms import load_form
+from gkreport.core.report import report_from_raw
 
 # 平潭 2023 (2021 form, correct): 表二 （一）予以公开 自然人 22 of 80 results; 表三 复议 1 + 1 = 2.
 

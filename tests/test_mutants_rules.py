@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 
 from conftest import REAL_REPORTS, make_filled
 from gkreport import api
-from gkreport.engine import check
-from gkreport.findings import Finding, fingerprint
-from gkreport.forms import load_form
-from gkreport.report import Report, report_from_raw
+from gkreport.core.engine import check
+from gkreport.core.findings import Finding, fingerprint
+from gkreport.core.forms import load_form
+from gkreport.core.report import Report, report_from_raw
 
 T1_RULE = "T1-items-nonnegative"
 SHEET_T1 = "表一 主动公开"
@@ -238,8 +238,8 @@ FEE_CAP = {"id": "SX-fee-cap", "severity": "info", "type": "compare", "title": "
 @pytest.fixture
 def compare_overlay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Two analyst-written ``compare`` rules for the 2021 form, in a rules overlay."""
-    from gkreport import forms
-    from gkreport.overlay import RULES_ENV
+    from gkreport.core import forms
+    from gkreport.core.overlay import RULES_ENV
 
     folder = tmp_path / "rules"
     folder.mkdir()

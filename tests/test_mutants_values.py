@@ -12,7 +12,7 @@ import pytest
 
 from conftest import REAL_REPORTS, make_filled
 from gkreport import api
-from gkreport.values import MAX_ABS, MAX_NUMBER_TEXT, Value, format_number, iso_date, parse_value
+from gkreport.core.values import MAX_ABS, MAX_NUMBER_TEXT, Value, format_number, iso_date, parse_value
 
 NO_UNIT = "（本表未规定单位，请确认各单位口径一致）"
 
