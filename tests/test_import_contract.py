@@ -31,6 +31,7 @@ CORE = (
     "gkreport.engine",
     "gkreport.locate",
     "gkreport.locate_milp",
+    "gkreport.milp_rows",
     "gkreport.formula",
     "gkreport.livecalc",
     "gkreport.describe",
