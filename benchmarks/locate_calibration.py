@@ -5,7 +5,7 @@ suite, ``benchmarks/robustness.py``, ``benchmarks/locate.py`` …) with a ``site
 that pickles every distinct localisation problem (``locate.locate``'s input, when some
 identity fails) into DIR, in the test process and in every subprocess it starts.
 
-``python benchmarks/locate_calibration.py replay DIR OUT.json [--no-clock]`` solves each
+``python benchmarks/locate_calibration.py replay DIR OUT.json [--no-clock] [--resume]`` solves each
 recorded problem with the gkreport on ``sys.path`` (run it with ``PYTHONPATH=<old>/src``
 for the code before the change) and writes every verdict (:class:`gkreport.locate.Blame`
 as JSON), the branch-and-bound nodes, solves and seconds it took. ``--no-clock`` lifts
@@ -92,8 +92,9 @@ def _verdict(blame: Any) -> dict[str, Any]:
             "complete": blame.complete, "stopped": getattr(blame, "stopped", "")}
 
 
-def replay(folder: Path, out: Path, no_clock: bool) -> None:
-    """Solve every recorded problem with the gkreport on ``sys.path``; write the verdicts."""
+def replay(folder: Path, out: Path, no_clock: bool, resume: bool = False, prefixes: str = "") -> None:
+    """Solve every recorded problem with the gkreport on ``sys.path``; write the verdicts
+    (with ``resume``, only those not already in ``out``, added to it)."""
     import functools
     import inspect
 
@@ -114,7 +115,11 @@ def replay(folder: Path, out: Path, no_clock: bool) -> None:
         loc.solve = functools.partial(locate_milp.solve, time_limit=1e9)  # type: ignore[assignment]
     forms: dict[str, Any] = {}
     results: dict[str, Any] = {"gkreport": loc.__file__, "problems": {}}
+    if resume and out.exists():
+        results = json.loads(out.read_text(encoding="utf-8"))
     for path in sorted((folder / "problems").glob("*.pkl")):
+        if path.stem in results["problems"] or (prefixes and path.stem[0] not in prefixes):
+            continue
         fid, evaluated, values, cfg = pickle.loads(path.read_bytes())
         if fid not in forms:
             forms[fid] = pickle.loads((folder / "forms" / f"{fid}.pkl").read_bytes())
@@ -172,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("folder", type=Path)
     p.add_argument("out", type=Path)
     p.add_argument("--no-clock", action="store_true")
+    p.add_argument("--resume", action="store_true", help="only the problems not yet in OUT")
+    p.add_argument("--prefixes", default="", help="only problems whose name starts with one of these (parallel runs)")
     p = sub.add_parser("compare")
     p.add_argument("before", type=Path)
     p.add_argument("after", type=Path)
@@ -180,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         command = args.command[1:] if args.command[:1] == ["--"] else args.command
         return record(args.folder, command)
     if args.cmd == "replay":
-        replay(args.folder, args.out, args.no_clock)
+        replay(args.folder, args.out, args.no_clock, args.resume, args.prefixes)
         return 0
     return compare(args.before, args.after)
 
