@@ -254,22 +254,3 @@ def test_capped_search_claims_nothing() -> None:
     assert len(blame.alternatives) == 2
     (full,) = loc.locate(evaluated, FORM, report.values).values()
     assert full.complete and len(full.alternatives) == 5
-
-
-def test_a_hopeless_report_is_bounded_in_time_and_claims_nothing() -> None:
-    """Every 表二 cell random (nothing adds up): localisation stops at its time budget and
-    names no cell as certain."""
-    import random
-    import time
-
-    form = load_form("2021")
-    rng = random.Random(7)
-    raw = {cid: rng.randint(0, 99999) for cid in form.cells if cid.startswith(("t2.", "t3."))}
-    rep = report_from_raw(form, raw, {"hdr.agency": "某单位", "hdr.year": 2023})
-    started = time.perf_counter()
-    findings = check(rep)
-    assert time.perf_counter() - started < 15  # budget 2 s of solving, plus the rest of the engine
-    failing = [f for f in findings if f.rule.startswith("T2") and f.severity == "error"]
-    assert failing and all(f.suggested is None for f in failing)
-    # bounded by work, not by the clock: the same report always gets the same findings
-    assert [f.message for f in check(rep)] == [f.message for f in findings]

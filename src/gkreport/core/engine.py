@@ -223,7 +223,7 @@ class Context:
         suggested = None
         if blame is not None:
             suspects, suggested, more = self._blame_text(blame, target)
-            said_already = rule.type == "blank-total" and (
+            said_already = rule.type == "blank-total" and not blame.stopped and (
                 not blame.determined or set(blame.errors) == {inst.target})  # the message names the fix
             if not said_already:
                 msg += more
@@ -272,7 +272,7 @@ class Context:
             if not blame.complete and len(alts) == 1:  # the search was cut short (time or count)
                 return suspects, None, text + f"{head}（表内不平之处较多）：一种可能的解释是 {described}；请逐项核对"
             return suspects, None, text + f"{head}：{count}同样简单的解释，可能是 {described}{more}；请逐项核对"
-        return suspects, None, text
+        return suspects, None, text + blame.stopped  # a bound cut the search short: say which
 
     def _explanation(self, e: Explanation) -> str:
         """``D28（…）和 J28（…）都应为 4，E9（…）应为 3`` for one explanation."""

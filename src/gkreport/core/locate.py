@@ -22,12 +22,12 @@ Which rule failed is kept apart from which cell is to blame: the result is one
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .forms import CellDef, Form, RuleInstance
+from .locate_bounds import Bounds
 from .values import Value
 
 if TYPE_CHECKING:  # the solver's module imports numpy and scipy: only a failing identity needs them
@@ -45,14 +45,9 @@ class Config:
     tie_margin: float = 0.5
     max_alternatives: int = 5
     exclude_rules: frozenset[str] = frozenset()
-    # Work per report. A report whose data is mostly inconsistent (garbage, a shifted table)
-    # would otherwise keep HiGHS busy for a minute. The bound that decides is ``nodes``
-    # (branch-and-bound nodes per solve): deterministic, so a file gets the same findings
-    # from every reader and on every machine. ``seconds`` (all solves of a report together)
-    # is only a safety net. Past either, nothing more is claimed: an incomplete search is
-    # never presented as certain.
-    nodes: int = 1000
-    seconds: float = 20.0
+    # Work per report, counted, never timed (a bound by the clock would give a busy machine
+    # other findings than an idle one); see gkreport.locate_bounds.
+    bounds: Bounds = field(default_factory=Bounds)
 
     @classmethod
     def of(cls, form: Form) -> Config:
@@ -88,6 +83,8 @@ class Blame:
     determined: bool
     alternatives: tuple[Explanation, ...] = ()
     complete: bool = True
+    stopped: str = ""  # why nothing was found, for the clerk (a bound was reached), else ""
+
 
 
 def coefficients(inst: RuleInstance) -> dict[str, float]:
@@ -113,18 +110,21 @@ def locate(evaluated: Sequence[Evaluated], form: Form, values: Mapping[str, Valu
     rows = {i: _row(evaluated[i], observed) for i in used}
     order = {c: k for k, c in enumerate(form.cells)}
     out: dict[int, Blame] = {}
-    deadline = time.perf_counter() + cfg.seconds
+    budget = cfg.bounds.budget()
     for component in _components(rows):
         if not any(evaluated[i].failing for i in component):
             continue
         cells = sorted({c for i in component for c in rows[i].coefs}, key=order.__getitem__)
-        sol = solve(_variables(cells, component, evaluated, form, values, observed, cfg),
-                    [rows[i] for i in component], _groups(cells, form, observed, cfg),
-                    margin=cfg.tie_margin, max_alternatives=cfg.max_alternatives, deadline=deadline,
-                    nodes=cfg.nodes)
+        sol = None
+        if not (why := cfg.bounds.too_big(len(cells), len(component))):
+            sol = solve(_variables(cells, component, evaluated, form, values, observed, cfg),
+                        [rows[i] for i in component], _groups(cells, form, observed, cfg),
+                        margin=cfg.tie_margin, max_alternatives=cfg.max_alternatives, nodes=cfg.bounds.nodes,
+                        budget=budget)
+            why = cfg.bounds.why(sol.stopped) if sol else ""
         for i in component:
             if evaluated[i].failing:
-                out[i] = _blame(rows[i], sol, observed)
+                out[i] = _blame(rows[i], sol, observed, why)
     return out
 
 
@@ -229,10 +229,12 @@ def _groups(cells: Sequence[str], form: Form, observed: Mapping[str, float], cfg
 # ---------------------------------------------------------------------------------- verdicts
 
 
-def _blame(row: Row, sol: Solution | None, observed: Mapping[str, float]) -> Blame:
+def _blame(row: Row, sol: Solution | None, observed: Mapping[str, float], stopped: str = "") -> Blame:
+    """The verdict for one identity; ``stopped`` is the sentence saying which bound cut the
+    search short, kept only when nothing was found (found alternatives say it themselves)."""
     mine = list(row.coefs)
     if sol is None or not sol.explanations:
-        return Blame(tuple(mine), {}, False)
+        return Blame(tuple(mine), {}, False, stopped=stopped)
     expl = sol.explanations
     certain = _certain(sol)
     per = [{c: e.changes[c] for c in mine if c in e.changes} for e in expl]

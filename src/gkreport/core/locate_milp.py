@@ -24,11 +24,17 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
 from scipy.linalg import null_space
 from scipy.optimize import Bounds, LinearConstraint, milp
+
+from .locate_bounds import Budget
+from .milp_rows import Rows
+
+if TYPE_CHECKING:
+    from scipy.optimize._milp import _OptionsMILP
 
 EPS_TIE = 1e-4  # per-variable tie-breaker (position-based), far below any weight difference
 INT_TOL = 1e-6
@@ -77,49 +83,63 @@ class Explanation:
 @dataclass(frozen=True)
 class Solution:
     explanations: tuple[Explanation, ...]  # the optimum first, then alternatives within the margin
-    complete: bool  # False when the search stopped at max_alternatives, not at a rise in weight
+    complete: bool  # False when the search stopped at max_alternatives or a bound, not at a rise in weight
     solves: int
     seconds: float
+    stopped: str = ""  # why the search was cut short: a key of locate_bounds.STOPPED
 
 
 def solve(variables: Sequence[Var], rows: Sequence[Row], groups: Sequence[Group] = (), *,
-          margin: float = 0.5, max_alternatives: int = 5, time_limit: float = 10.0,
-          shortcut: bool = True, deadline: float | None = None, nodes: int | None = None) -> Solution | None:
+          margin: float = 0.5, max_alternatives: int = 5, shortcut: bool = True,
+          nodes: int | None = None, budget: Budget | None = None) -> Solution | None:
     """Every inclusion-minimal explanation within ``margin`` of the least weight, best first.
 
     Returns ``None`` when no change can satisfy the rows (or the solver fails): the
     caller then falls back to naming every cell, rather than inventing an answer.
     ``shortcut`` allows the exact single-cell certificate (:meth:`_Problem.single`)
-    to answer without HiGHS; the answer is the same, only faster. ``deadline`` (a
-    ``time.perf_counter()`` value) bounds all solves together: past it the search stops
-    as incomplete (or returns ``None`` before a first answer). ``nodes`` caps the
-    branch-and-bound nodes of each solve: unlike a clock, the same report then always
-    gets the same answer, whatever else the machine is doing.
+    to answer without HiGHS; the answer is the same, only faster. A problem whose least
+    conceivable weight (:meth:`_Problem.least_cost`) exceeds ``budget.max_cost`` is not
+    solved (``stopped="changes"``). ``nodes`` caps the branch-and-bound nodes of each
+    solve and ``budget`` (spent here) those of all solves of a report: past either, the
+    search stops as incomplete (``stopped="work"``) with what it found so far; the same
+    report always stops at the same place. Past the budget's deadline it stops with
+    nothing (``stopped="time"``).
     """
+    budget = budget or Budget()
     started = time.perf_counter()
     problem = _Problem(variables, rows, groups)
     if shortcut and (one := problem.single(margin)) is not None:
         return Solution((one,), True, 0, time.perf_counter() - started)
+    if budget.max_cost is not None and problem.least_cost() > budget.max_cost:
+        return Solution((), False, 0, time.perf_counter() - started, "changes")
     found: list[Explanation] = []
     cuts: list[list[int]] = []
     best: float | None = None
     solves = 0
     complete = True
+
+    def cut_short(why: str) -> Solution:
+        kept = tuple(found) if why == "work" else ()
+        return Solution(kept, False, solves, time.perf_counter() - started, why)
+
     while True:
         if len(found) > max_alternatives:
             complete = False
             break
-        limit = time_limit if deadline is None else min(time_limit, deadline - time.perf_counter())
-        if limit < 0.01:  # out of time: what was found stands, but not as the whole answer
+        limit, left = budget.node_limit(nodes), budget.seconds_left()
+        if left is not None and left <= 0:
+            return cut_short("time")
+        if limit is not None and limit <= 0:
+            return cut_short("work")
+        solves += 1
+        outcome, x, cost = problem.run(cuts, None if best is None else best + margin + 1e-6, limit, left)
+        if budget.nodes is not None:
+            budget.nodes -= max(problem.nodes, 1)
+        if outcome in ("work", "time"):
+            return cut_short(outcome)
+        if x is None:  # no (further) explanation exists
             if best is None:
                 return None
-            complete = False
-            break
-        solves += 1
-        x, cost = problem.run(cuts, limit, None if best is None else best + margin + 1e-6, nodes)
-        if x is None:
-            if best is None or problem.timed_out:
-                return None if best is None else Solution(tuple(found), False, solves, time.perf_counter() - started)
             break
         if best is None:
             best = cost
@@ -182,8 +202,8 @@ class _Problem:
         self.c = np.concatenate([np.zeros(n), np.array([v.weight for v in self.vars]) + tie,
                                  v_cost + tie[self.members] if self.n_v else np.zeros(0),
                                  np.array([g.weight for g in groups]), np.zeros(self.n_s)])
-        self._base: _Rows | None = None  # built on the first solve (the shortcut needs none)
-        self.timed_out = False
+        self._base: Rows | None = None  # built on the first solve (the shortcut needs none)
+        self.nodes = 0  # branch-and-bound nodes of the last solve
 
     def single(self, margin: float) -> Explanation | None:
         """The one-cell explanation, when it provably is the only one within ``margin``.
@@ -219,18 +239,10 @@ class _Problem:
         if len(hits) != 1:
             return None
         c, value = hits[0]
-        cheapest = self.c[self.n:2 * self.n].copy()  # z costs (tie-breaker included)
-        for i, k in self.member_pos.items():
-            cheapest[i] = min(cheapest[i], self.c[2 * self.n + k])
-        taken: set[int] = set()
-        bound = 0.0
         rows = [set(np.flatnonzero(self.a[j]).tolist()) - {c} for j in bad]
-        for cells in sorted(rows, key=lambda cs: -min((cheapest[i] for i in cs), default=np.inf)):
-            if not cells:
-                return None  # c is the only cell of a violated row: still unique, but let HiGHS say so
-            if not cells & taken:
-                taken |= cells
-                bound += min(cheapest[i] for i in cells)
+        if not all(rows):
+            return None  # c is the only cell of a violated row: still unique, but let HiGHS say so
+        bound = self._packing(rows)
         own = self.c[self.n + c]  # alone, or as part of its empty line (the line's price included)
         for g, grp in enumerate(self.groups):
             if c in grp:
@@ -239,15 +251,38 @@ class _Problem:
             return None
         return Explanation({self.vars[c].id: value}, round(float(own), 6))
 
+    def least_cost(self) -> float:
+        """A lower bound on the weight of any explanation, known before solving: every
+        violated row needs a changed cell, so rows with pairwise-disjoint cells need one
+        each (a line's one-off price is left out: still a lower bound). Two greedy
+        packings, the better one: dearest rows first, and shortest rows first (the most rows)."""
+        rows = [set(np.flatnonzero(self.a[j]).tolist()) for j in np.flatnonzero(self.violated)]
+        return max(self._packing(rows), self._packing(rows, shortest=True))
+
+    def _packing(self, rows: Sequence[set[int]], shortest: bool = False) -> float:
+        """Σ over greedily chosen pairwise-disjoint ``rows`` of each one's cheapest cell."""
+        cheapest = self.c[self.n:2 * self.n].copy()  # z costs (tie-breaker included)
+        for i, k in self.member_pos.items():
+            cheapest[i] = min(cheapest[i], self.c[2 * self.n + k])
+        taken: set[int] = set()
+        bound = 0.0
+        dearest = [-min((cheapest[i] for i in cs), default=np.inf) for cs in rows]
+        order = sorted(range(len(rows)), key=lambda k: (len(rows[k]), dearest[k]) if shortest else dearest[k])
+        for cells in (rows[k] for k in order):
+            if cells and not cells & taken:
+                taken |= cells
+                bound += float(min(cheapest[i] for i in cells))
+        return bound
+
     def _col_z(self, i: int) -> int:
         return self.n + i
 
     def _col_v(self, i: int) -> int:
         return 2 * self.n + self.member_pos[i]
 
-    def _constraints(self) -> _Rows:
+    def _constraints(self) -> Rows:
         n = self.n
-        out = _Rows()
+        out = Rows()
         rr, cc = np.nonzero(self.a)
         out.add_block(rr, cc, self.a[rr, cc], self.lb, self.ub)
         # |x_i − o_i| ≤ M·(z_i + v_i): row 2i bounds the rise, row 2i+1 the fall
@@ -296,10 +331,12 @@ class _Problem:
         cols += [self._col_v(i) for i in cells if i in self.member_pos]
         return cols
 
-    def run(self, cuts: Sequence[Sequence[int]], time_limit: float,
-            cutoff: float | None = None, nodes: int | None = None) -> tuple[np.ndarray | None, float]:
-        """One solve; with ``cutoff`` only explanations costing at most that are wanted,
-        which HiGHS proves absent far faster than it finds the true second best."""
+    def run(self, cuts: Sequence[Sequence[int]], cutoff: float | None = None, nodes: int | None = None,
+            seconds: float | None = None) -> tuple[str, np.ndarray | None, float]:
+        """One solve: ``("ok", x, cost)``, ``("none", None, 0)`` when nothing (more) satisfies
+        the rows, ``("work", …)`` at the node limit, ``("time", …)`` at the time guard.
+        With ``cutoff`` only explanations costing at most that are wanted, which HiGHS
+        proves absent far faster than it finds the true second best."""
         n, w = self.n, self.width
         if self._base is None:
             self._base = self._constraints()
@@ -319,23 +356,31 @@ class _Problem:
         integrality = np.ones(w, dtype=np.int_)
         integrality[:n] = [1 if v.integer else 0 for v in self.vars]
         integrality[w - self.n_s:] = 0
+        options: _OptionsMILP = {"mip_rel_gap": 1e-9, "presolve": PRESOLVE}
+        if nodes is not None:
+            options["node_limit"] = nodes
+        if seconds is not None:  # the guard is the only clock HiGHS is given
+            options["time_limit"] = max(seconds, 1e-3)
+        self.nodes = 0
         try:
             res = milp(self.c, constraints=LinearConstraint(a, lb, ub), bounds=Bounds(lower, upper),
-                       integrality=integrality,
-                       options={"time_limit": time_limit, "mip_rel_gap": 1e-9, "presolve": PRESOLVE,
-                                **({"node_limit": nodes} if nodes is not None else {})})
+                       integrality=integrality, options=options)
         except (ValueError, RuntimeError):  # pragma: no cover - HiGHS refused the model
-            return None, 0.0
-        self.timed_out = res.status == 1
-        if res.status != 0 or res.x is None:  # 1 = time or node limit: the caller must not claim completeness
-            return None, 0.0
+            return "none", None, 0.0
+        self.nodes = int(res.get("mip_node_count") or 0)
+        if res.status == 1:  # HiGHS' time limit: only ever the guard
+            return "time", None, 0.0
+        if res.status != 0 and nodes is not None and self.nodes >= nodes:
+            return "work", None, 0.0  # the node limit (HiGHS says "solution limit", status 4)
+        if res.status != 0 or res.x is None:  # infeasible, or the solver failed: nothing to claim
+            return "none", None, 0.0
         x = res.x[:n].copy()
         for i, v in enumerate(self.vars):
             if v.integer:
                 x[i] = round(x[i])
         if not self._holds(x):
-            return None, 0.0
-        return x, float(res.fun)
+            return "none", None, 0.0
+        return "ok", x, float(res.fun)
 
     def _holds(self, x: np.ndarray) -> bool:
         ax = self.a @ x
@@ -357,40 +402,3 @@ class _Problem:
             v = self.vars[i]
             out[v.id] = None if free[k] else (float(round(x[i])) if v.integer else float(x[i]))
         return out
-
-
-class _Rows:
-    """Constraint rows as sparse triplets (HiGHS wants sparse; dense conversion was the cost)."""
-
-    def __init__(self) -> None:
-        self.r: list[int] = []
-        self.c: list[int] = []
-        self.v: list[float] = []
-        self.lb: list[float] = []
-        self.ub: list[float] = []
-
-    def add(self, cols: Sequence[int] | np.ndarray, vals: Sequence[float] | np.ndarray, lb: float, ub: float) -> None:
-        k = len(self.lb)
-        self.r.extend([k] * len(cols))
-        self.c.extend(int(c) for c in cols)
-        self.v.extend(float(v) for v in vals)
-        self.lb.append(float(lb))
-        self.ub.append(float(ub))
-
-    def add_block(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> None:
-        """Many rows at once; ``rows`` counts from 0 within the block."""
-        k = len(self.lb)
-        self.r.extend((np.asarray(rows) + k).tolist())
-        self.c.extend(np.asarray(cols).tolist())
-        self.v.extend(np.asarray(vals, dtype=float).tolist())
-        self.lb.extend(np.asarray(lb, dtype=float).tolist())
-        self.ub.extend(np.asarray(ub, dtype=float).tolist())
-
-    def copy(self) -> _Rows:
-        out = _Rows()
-        out.r, out.c, out.v, out.lb, out.ub = list(self.r), list(self.c), list(self.v), list(self.lb), list(self.ub)
-        return out
-
-    def build(self, width: int) -> tuple[sparse.csr_array, np.ndarray, np.ndarray]:
-        a = sparse.csr_array((self.v, (self.r, self.c)), shape=(len(self.lb), width))
-        return a, np.array(self.lb), np.array(self.ub)
