@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from gkreport.locate_bounds import Bounds
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +21,7 @@ from gkreport.core import locate_milp
 from gkreport.core.engine import check
 from gkreport.core.findings import Finding
 from gkreport.core.forms import load_form
+from gkreport.core.locate_bounds import Bounds
 from gkreport.core.report import report_from_raw
 
 FORM = load_form("2021")
