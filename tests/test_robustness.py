@@ -18,7 +18,7 @@ from gkreport.forms import load_form
 from gkreport.markers.openpyxl_marker import OpenpyxlMarker
 from gkreport.marking import apply_marks
 from gkreport.readers import ReadError, read_any
-from gkreport.readers.workbook import UNSAFE_XML
+from gkreport.readers.workbook_full import UNSAFE_XML
 from gkreport.report import report_from_raw
 from gkreport.xlam.cfb import Storage, Stream, write_cfb
 

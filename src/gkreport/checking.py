@@ -13,15 +13,11 @@ from pathlib import Path
 from typing import cast
 
 from .engine import check
-from .fill import CellInput, fill_workbook
 from .findings import Finding, count_by_severity
-from .markers.openpyxl_marker import OpenpyxlMarker
-from .marking import apply_marks
 from .outputs import NAME_MAX, OutputError, check_output
 from .readers import ReadError, read_any
 from .report import Report
-from .runtime import internal_error_message
-from .template import build_template, save_workbook_atomic
+from .runtime import import_openpyxl, internal_error_message
 
 MARK_SUFFIX = ".checked"
 
@@ -233,7 +229,15 @@ def _is_own_workbook(source: Path, report: Report) -> bool:
 
 
 def write_marked(source: Path, report: Report, findings: list[Finding], out: Path) -> Path:
-    """A marked copy of ``source`` (or, for a published report, of a filled template)."""
+    """A marked copy of ``source`` (or, for a published report, of a filled template).
+    openpyxl and the markers are imported here, when a copy is written: a check without
+    ``--mark`` of a file the fast reader reads never imports openpyxl."""
+    import_openpyxl()
+    from .fill import CellInput, fill_workbook
+    from .markers.openpyxl_marker import OpenpyxlMarker
+    from .marking import apply_marks
+    from .template import build_template, save_workbook_atomic
+
     if _is_own_workbook(source, report):
         marker = OpenpyxlMarker.open(source)
     else:

@@ -20,7 +20,6 @@ from .findings import count_by_severity
 from .forms import SEVERITY_LABEL, available_forms
 from .guard import guarded
 from .outputs import OutputError, check_output, os_error_text, output_lock
-from .publish import FORMATS, build_publication, publish
 from .readers import ReadError, read_any
 
 if TYPE_CHECKING:
@@ -43,6 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .publish import FORMATS, build_publication, publish  # (not for check's and consolidate's --notices)
+
     out: Path = check_output(args.output, suffixes=FORMATS, force=args.force, inputs=[args.report])
     try:
         report = read_any(args.report, args.form, args.year)

@@ -169,6 +169,9 @@ def xlsx_text(v: object) -> str:
 
 
 def read_xlsx(path: Path, data: bytes) -> Source:
+    from ..runtime import import_openpyxl
+
+    import_openpyxl()  # without numpy (``check`` imports openpyxl only where it is needed)
     from openpyxl import load_workbook
 
     open_zip(path, data, ".xlsx").close()
