@@ -47,7 +47,7 @@ SAMPLES = HERE.parent / "samples"
 CHECK_ACTIVE_IMPORTS = (  # as xlcall.main does it (an older tree has no runtime.import_openpyxl)
     "import sys, gkreport.xlcall as m, gkreport.runtime as r; m.import_xlwings(); "
     "getattr(r, 'import_openpyxl', lambda: None)(); import gkreport.excel; "
-    "import gkreport.engine, gkreport.readers.workbook, gkreport.marking, gkreport.markers.xlwings_marker; "
+    "import gkreport.engine, gkreport.readers.workbook_layout, gkreport.marking, gkreport.markers.xlwings_marker; "
     "from gkreport.forms import load_form; load_form('2021')"
 )
 

@@ -63,7 +63,7 @@ def test_numbers_are_converted_as_openpyxl_converts_them(text: str) -> None:
             numfmt.cast_number(text)
         return
     got = numfmt.cast_number(text)
-    assert type(got) is type(want) and (got == want or got != got and want != want), text
+    assert type(got) is type(want) and (got == want or (got != got and want != want)), text
 
 
 def _strings_part(items: list[bytes]) -> bytes:

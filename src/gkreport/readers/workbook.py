@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import warnings
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -88,7 +88,7 @@ def _say_declined(path: Path, reason: str) -> None:
     logging.getLogger(__name__).debug("%s: full reader (%s)", path, reason)
 
 
-def _full_reader() -> Any:
+def _full_reader() -> Callable[[Path, str | None], Report]:
     """The full reader (openpyxl), imported only when a file needs it: a file the fast reader
     accepts is read without importing openpyxl at all (~0.1 s of a one-file ``check``)."""
     from ..runtime import import_openpyxl
