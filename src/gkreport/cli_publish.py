@@ -92,6 +92,9 @@ def check_notices(args: argparse.Namespace, results: list[FileResult]) -> int | 
     """Write return notices after ``check``; an exit code only when the folder is unusable."""
 
     def write(folder: Path) -> list[Path]:
+        from .runtime import import_openpyxl
+
+        import_openpyxl()  # (check imports openpyxl only where needed: here without numpy, as before)
         from .notices import write_check_notices  # python-docx: only when --notices is given
 
         return write_check_notices(results, folder)
