@@ -118,6 +118,61 @@ def test_previous_years_report_reaches_the_workers(folder: Path, tmp_path: Path)
     assert any(f.rule in ("carry-over", "outlier") for r in batch for f in r.findings)
 
 
+# Runs ``gkreport check`` as the console script does and says whether openpyxl was imported.
+_SINGLE = """
+import json, sys
+sys.argv = ["gkreport", "check", *sys.argv[1:]]
+from gkreport.__main__ import main
+code = main()
+sys.stdout.flush()
+print("\\n" + json.dumps({"exit": code, "openpyxl": "openpyxl" in sys.modules}))
+"""
+
+
+def _single_cli(*args: object) -> tuple[list[dict], int, bool]:
+    """``gkreport check ARGS --json`` in a fresh interpreter: its results, exit code, and
+    whether it imported openpyxl."""
+    done = subprocess.run([sys.executable, "-c", _SINGLE, *map(str, args), "--json"], capture_output=True,
+                          text=True, encoding="utf-8", timeout=300)
+    body, _, tail = done.stdout.rstrip().rpartition("\n")
+    status = json.loads(tail)
+    return json.loads(body), status["exit"], status["openpyxl"]
+
+
+@pytest.mark.parametrize("previous", [False, True], ids=["alone", "with-previous"])
+def test_one_file_check_equals_the_full_check_and_reads_fast_without_openpyxl(folder: Path, tmp_path: Path,
+                                                                               previous: bool) -> None:
+    """``gkreport check FILE`` (issue #16): every kind of file gives what the full reader's
+    check gives (results, findings with fingerprints, cells, suspects and suggested values,
+    exit code); a file the fast reader accepts is checked without importing openpyxl."""
+    from gkreport.commands.cli_check import exit_code
+
+    files, _ = collect_files([folder])
+    assert len(files) == 8
+    extra: list[object] = []
+    last_year = None
+    if previous:
+        _, header, values = REAL_REPORTS["pingtan-2023"]()
+        tenfold = {k: v * 10 if isinstance(v, int) else v for k, v in values.items()}
+        prev_path = make_filled(tmp_path, "上年.xlsx", "2021", tenfold, {**header, "hdr.year": 2022})
+        last_year = read_any(prev_path)
+        extra = ["--previous", prev_path]
+        files = [f for f in files if f.suffix == ".xlsx"]  # the cross-year rules on both readers' files
+    rules = set()
+    for path in files:
+        want = check_file(path, previous=last_year)  # the full reader
+        got, code, imported = _single_cli(path, *extra)
+        assert got == [want.to_dict()], path
+        assert code == exit_code([want]), path
+        rules |= {f["rule"] for f in got[0]["findings"]}
+        if path.suffix == ".xlsx" and not want.unreadable:
+            # read fast: no openpyxl (the previous year's file too); declined: the full reader's
+            assert imported == (fast_decline_reason(path) is not None), path
+    assert "value-format" in rules  # "2件" (and the located errors above: suspects and suggested values)
+    if previous:
+        assert rules & {"carry-over", "outlier"}
+
+
 def run_cli(*args: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "gkreport.commands.cli", "check", *map(str, args)],
                           capture_output=True, text=True, encoding="utf-8", timeout=300)

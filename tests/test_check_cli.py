@@ -370,14 +370,14 @@ def test_stale_temps_of_dead_runs_are_removed_and_live_ones_kept(tmp_path: Path)
 def test_one_guard_no_traceback_exit_codes(tmp_path: Path, good: Path, monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     """Interrupt: 130, a short line, no debris. A bug: 3 and one line naming the log."""
-    import gkreport.markers.checking
+    import gkreport.markers.marking
     from gkreport.commands.cli import main
     from gkreport.core.exits import Exit
 
     def interrupted(*a: object, **k: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(gkreport.markers.checking, "apply_marks", interrupted)
+    monkeypatch.setattr(gkreport.markers.marking, "apply_marks", interrupted)  # (imported when a copy is written)
     assert main(["check", str(good), "--mark", str(tmp_path / "m"), "--mark-all"]) == Exit.INTERRUPTED
     assert "已中断" in capsys.readouterr().err
     assert list((tmp_path / "m").iterdir()) == []  # no temp, no lock left

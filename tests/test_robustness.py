@@ -19,7 +19,7 @@ from gkreport.markers.checking import check_file
 from gkreport.markers.marking import apply_marks
 from gkreport.markers.openpyxl_marker import OpenpyxlMarker
 from gkreport.readers import ReadError, read_any
-from gkreport.readers.workbook import UNSAFE_XML
+from gkreport.readers.workbook_full import UNSAFE_XML
 from gkreport.xlam.cfb import Storage, Stream, write_cfb
 
 

@@ -76,8 +76,9 @@ def test_checking_a_clean_file_needs_no_solver_no_numpy_no_docx(tmp_path: Path) 
     clean = make_filled(tmp_path, "clean.xlsx", "2021", values, header)
     loaded, done = _loaded(tmp_path, "check", str(clean))
     assert done.returncode == Exit.OK and "未发现错误" in done.stdout, done.stdout + done.stderr
-    assert "openpyxl" in loaded  # the reader's (imported without numpy: runtime.import_openpyxl)
-    assert loaded.isdisjoint({"numpy", "scipy", "docx", "rapidfuzz", "pandas", "xlwings"}), sorted(loaded)
+    # The fast reader accepts the file: no openpyxl (nor python-calamine), only lxml for the
+    # workbook, styles and shared-string parts.
+    assert loaded == {"lxml"}, sorted(loaded)
 
     # Control: a report whose identities fail does load the solver, so the check above can fail.
     wrong = make_filled(tmp_path, "wrong.xlsx", "2021", {**values, "t2.new.total": values["t2.new.total"] + 1},
@@ -85,6 +86,48 @@ def test_checking_a_clean_file_needs_no_solver_no_numpy_no_docx(tmp_path: Path) 
     loaded, done = _loaded(tmp_path, "check", str(wrong))
     assert done.returncode == Exit.FINDINGS, done.stderr
     assert {"numpy", "scipy"} <= loaded and "docx" not in loaded
+
+
+def test_a_clean_check_imports_neither_the_pool_nor_the_writers(tmp_path: Path) -> None:
+    """One file is checked in this process: no multiprocessing, no marker, no template
+    builder, no publisher (each ~5-30 ms at every start)."""
+    _, header, values = REAL_REPORTS["pingtan-2023"]()
+    clean = make_filled(tmp_path, "clean.xlsx", "2021", values, header)
+    code = ("import sys; sys.argv = ['gkreport', 'check', sys.argv[1]]\n"
+            "from gkreport.__main__ import main\n"
+            "code = main()\n"
+            "mods = ('multiprocessing', 'concurrent.futures', 'gkreport.markers', 'gkreport.template', "
+            "'gkreport.fill', 'gkreport.publish', 'gkreport.readers.workbook_full', 'logging', 'tempfile', "
+            "'xml.sax', 'urllib.request')\n"
+            "print(code, sorted(m for m in mods if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code, str(clean)], capture_output=True, text=True, encoding="utf-8",
+                          timeout=120)
+    assert done.stdout.strip().splitlines()[-1] == "0 []", done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("case", ["mark", "declined"])
+def test_a_check_that_needs_openpyxl_imports_it_without_numpy(tmp_path: Path, case: str) -> None:
+    """A marked copy, or a file the fast reader leaves to the full reader: openpyxl is imported
+    where it is needed, still without numpy."""
+    _, header, values = REAL_REPORTS["pingtan-2023"]()
+    path = make_filled(tmp_path, "a.xlsx", "2021", values, header)
+    argv = ["check", str(path)]
+    if case == "mark":
+        argv += ["--mark", str(tmp_path / "marks"), "--mark-all"]
+    else:  # a formula among the data cells: the full reader recomputes it
+        import openpyxl
+
+        from gkreport.core.forms import load_form
+
+        cell = load_form("2021").cells["t2.new.person"]
+        wb = openpyxl.load_workbook(path)
+        wb[cell.sheet][cell.ref] = f"={values['t2.new.person']}+0"  # the same number: no solver
+        wb.save(path)
+    loaded, done = _loaded(tmp_path, *argv)
+    assert done.returncode in (Exit.OK, Exit.FINDINGS), done.stdout + done.stderr
+    assert "openpyxl" in loaded and "numpy" not in loaded, sorted(loaded)
+    if case == "mark":
+        assert (tmp_path / "marks" / "a.checked.xlsx").is_file()
 
 
 def test_subcommand_modules_are_imported_only_when_run() -> None:

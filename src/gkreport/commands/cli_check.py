@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     previous = None
     if args.previous is not None:
         try:
-            previous = read_any(args.previous)
+            previous = read_any(args.previous, mode="fast")  # the full reader's Report, or the full reader
         except ReadError as e:
             raise UsageError(f"上一年度报告 {args.previous} 无法读取：{e}") from None
     plan = MarkPlan(args.mark) if args.mark is not None else None

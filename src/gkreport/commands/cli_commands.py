@@ -31,6 +31,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rules": ("cli_rules", "检查规则文件（表式定义或省级规则覆盖）并列出展开后的勾稽关系"),
 }
 NO_WORKBOOKS = frozenset({"addin", "rules"})  # the commands that never read or write a workbook with openpyxl
+# The commands that import openpyxl themselves, where they need it: ``check`` of a file the fast
+# reader accepts never does (readers.workbook, checking.write_marked call import_openpyxl).
+OWN_OPENPYXL = frozenset({"check"})
 
 
 class LazySubcommands(argparse._SubParsersAction):
@@ -58,7 +61,7 @@ class LazySubcommands(argparse._SubParsersAction):
             place = next(i for i, a in enumerate(self._choices_actions) if a.dest == name)
             del self._choices_actions[place]
             listed = len(self._choices_actions)
-            if name not in NO_WORKBOOKS:
+            if name not in NO_WORKBOOKS | OWN_OPENPYXL:
                 import_openpyxl()  # first, so that the module's own imports find it loaded
             importlib.import_module(f"gkreport.commands.{module}").add_parser(self)
             if len(self._choices_actions) > listed:  # keep the order ``gkreport -h`` lists

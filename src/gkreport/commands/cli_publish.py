@@ -19,7 +19,6 @@ from gkreport.core.exits import Exit, UsageError
 from gkreport.core.findings import count_by_severity
 from gkreport.core.forms import SEVERITY_LABEL, available_forms
 from gkreport.output.outputs import OutputError, check_output, os_error_text, output_lock
-from gkreport.publish import FORMATS, build_publication, publish
 from gkreport.readers import ReadError, read_any
 
 from .guard import guarded
@@ -44,6 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gkreport.publish import FORMATS, build_publication, publish  # (not for check's and consolidate's --notices)
+
     out: Path = check_output(args.output, suffixes=FORMATS, force=args.force, inputs=[args.report])
     try:
         report = read_any(args.report, args.form, args.year)
@@ -92,6 +93,9 @@ def check_notices(args: argparse.Namespace, results: list[FileResult]) -> int | 
     """Write return notices after ``check``; an exit code only when the folder is unusable."""
 
     def write(folder: Path) -> list[Path]:
+        from gkreport.commands.runtime import import_openpyxl
+
+        import_openpyxl()  # (check imports openpyxl only where needed: here without numpy, as before)
         from gkreport.output.notices import write_check_notices  # python-docx: only when --notices is given
 
         return write_check_notices(results, folder)

@@ -15,15 +15,17 @@ One place for what a batch over hundreds of agencies' files needs from a process
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gkreport.commands.runtime import die_with_parent
+
+if TYPE_CHECKING:  # multiprocessing and concurrent.futures are imported when a pool is made:
+    # a one-file check runs serially and does not pay for them (~10 ms at start)
+    import multiprocessing.context
+    from concurrent.futures import ProcessPoolExecutor
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -32,6 +34,8 @@ R = TypeVar("R")
 def mp_context() -> multiprocessing.context.BaseContext | None:
     """fork on Linux: workers inherit the loaded forms (Python 3.14 made forkserver the
     default there); elsewhere the platform's default (spawn)."""
+    import multiprocessing
+
     return multiprocessing.get_context("fork") if sys.platform == "linux" else None
 
 
@@ -46,6 +50,8 @@ def worker_pool(workers: int, initializer: Callable[..., None] | None = None,
                 initargs: tuple[Any, ...] = ()) -> Iterator[ProcessPoolExecutor]:
     """A pool whose workers die with this process and run ``initializer(*initargs)`` first;
     on Ctrl+C the workers are stopped at once instead of finishing the queue."""
+    from concurrent.futures import ProcessPoolExecutor
+
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp_context(), initializer=_start_worker,
                                initargs=(initializer, initargs))
     try:
@@ -92,6 +98,8 @@ def map_files(fn: Callable[[T], R], items: Sequence[T], jobs: int | None, *, cra
         for item in items:
             yield fn(item)
         return
+    from concurrent.futures.process import BrokenProcessPool
+
     chunk = chunk_size(len(items), jobs)
     pending = list(items)
     while pending:
@@ -113,6 +121,8 @@ def map_files(fn: Callable[[T], R], items: Sequence[T], jobs: int | None, *, cra
 def _isolated(fn: Callable[[T], R], item: T, crashed: Callable[[T], R],
               initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> R:
     """``fn(item)`` in a process of its own, so that a crash is this item's error."""
+    from concurrent.futures.process import BrokenProcessPool
+
     with worker_pool(1, initializer, initargs) as pool:
         try:
             return pool.submit(fn, item).result()

@@ -6,7 +6,6 @@ file and the rule or cell named, never half-used.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -165,6 +164,8 @@ def _check_placeholders(r: Mapping[str, Any], rt: rule_types.RuleType, source: P
         unknown = [n for n in dict.fromkeys(names) if n not in allowed]
         if unknown:
             listed = "、".join("{" + n + "}" for n in sorted(allowed)) or "（无）"
+            import difflib  # (only to name a misspelt cell id)
+
             close = difflib.get_close_matches(unknown[0], sorted(allowed), n=1)
             hint = f"，是否应为 {{{close[0]}}}？" if close else ""
             raise FormError(f"{source}: 规则 {r['id']} 的 {key} 使用了未知的占位符 "

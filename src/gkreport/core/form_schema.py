@@ -14,7 +14,6 @@ but then fails to build is validated in full (see :func:`gkreport.form_parse.par
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import json
 import os
@@ -136,6 +135,8 @@ def describe(error: Any) -> str:
         allowed = list(error.schema.get("properties", {}))
         parts = []
         for key in (k for k in instance if k not in allowed):
+            import difflib  # (only to name a misspelt key)
+
             close = difflib.get_close_matches(key, allowed, n=1)
             parts.append(f"不允许的字段“{key}”" + (f"（是否应为“{close[0]}”？）" if close else ""))
         return "；".join(parts) + (f"；可用字段：{'、'.join(k for k in allowed if k != '$comment')}" if allowed else "")

@@ -110,6 +110,8 @@ def locate(evaluated: Sequence[Evaluated], form: Form, values: Mapping[str, Valu
     rows = {i: _row(evaluated[i], observed) for i in used}
     order = {c: k for k, c in enumerate(form.cells)}
     out: dict[int, Blame] = {}
+    from gkreport.core import locate_milp  # noqa: F401  (numpy and scipy, ~0.5 s and more on a busy machine: not the guard's time)
+
     budget = cfg.bounds.budget()
     for component in _components(rows):
         if not any(evaluated[i].failing for i in component):

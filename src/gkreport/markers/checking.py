@@ -12,17 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from gkreport.commands.runtime import internal_error_message
+from gkreport.commands.runtime import import_openpyxl, internal_error_message
 from gkreport.core.engine import check
 from gkreport.core.findings import Finding, count_by_severity
 from gkreport.core.report import Report
-from gkreport.output.fill import CellInput, fill_workbook
 from gkreport.output.outputs import NAME_MAX, OutputError, check_output
-from gkreport.output.template import build_template, save_workbook_atomic
 from gkreport.readers import ReadError, read_any
-
-from .marking import apply_marks
-from .openpyxl_marker import OpenpyxlMarker
 
 MARK_SUFFIX = ".checked"
 
@@ -229,7 +224,15 @@ def _is_own_workbook(source: Path, report: Report) -> bool:
 
 
 def write_marked(source: Path, report: Report, findings: list[Finding], out: Path) -> Path:
-    """A marked copy of ``source`` (or, for a published report, of a filled template)."""
+    """A marked copy of ``source`` (or, for a published report, of a filled template).
+    openpyxl and the markers are imported here, when a copy is written: a check without
+    ``--mark`` of a file the fast reader reads never imports openpyxl."""
+    import_openpyxl()
+    from gkreport.markers.marking import apply_marks
+    from gkreport.markers.openpyxl_marker import OpenpyxlMarker
+    from gkreport.output.fill import CellInput, fill_workbook
+    from gkreport.output.template import build_template, save_workbook_atomic
+
     if _is_own_workbook(source, report):
         marker = OpenpyxlMarker.open(source)
     else:

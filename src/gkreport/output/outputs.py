@@ -23,7 +23,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -137,6 +136,8 @@ def _umask() -> int:
 
 
 def _temp_path(folder: Path, suffix: str) -> tuple[int, str]:
+    import tempfile  # (imported when an output is written: a check without --mark writes none)
+
     return tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=suffix, dir=folder)
 
 
@@ -180,6 +181,8 @@ def temp_dir(near: Path) -> Iterator[Path]:
     folder = Path(near).parent if str(Path(near).parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
         tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=folder))
     except OSError as e:
         raise write_error(Path(near), e) from None

@@ -311,7 +311,8 @@ def _styles(data: bytes) -> tuple[frozenset[int], frozenset[int], int]:
     """Indexes of the cell styles openpyxl turns numbers into dates / durations with
     (its ``Stylesheet._normalise_numbers``), and how many cell styles there are."""
     from lxml import etree
-    from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
+
+    from .numfmt import builtin_format_code, is_date_format, is_timedelta_format  # openpyxl's, pinned
 
     root = etree.fromstring(data, _lxml_parser())
     m = f"{{{MAIN_NS}}}"

@@ -12,9 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
-from xml.sax.saxutils import escape
 
-from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
+from gkreport.core import addresses as addr
 
 from .ooxml_common import MAIN_NS, Unproven, unescape
 
@@ -35,7 +34,7 @@ class CellXml(NamedTuple):
         """The cell element (rebuilt for the plain cells the scan did not keep it for)."""
         if self.xml is not None:
             return self.xml
-        content = b"" if self.v is None else b"<v>" + escape(self.v).encode("utf-8") + b"</v>"
+        content = b"" if self.v is None else b"<v>" + _escape(self.v).encode("utf-8") + b"</v>"
         return _cell_xml(b"", self.attrs, self.ref.encode("ascii"), b"", content)
 
 
@@ -260,17 +259,28 @@ def _declared_at_root(xml: bytes, root: re.Match[bytes]) -> bool:
 @lru_cache(maxsize=256)
 def _covered(ranges: tuple[str, ...], wanted: frozenset[str]) -> frozenset[str]:
     """Wanted cells inside a merged range other than its top-left cell (cached: files made
-    from one template share their merges)."""
-    where = {coordinate_to_tuple(ref): ref for ref in wanted}
+    from one template share their merges). Only a range written canonically (``B7:D9``,
+    first corner top-left), as every common writer writes it, is read here: openpyxl's
+    ``range_boundaries`` gives the same corners for it; any other spelling is unproven."""
+    where = {addr.split_ref(ref): ref for ref in wanted}
     out = set()
     for rng in ranges:
-        try:
-            c1, r1, c2, r2 = range_boundaries(rng)
-        except (ValueError, TypeError):
-            raise Unproven(f"合并区域“{rng}”无效") from None
-        if c1 is None or r1 is None or c2 is None or r2 is None:
+        m = _MERGE_RANGE.match(rng)
+        if m is None:
+            raise Unproven(f"合并区域“{rng}”的写法不常见")
+        c1, r1 = addr.column_index_from_string(m[1]), int(m[2])
+        c2, r2 = (addr.column_index_from_string(m[3]), int(m[4])) if m[3] else (c1, r1)
+        if c1 > c2 or r1 > r2:
             raise Unproven(f"合并区域“{rng}”无效")
-        for (row, col), ref in where.items():
+        for (col, row), ref in where.items():
             if r1 <= row <= r2 and c1 <= col <= c2 and (row, col) != (r1, c1):
                 out.add(ref)
     return frozenset(out)
+
+
+_MERGE_RANGE = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})(?::([A-Z]{1,3})([1-9][0-9]{0,6}))?\Z")
+
+
+def _escape(text: str) -> str:
+    """``xml.sax.saxutils.escape`` (whose module imports urllib.request, ~10 ms at start)."""
+    return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")

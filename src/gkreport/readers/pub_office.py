@@ -13,8 +13,8 @@ import io
 import zipfile
 from pathlib import Path
 
-from .files import ZIP_ERRORS
-from .pub_sources import (
+from gkreport.readers.files import ZIP_ERRORS
+from gkreport.readers.pub_sources import (
     MAX_SPAN,
     MAX_UNPACKED,
     MAX_XLSX_COLS,
@@ -169,6 +169,9 @@ def xlsx_text(v: object) -> str:
 
 
 def read_xlsx(path: Path, data: bytes) -> Source:
+    from gkreport.commands.runtime import import_openpyxl
+
+    import_openpyxl()  # without numpy (``check`` imports openpyxl only where it is needed)
     from openpyxl import load_workbook
 
     open_zip(path, data, ".xlsx").close()

@@ -16,26 +16,22 @@ names is matched against the official layout of each form. Two speeds:
 
 from __future__ import annotations
 
-import logging
 import re
 import warnings
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
-
-from openpyxl.cell.text import Text
-from openpyxl.workbook.child import INVALID_TITLE_REGEX
-from openpyxl.worksheet._reader import WorkSheetParser, _cast_number  # type: ignore[attr-defined]
 
 from gkreport.core import addresses as addr
 from gkreport.core.forms import Form
 from gkreport.core.forms_meta import table_prefixes
 from gkreport.core.report import Report
 from gkreport.core.values import MAX_ABS, Value
-
-from .files import ReadError, Sniffed, check_cell_limits, check_sheet_limits, sniff
-from .ooxml import (
+from gkreport.readers.files import ReadError, Sniffed, check_cell_limits, check_sheet_limits, sniff
+from gkreport.readers.numfmt import INVALID_TITLE_REGEX
+from gkreport.readers.numfmt import cast_number as _cast_number
+from gkreport.readers.ooxml import (
     MAIN_NS,
     CellXml,
     DamagedPart,
@@ -46,17 +42,13 @@ from .ooxml import (
     scan_sheet,
     unescape,
 )
-from .workbook_full import UNSAFE_XML as UNSAFE_XML
-from .workbook_full import _read_full
-from .workbook_layout import MIN_LAYOUT_SCORE as MIN_LAYOUT_SCORE
-from .workbook_layout import Grid as Grid
-from .workbook_layout import _all_ids, _layout, _value
-from .workbook_layout import detect_form_by_names as detect_form_by_names
-from .workbook_layout import layout_score as layout_score
-from .workbook_layout import name_target as name_target
-from .workbook_layout import warm_layout as warm_layout
-
-_log = logging.getLogger(__name__)
+from gkreport.readers.workbook_layout import MIN_LAYOUT_SCORE as MIN_LAYOUT_SCORE
+from gkreport.readers.workbook_layout import Grid as Grid
+from gkreport.readers.workbook_layout import _all_ids, _layout, _value
+from gkreport.readers.workbook_layout import detect_form_by_names as detect_form_by_names
+from gkreport.readers.workbook_layout import layout_score as layout_score
+from gkreport.readers.workbook_layout import name_target as name_target
+from gkreport.readers.workbook_layout import warm_layout as warm_layout
 
 
 def read_workbook(path: Path, form: str | None = None, *, mode: str = "full",
@@ -80,12 +72,31 @@ def read_workbook(path: Path, form: str | None = None, *, mode: str = "full",
             fast = _read_fast(path, sniffed.archive, form)
             if isinstance(fast, Report):
                 return fast
-            _log.debug("%s: full reader (%s)", path, fast)
+            _say_declined(path, fast)
             check_cell_limits(sniffed.archive)  # sniffed without verifying: the full reader's limits
-        return _read_full(path, form)
+        return _full_reader()(path, form)
     finally:
         if own:
             sniffed.close()
+
+
+def _say_declined(path: Path, reason: str) -> None:
+    """Why the full reader reads ``path``, for a debug log (logging is imported here, when a
+    file is declined: ~5 ms of every start otherwise)."""
+    import logging
+
+    logging.getLogger(__name__).debug("%s: full reader (%s)", path, reason)
+
+
+def _full_reader() -> Callable[[Path, str | None], Report]:
+    """The full reader (openpyxl), imported only when a file needs it: a file the fast reader
+    accepts is read without importing openpyxl at all (~0.1 s of a one-file ``check``)."""
+    from gkreport.commands.runtime import import_openpyxl
+
+    import_openpyxl()  # without numpy, as every workbook command imports it
+    from gkreport.readers.workbook_full import _read_full
+
+    return _read_full
 
 
 def fast_decline_reason(path: Path, form: str | None = None) -> str | None:
@@ -254,10 +265,30 @@ class _SharedStrings:
 
             root = etree.fromstring(self.data, etree.XMLParser(resolve_entities=False, no_network=True))
             self.items = list(root.iter(f"{{{MAIN_NS}}}si"))
-        text = Text.from_tree(self.items[i])
-        if text is None:
-            raise Unproven(f"共享字符串 {i} 无法解析")
-        return str(text.content).replace("x005F_", "")
+        si = self.items[i]
+        if len(si) == 1 and si[0].tag == _T_TAG and set(si[0].attrib) <= _T_ATTRS and not len(si[0]):
+            # <si><t>text</t></si>, nearly every string: openpyxl's Text(t=text).content is the text
+            content = si[0].text or ""
+        else:
+            content = _openpyxl_text(si)
+        return content.replace("x005F_", "")
+
+
+_T_TAG = f"{{{MAIN_NS}}}t"
+_T_ATTRS = frozenset({"{http://www.w3.org/XML/1998/namespace}space"})
+
+
+def _openpyxl_text(si: Any) -> str:
+    """A rich or phonetic shared string, as openpyxl's ``read_string_table`` reads it."""
+    from gkreport.commands.runtime import import_openpyxl
+
+    import_openpyxl()
+    from openpyxl.cell.text import Text
+
+    text = Text.from_tree(si)
+    if text is None:
+        raise Unproven("共享字符串无法解析")
+    return str(text.content)
 
 
 def _cell_value(scan: SheetScan, ref: str, pkg: Package, strings: _SharedStrings) -> Any:
@@ -276,11 +307,15 @@ def _cell_value(scan: SheetScan, ref: str, pkg: Package, strings: _SharedStrings
             return _cast_number(plain[2])
         except ValueError:
             raise Unproven(f"单元格 {ref} 的数值“{plain[2]}”无法解析") from None
+    if plain is not None and plain[0] == "s" and plain[2] and plain[2].isascii() and plain[2].isdigit():
+        return strings[int(plain[2])]  # <c r="B4" t="s"><v>3</v></c>: openpyxl's shared_strings[int("3")]
     cell = scan.get(ref)
     if cell is None:
         return None
     if cell.formula:
         return _FORMULA
+    if cell.element().count(b"<") <= 2:
+        return None  # an empty element (<c r="B10" s="10"></c>): None to openpyxl, whatever its type or style
     if cell.t == "inlineStr":
         simple = _SIMPLE_INLINE.search(cell.element())
         if simple is not None and b"\r" not in simple.group(1):
@@ -301,7 +336,12 @@ _SIMPLE_INLINE = re.compile(rb"""^<c\s[^<]*><is><t(?:\s+xml:space=["']preserve["
 
 def _parse_cell(cell: CellXml, prefix: bytes, pkg: Package, strings: _SharedStrings) -> Any:
     from lxml import etree
+
+    from gkreport.commands.runtime import import_openpyxl
+
+    import_openpyxl()  # an unusual cell (a date, rich text, an error): openpyxl's own parser reads it
     from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
+    from openpyxl.worksheet._reader import WorkSheetParser
 
     decl = b' xmlns="%s"' % MAIN_NS.encode()
     if prefix:

@@ -14,8 +14,6 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-import python_calamine as pc
-
 from gkreport.core import addresses as addr
 from gkreport.core.forms import Form, available_forms, load_form
 from gkreport.core.forms_meta import table_prefixes
@@ -55,6 +53,8 @@ def _ids_under(overlay: tuple[object, ...]) -> frozenset[str]:
 
 def _calamine_grid(path: Path, nrows: int = 400) -> dict[str, list[list[Any]]]:
     """Cached cell values by sheet (what Excel last computed for formula cells)."""
+    import python_calamine as pc  # (the full reader's and the layout detection's only)
+
     try:
         wb = pc.CalamineWorkbook.from_path(str(path))
     except pc.PasswordError:
