@@ -96,8 +96,9 @@ def test_a_clean_check_imports_neither_the_pool_nor_the_writers(tmp_path: Path) 
     code = ("import sys; sys.argv = ['gkreport', 'check', sys.argv[1]]\n"
             "from gkreport.__main__ import main\n"
             "code = main()\n"
-            "mods = ('multiprocessing', 'concurrent.futures', 'gkreport.markers', 'gkreport.template', "
-            "'gkreport.fill', 'gkreport.publish', 'gkreport.readers.workbook_full', 'logging', 'tempfile', "
+            "mods = ('multiprocessing', 'concurrent.futures', 'gkreport.markers.openpyxl_marker', "
+            "'gkreport.markers.marking', 'gkreport.output.template', "
+            "'gkreport.output.fill', 'gkreport.publish', 'gkreport.readers.workbook_full', 'logging', 'tempfile', "
             "'xml.sax', 'urllib.request')\n"
             "print(code, sorted(m for m in mods if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code, str(clean)], capture_output=True, text=True, encoding="utf-8",
