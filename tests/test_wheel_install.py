@@ -42,7 +42,7 @@ def test_installed_wheel_builds_the_add_in(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
     assert {"gkreport/_data/addin/customUI.xml", "gkreport/_data/addin/gkreport_ribbon.bas",
-            "gkreport/__main__.py", "gkreport/xlcall.py"} <= names
+            "gkreport/__main__.py", "gkreport/addin/xlcall.py", "gkreport/_aliases.py"} <= names
 
     env_dir = tmp_path / "fresh-venv"
     venv.create(env_dir, with_pip=False)
