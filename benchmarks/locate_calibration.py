@@ -7,7 +7,7 @@ identity fails) into DIR, in the test process and in every subprocess it starts.
 
 ``python benchmarks/locate_calibration.py replay DIR OUT.json [--no-clock] [--resume]`` solves each
 recorded problem with the gkreport on ``sys.path`` (run it with ``PYTHONPATH=<old>/src``
-for the code before the change) and writes every verdict (:class:`gkreport.locate.Blame`
+for the code before the change) and writes every verdict (:class:`gkreport.core.locate.Blame`
 as JSON), the branch-and-bound nodes, solves and seconds it took. ``--no-clock`` lifts
 every wall-clock limit (the code before this change decided by time: this is what it
 gives on an idle machine).

@@ -241,7 +241,7 @@ def _text(value: object) -> str:
 def test_calc_sheet_is_written_once_per_band_and_means_each_cells_formula() -> None:
     """The helper sheet is written as shared formulas (a tenth of the size), and read back
     (openpyxl expands each group as a spreadsheet does) every cell holds exactly the
-    formula :mod:`gkreport.livecalc` gives it."""
+    formula :mod:`gkreport.core.livecalc` gives it."""
     for version in ("2019", "2021"):
         form = load_form(version)
         buf = io.BytesIO()

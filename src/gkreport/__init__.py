@@ -23,7 +23,7 @@ _API = ("read", "check")  # gkreport.read / gkreport.check: the functions of gkr
 def __getattr__(name: str) -> Any:
     """The Python interface (:mod:`gkreport.api`), loaded on first use: ``import gkreport`` and
     ``gkreport --version`` must not pay for the engine, the readers or pandas (tests/test_startup.py).
-    ``gkreport.consolidate`` is the module of that name; the function is :func:`gkreport.api.consolidate`.
+    ``gkreport.consolidate`` (the old name of gkreport.consolidation.consolidate) is a module; the function is :func:`gkreport.api.consolidate`.
     """
     import importlib
 

@@ -6,14 +6,14 @@ is usually not on PATH; ``python -m gkreport addin install`` always works.
 Only ``sys`` is imported before :func:`main` is running: everything else, the command line
 module included, is imported inside it, so a Ctrl+C at any moment (even in the first
 milliseconds, while Python loads gkreport) ends with "已中断" and exit code 130, never a
-traceback. From the moment :func:`gkreport.cli.main` runs, its guard says the same.
+traceback. From the moment :func:`gkreport.commands.cli.main` runs, its guard says the same.
 """
 
 from __future__ import annotations
 
 import sys
 
-INTERRUPTED = 130  # = gkreport.exits.Exit.INTERRUPTED (not imported: it may be what was interrupted)
+INTERRUPTED = 130  # = gkreport.core.exits.Exit.INTERRUPTED (not imported: it may be what was interrupted)
 
 
 def main() -> int:

@@ -3,10 +3,10 @@
 Thin wrappers over what the command line uses (``readers.read_any``, ``engine.check``,
 ``consolidate.consolidate``), so a script gets exactly the findings and sums ``gkreport``
 prints; errors are the command line's own (:class:`~gkreport.readers.ReadError`,
-:class:`~gkreport.exits.UsageError`) with their Chinese messages. pandas is imported only
+:class:`~gkreport.core.exits.UsageError`) with their Chinese messages. pandas is imported only
 inside the two ``*_frame`` functions: reading and checking do not pay for it.
 
-``gkreport.read``, ``gkreport.check`` and ``gkreport.consolidate`` are these functions
+``gkreport.read`` and ``gkreport.check`` are these functions
 (loaded on first use by ``gkreport.__getattr__``, so ``import gkreport`` stays cheap).
 """
 
@@ -72,12 +72,12 @@ def consolidate(paths: StrPath | Sequence[StrPath], *, roster: StrPath | None = 
                 form: str | None = None, region: str | None = None) -> Consolidation:
     """The county summary of every report under ``paths`` (files or folders), as ``gkreport
     consolidate`` builds it before writing: ``.sums`` by cell id, ``.entries`` (each file and
-    what became of it), ``.summary_findings``. See :func:`gkreport.consolidate.consolidate`.
+    what became of it), ``.summary_findings``. See :func:`gkreport.consolidation.consolidate.consolidate`.
 
     Refused as on the command line, with its Chinese message: a missing roster raises
     :class:`UsageError`; no summable report raises :class:`NothingToSum` (a UsageError whose
     ``.result`` lists each file and why it was left out); one agency counted twice (a region's
-    summary beside its own reports) raises :class:`~gkreport.rollup.DoubleCounting`.
+    summary beside its own reports) raises :class:`~gkreport.consolidation.rollup.DoubleCounting`.
     """
     if roster is not None and not Path(roster).is_file():
         raise UsageError(f"名单文件 {roster} 不存在")

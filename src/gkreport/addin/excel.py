@@ -1,7 +1,7 @@
-"""Entry points of the Excel ribbon add-in (started by ``python -m gkreport.xlcall <button>``).
+"""Entry points of the Excel ribbon add-in (started by ``python -m gkreport.addin.xlcall <button>``).
 
 Each button of ``addin/customUI.xml`` runs one function here with no argument, through
-the add-in's launcher (``addin/gkreport_ribbon.bas`` -> :mod:`gkreport.xlcall`). Every
+the add-in's launcher (``addin/gkreport_ribbon.bas`` -> :mod:`gkreport.addin.xlcall`). Every
 function also accepts the workbook to act on, so tests can pass a remote-engine book
 (``xw.Book(json=...)``) and assert on the actions it queues.
 
@@ -228,7 +228,7 @@ def next_problem(book: xw.Book | None = None) -> None:
 @entry_point
 def new_form(book: xw.Book | None = None, *, year: int | None = None) -> Path | None:
     """新建填报表: asks the report year (last year by default) and opens a blank workbook on
-    the form whose ``years`` cover it (see :mod:`gkreport.excel_newform`)."""
+    the form whose ``years`` cover it (see :mod:`gkreport.addin.excel_newform`)."""
     from gkreport.addin.excel_newform import new_form_for_year
 
     return new_form_for_year(book, year)
@@ -236,7 +236,7 @@ def new_form(book: xw.Book | None = None, *, year: int | None = None) -> Path | 
 
 def __getattr__(name: str) -> Any:
     """``new_form_<version>``: what add-ins built before 新建填报表 still start (see
-    :func:`gkreport.excel_newform.legacy_entry_point`)."""
+    :func:`gkreport.addin.excel_newform.legacy_entry_point`)."""
     if not name.startswith("new_form_"):  # e.g. __path__, asked by every "from .excel import"
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from gkreport.addin.excel_newform import legacy_entry_point
@@ -282,7 +282,7 @@ def consolidate_folder(book: xw.Book | None = None, *, folder: Path | None = Non
     try:
         from gkreport.consolidation import consolidate as cons
     except ImportError as e:
-        raise ExcelUserError("这个版本的 gkreport 没有汇总功能（缺少 gkreport.consolidate），请升级 gkreport。") from e
+        raise ExcelUserError("这个版本的 gkreport 没有汇总功能（缺少 gkreport.consolidation.consolidate），请升级 gkreport。") from e
     app = book.app if book is not None else excel_app._any_app()
     if folder is None:
         folder = _ask_folder(app)

@@ -1,6 +1,6 @@
 """The Excel instance a ribbon click came from: which workbook, message boxes, the log, versions.
 
-Split from :mod:`gkreport.excel` (which re-exports the public names): what every
+Split from :mod:`gkreport.addin.excel` (which re-exports the public names): what every
 button needs around its own work. :func:`entry_point` turns any failure into a Chinese
 message box and a log entry; the add-in's versions are compared with this Python's once
 per process. Only xlwings is imported at module level (a click cold-starts Python).
@@ -34,7 +34,7 @@ class ExcelUserError(Exception):
     """A problem the user can fix; its (Chinese) message is shown as is, not logged."""
 
 
-# Set by gkreport.xlcall (the add-in's launcher): the Excel instance that clicked and
+# Set by gkreport.addin.xlcall (the add-in's launcher): the Excel instance that clicked and
 # the versions the add-in was built with.
 _APP: Any = None
 _LAUNCH: dict[str, str] = {}
@@ -96,7 +96,7 @@ def _any_app() -> Any:
 def entry_point(func: Callable[P, R]) -> Callable[P, R | None]:
     """Run a ribbon button's body; turn every failure into a Chinese message box.
 
-    The traceback goes to :data:`gkreport.runtime.LOG_FILE`; the user sees where it is. The xlwings
+    The traceback goes to :data:`gkreport.commands.runtime.LOG_FILE`; the user sees where it is. The xlwings
     version check runs once per Python process, before the first button's work.
     """
 

@@ -1,9 +1,9 @@
 """The open workbook, read as it is on screen, as a Report (the 校验 button's input).
 
-Split from :mod:`gkreport.excel` (which re-exports :func:`read_live_report`). Values are
+Split from :mod:`gkreport.addin.excel` (which re-exports :func:`read_live_report`). Values are
 read from Excel, one read per sheet; cells are found by the template's defined names, else
 by the official layout. Finding cells and turning a raw value into a
-:class:`~gkreport.values.Value` are the file reader's own functions
+:class:`~gkreport.core.values.Value` are the file reader's own functions
 (:mod:`gkreport.readers.workbook_layout`), so a file and the same workbook open in Excel
 are read alike; only fetching the grid and the names goes through xlwings.
 """
@@ -21,9 +21,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from gkreport.core.report import Report
 
 MAX_ROWS = 400  # same bound as the file reader: an inflated used range is not read
-RESULTS_SHEET = "校验结果"  # = gkreport.marking.RESULTS_SHEET (checked by a test)
-STATE_SHEET = "_gkreport_marks"  # = gkreport.marking.STATE_SHEET
-_CALC_SHEET = "_gkreport_calc"  # = gkreport.livecalc.CALC_SHEET (the live checks' helper)
+RESULTS_SHEET = "校验结果"  # = gkreport.markers.marking.RESULTS_SHEET (checked by a test)
+STATE_SHEET = "_gkreport_marks"  # = gkreport.markers.marking.STATE_SHEET
+_CALC_SHEET = "_gkreport_calc"  # = gkreport.core.livecalc.CALC_SHEET (the live checks' helper)
 _SKIP_SHEETS = (RESULTS_SHEET, STATE_SHEET, _CALC_SHEET)
 
 Location = tuple[str, str]  # (sheet, A1 ref)

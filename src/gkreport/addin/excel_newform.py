@@ -4,7 +4,7 @@ One button for every form version: it asks the report year (last year filled in,
 are written early in the following year) and takes the form from ``rules/form-*.json``, so a
 new form version needs no new button. Add-ins built before that had one button per version
 and still start ``new_form_<version>``: :func:`legacy_entry_point` answers those names.
-The entry points themselves are in :mod:`gkreport.excel` (where the add-in looks them up).
+The entry points themselves are in :mod:`gkreport.addin.excel` (where the add-in looks them up).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the add-in's buttons start: ``pythonw -m gkreport.xlcall <button> --pid=N ...``.
+"""What the add-in's buttons start: ``pythonw -m gkreport.addin.xlcall <button> --pid=N ...``.
 
 The ribbon's VBA (``addin/gkreport_ribbon.bas``, ``GKLaunchWin``) runs this module
 directly instead of xlwings' ``RunPython`` (which needs an active workbook and goes
@@ -7,11 +7,11 @@ through ``cmd.exe``). Here we:
 1. keep the start cheap: xlwings imports pandas and numpy when they are installed,
    which gkreport never uses; they are hidden while xlwings is imported (~0.3 s per
    click). The buttons that read or write workbooks import openpyxl first, without
-   numpy (:func:`gkreport.runtime.import_openpyxl`). Nothing else of gkreport is
+   numpy (:func:`gkreport.commands.runtime.import_openpyxl`). Nothing else of gkreport is
    imported before the button needs it;
 2. attach to the Excel that clicked (``--pid``: its process id), not whichever Excel
    instance happens to be "active";
-3. never die silently: anything that goes wrong before gkreport.excel can show its own
+3. never die silently: anything that goes wrong before gkreport.addin.excel can show its own
    Chinese message box, and any message no box could show, is written to
    ``~/.gkreport/gkreport.log`` and the exit code is non-zero, so the VBA shows one
    Chinese dialog naming that log.
@@ -32,7 +32,7 @@ from gkreport.core.exits import Exit
 
 BUTTONS = ("new_form", "check_active", "clear_marks", "next_problem", "consolidate_folder", "show_help")
 # Add-ins built before 新建填报表 chose the form by year had one button per form version and
-# still start ``new_form_<version>`` (gkreport.excel answers those names for any version).
+# still start ``new_form_<version>`` (gkreport.addin.excel answers those names for any version).
 LEGACY_BUTTON = re.compile(r"new_form_[0-9]{4}")
 EXIT_OK, EXIT_FAILED = Exit.OK, Exit.INTERNAL  # what the add-in's launcher tests
 _HIDDEN_WHILE_IMPORTING = ("pandas", "numpy")
@@ -53,7 +53,7 @@ def import_xlwings() -> Any:
 def _log(text: str) -> None:
     from gkreport.commands.runtime import append_log  # not at the top: a click imports nothing it does not need
 
-    append_log(f"gkreport.xlcall {sys.executable}", text)
+    append_log(f"gkreport.addin.xlcall {sys.executable}", text)
 
 
 def _excel_app(xw: Any, pid: int | None) -> Any:

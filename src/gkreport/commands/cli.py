@@ -1,7 +1,7 @@
 """Command line: ``gkreport template|describe|check|consolidate|import|publish|rules|addin|demo``.
 
-Exit codes are defined once, in :mod:`gkreport.exits`. :func:`main` and every command
-run inside the one guard, :mod:`gkreport.guard`: whatever happens, the user reads one
+Exit codes are defined once, in :mod:`gkreport.core.exits`. :func:`main` and every command
+run inside the one guard, :mod:`gkreport.commands.guard`: whatever happens, the user reads one
 Chinese line, never a traceback (an internal error's traceback goes to the log file
 that line names).
 """
@@ -228,7 +228,7 @@ def cmd_describe(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns its exit code (:class:`gkreport.exits.Exit`)."""
+    """Run one command; returns its exit code (:class:`gkreport.core.exits.Exit`)."""
     if not sys.warnoptions:
         # Library warnings (openpyxl on an unusual part) are English noise the user cannot act
         # on; what matters about a file is in gkreport's own messages.

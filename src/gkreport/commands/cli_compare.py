@@ -1,6 +1,6 @@
 """``gkreport compare PARENT CHILDREN... [--roster FILE] [--json] [-o 差异.xlsx]``: parent = Σ children?
 
-Exit codes (:mod:`gkreport.exits`): 0 = every cell of the parent equals the children's sum
+Exit codes (:mod:`gkreport.core.exits`): 0 = every cell of the parent equals the children's sum
 and no child is missing; 1 = a cell differs, or a child is missing or left out (the
 differences are still reported and written); 2 = the parent or the children cannot be
 read, the call is wrong, or the output cannot be written; 3 = an internal error.

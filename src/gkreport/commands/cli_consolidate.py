@@ -1,6 +1,6 @@
 """``gkreport consolidate DIR_OR_FILES... -o summary.xlsx [--year Y] [--form V] [--roster FILE] ...``.
 
-Exit codes (:mod:`gkreport.exits`): 0 = summary written and no error findings; 1 = an
+Exit codes (:mod:`gkreport.core.exits`): 0 = summary written and no error findings; 1 = an
 included agency or the summary itself has error findings (the summary is still
 written, so the person can see where); 2 = the call is wrong, the output cannot be
 written (exists without ``--force``, is an input, a folder, a special file, locked by

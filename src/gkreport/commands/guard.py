@@ -3,7 +3,7 @@
 ``main`` runs the whole call inside it, and each command's function is wrapped with
 :func:`guarded` too, so a command called on its own (tests, the demo, scripts that
 build their own parser) keeps the same contract: it returns an exit code
-(:class:`gkreport.exits.Exit`) and prints the reason, it does not raise.
+(:class:`gkreport.core.exits.Exit`) and prints the reason, it does not raise.
 """
 
 from __future__ import annotations

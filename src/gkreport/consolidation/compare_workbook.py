@@ -1,7 +1,7 @@
 """The parent-vs-children comparison as a workbook: 差异, 下级明细, 缺少的下级.
 
-Written with openpyxl cell by cell through :func:`gkreport.safety.set_value` (children's
-names come from their files and must stay text), saved atomically by :mod:`gkreport.outputs`.
+Written with openpyxl cell by cell through :func:`gkreport.output.safety.set_value` (children's
+names come from their files and must stay text), saved atomically by :mod:`gkreport.output.outputs`.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | N
     Files with error findings are included but flagged (``strict`` leaves them out);
     unreadable files, other years and other form versions are reported, not added.
     ``output`` and ``roster`` are skipped if they lie among the inputs. Summaries among the
-    inputs are other regions' (summed) or ``region``'s own (skipped): see :mod:`gkreport.rollup`.
+    inputs are other regions' (summed) or ``region``'s own (skipped): see :mod:`gkreport.consolidation.rollup`.
     """
     not_reports = {}
     if output is not None:
@@ -304,14 +304,14 @@ def _with_sources(f: Finding, included: Sequence[FileEntry]) -> Finding:
 
 def write_summary(result: Consolidation, out: Path, force: bool = False, long: bool = False,
                   progress: bool = False) -> Path:
-    """Write the summary workbook atomically (see :mod:`gkreport.summary_workbook`)."""
+    """Write the summary workbook atomically (see :mod:`gkreport.consolidation.summary_workbook`)."""
     from .summary_workbook import write_summary as write
 
     return write(result, out, force=force, long=long, progress=progress)
 
 
 def result_shares(form: Form, sums: Mapping[str, float | int]) -> list[tuple[str, float | int]]:
-    """The county's applications by outcome (see :func:`gkreport.summary_workbook.result_shares`)."""
+    """The county's applications by outcome (see :func:`gkreport.consolidation.summary_workbook.result_shares`)."""
     from .summary_workbook import result_shares as shares
 
     return shares(form, sums)

@@ -2,7 +2,7 @@
 
 Kept apart from the reading (worker pool) and the consolidating logic so that the
 writer, the notices and the CLI can use the data without the machinery; everything
-here is re-exported by :mod:`gkreport.consolidate`.
+here is re-exported by :mod:`gkreport.consolidation.consolidate`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reading many files in worker processes for a consolidation (see :mod:`gkreport.consolidate`).
+"""Reading many files in worker processes for a consolidation (see :mod:`gkreport.consolidation.consolidate`).
 
 Each worker sends back a small picklable :class:`FileSummary` (numbers by cell id, blank
 cells, finding dicts), never the Report or the workbook, so memory stays flat with
@@ -117,7 +117,7 @@ _Progress = Progress  # the name before the summary's writing used it too
 
 def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False) -> list[FileSummary]:
     """Summaries of ``files`` in the given order, read in parallel when worthwhile
-    (a file whose worker process dies is reported, see :mod:`gkreport.pool`)."""
+    (a file whose worker process dies is reported, see :mod:`gkreport.consolidation.pool`)."""
     bar = Progress(len(files), progress)
     out: list[FileSummary] = []
     # Load and validate the forms once, here: forked workers inherit them instead of

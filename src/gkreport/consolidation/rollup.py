@@ -6,7 +6,7 @@ the sum alone cannot tell is *who is in it*: an agency counted in county A's sum
 again in county B's (or again through its own report in the city's folder) would be added
 twice without a trace. So every summary carries a machine-readable **agency manifest**:
 a very hidden sheet listing each agency it contains (as shown and as typed, its region,
-its data fingerprint from :mod:`gkreport.stamp`, the chain of summaries it came through),
+its data fingerprint from :mod:`gkreport.core.stamp`, the chain of summaries it came through),
 the roster agencies missing from it, the summary's own region, and the fingerprint of the
 summary's data (so a summary edited by hand after it was made is noticed).
 
@@ -182,7 +182,7 @@ def manifest_rows(result: Consolidation) -> list[list[Any]]:
 
 
 def add_manifest(wb: Workbook, result: Consolidation, bulk: dict[str, BulkRows]) -> None:
-    """The manifest as a very hidden sheet, its rows streamed by :mod:`gkreport.xlsx_rows` with
+    """The manifest as a very hidden sheet, its rows streamed by :mod:`gkreport.output.xlsx_rows` with
     the other bulk rows (inline strings: text stays text, and 1000 agencies cost milliseconds,
     where openpyxl's cells cost ~0.4 s)."""
     from gkreport.output.xlsx_rows import BulkRows

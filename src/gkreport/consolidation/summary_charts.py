@@ -1,6 +1,6 @@
 """The summary workbook's 图表 sheet: applications by agency (bar) and by outcome (pie).
 
-Split from :mod:`gkreport.summary_workbook` (which re-exports :func:`result_shares`).
+Split from :mod:`gkreport.consolidation.summary_workbook` (which re-exports :func:`result_shares`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Cell styles, widths and print set-up shared by the summary workbook's sheets.
 
-Split from :mod:`gkreport.summary_workbook` (which re-exports the public names) so the
-chart sheet (:mod:`gkreport.summary_charts`) uses the same helpers.
+Split from :mod:`gkreport.consolidation.summary_workbook` (which re-exports the public names) so the
+chart sheet (:mod:`gkreport.consolidation.summary_charts`) uses the same helpers.
 """
 
 from __future__ import annotations

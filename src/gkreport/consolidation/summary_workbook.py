@@ -1,14 +1,14 @@
-"""Write a :class:`~gkreport.consolidate.Consolidation` as the county summary workbook.
+"""Write a :class:`~gkreport.consolidation.consolidate.Consolidation` as the county summary workbook.
 
 The workbook is a document a clerk prints and files, not only a data dump, so each
 sheet carries its own print set-up: A4 landscape, the header row repeated on every
 page, one page wide wherever that stays legible (the 200-column 明细 is spread over a
 few pages wide with the agency column repeated), charts sized to one page each.
 
-Bulk rows (报送情况, 问题清单, 明细, the long table) are streamed by :mod:`gkreport.xlsx_rows`,
+Bulk rows (报送情况, 问题清单, 明细, the long table) are streamed by :mod:`gkreport.output.xlsx_rows`,
 with cell formats registered once and referred to by index; openpyxl writes the headers,
 print set-up and the short sheets (分级汇总's 200 rows, 图表). Every name and count the
-roster check produces is worded once, in :mod:`gkreport.roster`, and used here, in the
+roster check produces is worded once, in :mod:`gkreport.consolidation.roster`, and used here, in the
 console and in JSON alike.
 """
 
@@ -383,7 +383,7 @@ def _long_sheet(wb: Workbook, result: Consolidation, form: Form, bulk: dict[str,
 
 
 def result_shares(form: Form, sums: Mapping[str, float | int]) -> list[tuple[str, float | int]]:
-    """The county's applications by outcome (see :func:`gkreport.summary_charts.result_shares`)."""
+    """The county's applications by outcome (see :func:`gkreport.consolidation.summary_charts.result_shares`)."""
     from .summary_charts import result_shares as shares
 
     return shares(form, sums)

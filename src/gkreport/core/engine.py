@@ -1,10 +1,10 @@
 """Evaluate every rule of a report's form and return findings (pure: no files, no Excel).
 
-Rules are data (rules/*.json); each rule type is defined in :mod:`gkreport.rule_types`
+Rules are data (rules/*.json); each rule type is defined in :mod:`gkreport.core.rule_types`
 (its parameters, its messages, its check). This module dispatches through that registry
 and evaluates the linear identities (``equal`` and ``compare``, optionally against last
 year's report, and ``blank-total`` found through them) together, because the cell to
-blame is located over all of them at once (:mod:`gkreport.locate`). Bad data never
+blame is located over all of them at once (:mod:`gkreport.core.locate`). Bad data never
 raises: it becomes a finding at its cell.
 """
 

@@ -1,4 +1,4 @@
-"""Building a :class:`~gkreport.forms.Form` from its JSON document, with the checks no
+"""Building a :class:`~gkreport.core.forms.Form` from its JSON document, with the checks no
 schema can express: unique ids, cells inside their grid, rules naming existing cells and
 sets, message placeholders the rule's type fills in. A bad document is rejected with the
 file and the rule or cell named, never half-used.
@@ -20,7 +20,7 @@ from .forms import CellDef, CellKind, Form, HeaderField, Label, RuleDef, RuleIns
 def parse_form(doc: Mapping[str, Any], source: Path | str = "<memory>", *, validated: bool = False,
                origins: Mapping[str, str] | None = None) -> Form:
     """Build a Form from a parsed JSON document. ``validated``: the caller has checked it
-    against the schema (a stamp, see :mod:`gkreport.form_schema`); if it then fails to
+    against the schema (a stamp, see :mod:`gkreport.core.form_schema`); if it then fails to
     build, it is validated in full so the user reads the schema's reason, not a bug.
     ``origins`` maps the id of a rule from a rules overlay to the file it came from."""
     if not validated:

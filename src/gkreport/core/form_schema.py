@@ -8,7 +8,7 @@ start that sees the same bytes skips jsonschema. A changed file (an edited overl
 another hash and is validated again; a stamp whose content is not its own name
 (truncated, corrupt) is ignored and rewritten. A stamp never replaces the Python
 consistency checks, which run at every load; and a document that passes with a stamp
-but then fails to build is validated in full (see :func:`gkreport.form_parse.parse_form`).
+but then fails to build is validated in full (see :func:`gkreport.core.form_parse.parse_form`).
 """
 
 from __future__ import annotations

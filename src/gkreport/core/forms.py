@@ -239,7 +239,7 @@ class Form:
 
 
 # ---------------------------------------------------------------------------------- loading
-# Forms come from rules/ and the rules overlay in effect (gkreport.overlay); the caches
+# Forms come from rules/ and the rules overlay in effect (gkreport.core.overlay); the caches
 # are keyed by the overlay folder and its files, so ``--rules`` and an edited overlay are
 # always seen, and a process without an overlay loads each form once.
 

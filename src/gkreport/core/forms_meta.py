@@ -7,7 +7,7 @@ and how each table is printed in a published report). They are top-level keys of
 ``rules/schema.json``), read here into typed objects, so a new form version is a JSON file
 and no code names a form or a table.
 
-Kept apart from :mod:`gkreport.forms` (which loads cells and rules) on purpose: this module
+Kept apart from :mod:`gkreport.core.forms` (which loads cells and rules) on purpose: this module
 only reads the form's own file again, so the loading, registry and overlay of forms can
 change without touching it. A form whose keys are inconsistent (a chart cell or a shaped
 table that does not exist) is rejected with the file and the key named.
@@ -122,7 +122,7 @@ def all_forms() -> tuple[Form, ...]:
 def table_prefixes() -> tuple[str, ...]:
     """``t1.``, ``t2.`` …: the prefixes of cell ids of any available form (names a workbook
     reader must look at even when they belong to another form). Cached like
-    :func:`gkreport.forms.available_forms`: per rules overlay in effect."""
+    :func:`gkreport.core.forms.available_forms`: per rules overlay in effect."""
     return _prefixes_under(_overlay_signature())
 
 
@@ -157,7 +157,7 @@ def _document(path: str, sig: tuple[Any, ...]) -> dict[str, Any]:
 
 
 # Keyed by the overlay's signature too (its files' names, sizes and times): an overlay form
-# file edited within one process is read again, like gkreport.forms does.
+# file edited within one process is read again, like gkreport.core.forms does.
 _CACHE: dict[tuple[str, str, tuple[Any, ...]], FormMeta] = {}
 
 

@@ -3,7 +3,7 @@
 The live checks must agree with ``check``: a plain ``SUM`` skips text, so "5件" in a cell
 would show "✗ 应为 0" beside a correct total while the engine reads 5 (with a warning)
 and reports nothing. So the template carries, on a very hidden sheet, a formula copy of
-:func:`gkreport.values.parse_value` for each data cell, in stages ("bands"), each band a
+:func:`gkreport.core.values.parse_value` for each data cell, in stages ("bands"), each band a
 copy of the table's grid (same columns, rows shifted), so a run of adjacent cells on the
 table is a run of adjacent cells in every band:
 
@@ -253,7 +253,7 @@ def _runs(terms: Sequence[Term], form: Form, lay: CalcLayout, band: str) -> list
 # ------------------------------------------------------------------------------ live checks per rule type
 # Each returns (the condition under which the engine reports the identity, the text shown
 # then, starting with the template's ``mark``): the template's half of the rule type
-# (gkreport.rule_types).
+# (gkreport.core.rule_types).
 
 
 def _sides(inst: RuleInstance, form: Form, lay: CalcLayout) -> tuple[str, str]:

@@ -5,7 +5,7 @@ generically from the form's expanded ``equal``/``compare`` rules: each rule inst
 ``left − right (=, ≥, ≤) 0`` becomes one linear row over this report's cells (last
 year's terms are constants). Cells sharing no row are independent, so the rows split
 into connected components (表二, each 表三 group, …) and only components with a
-failing row are solved, by :mod:`gkreport.locate_milp`. A correct report never
+failing row are solved, by :mod:`gkreport.core.locate_milp`. A correct report never
 reaches the solver.
 
 Weights are data (the ``locate`` section of ``rules/form-*.json``, documented in
@@ -131,7 +131,7 @@ def locate(evaluated: Sequence[Evaluated], form: Form, values: Mapping[str, Valu
 
 
 def solve(*args: Any, **kwargs: Any) -> Solution | None:
-    """:func:`gkreport.locate_milp.solve`, imported when a report first has an identity to
+    """:func:`gkreport.core.locate_milp.solve`, imported when a report first has an identity to
     explain: checking a correct report never imports numpy and scipy (~0.1 s at start)."""
     from .locate_milp import solve as milp_solve
 

@@ -66,7 +66,7 @@ class Bounds:
 @dataclass
 class Budget:
     """The work one report's localisation may still do, shared by its blocks (``nodes``
-    is spent by :func:`gkreport.locate_milp.solve`). ``deadline`` is a
+    is spent by :func:`gkreport.core.locate_milp.solve`). ``deadline`` is a
     ``time.perf_counter()`` value: past it a search keeps nothing it found, since what
     it found would depend on the machine."""
 

@@ -16,7 +16,7 @@ is reached. For each support the corrected value of a variable is *determined* o
 when the equality rows pin it (the null space of the rows restricted to the support
 is zero on that variable); a free value is reported as ``None``, never guessed.
 
-This module knows nothing about forms: :mod:`gkreport.locate` builds the problem.
+This module knows nothing about forms: :mod:`gkreport.core.locate` builds the problem.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Constraint rows of a MILP as sparse triplets, built up row by row or block by block.
 
 HiGHS wants a sparse matrix; building it densely and converting was the cost on the
-models :mod:`gkreport.locate_milp` solves (one base, copied and extended by each solve's cuts).
+models :mod:`gkreport.core.locate_milp` solves (one base, copied and extended by each solve's cuts).
 """
 
 from __future__ import annotations

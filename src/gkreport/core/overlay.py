@@ -13,7 +13,7 @@ The folder may hold:
      "severity": {"carry-over": "error"}}        # new severity of existing or added rules
 
 Every file is checked against its schema (once per content, see
-:mod:`gkreport.form_schema`) and every reference (form, rule ids) is checked, with the
+:mod:`gkreport.core.form_schema`) and every reference (form, rule ids) is checked, with the
 file and the rule named. Rules from the overlay keep their origin (the file), which
 findings carry into ``--json``.
 """

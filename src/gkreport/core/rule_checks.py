@@ -1,7 +1,7 @@
 """The engine's check of each rule type that is not a linear identity, registered in
-:mod:`gkreport.rule_types`: ``cell`` (what was in each cell), ``header``,
+:mod:`gkreport.core.rule_types`: ``cell`` (what was in each cell), ``header``,
 ``form-version``, ``outlier`` and ``narrative``. Identities (``equal``, ``compare``,
-and ``blank-total`` found through them) are evaluated together in :mod:`gkreport.engine`,
+and ``blank-total`` found through them) are evaluated together in :mod:`gkreport.core.engine`,
 because the cell to blame is located over all of them at once.
 """
 

@@ -1,6 +1,6 @@
 """How findings say things: message templates filled in, cells and groups of cells named.
 
-Shared by the engine (identities) and the other rule types' checks (:mod:`gkreport.rule_checks`).
+Shared by the engine (identities) and the other rule types' checks (:mod:`gkreport.core.rule_checks`).
 """
 
 from __future__ import annotations

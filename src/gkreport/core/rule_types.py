@@ -12,9 +12,9 @@ frictionless checks and pandera's ``register_check_method``):
 * the message placeholders its findings fill in (an unknown ``{targte}`` is an error at
   load, not a literal brace in a clerk's report);
 * its evaluation: the engine's check for the type, registered by
-  :mod:`gkreport.rule_checks` (identities are evaluated together, see ``holds``);
+  :mod:`gkreport.core.rule_checks` (identities are evaluated together, see ``holds``);
 * its live-check formula for the template (identities only), registered by
-  :mod:`gkreport.livecalc`.
+  :mod:`gkreport.core.livecalc`.
 
 Definitions import nothing heavy: loading a form needs schemas and placeholders only.
 """
@@ -47,8 +47,8 @@ class RuleType:
     placeholders: Callable[[Mapping[str, Any], str], frozenset[str]] = lambda doc, key: frozenset()
     identity: bool = False  # expands into linear identities (left/right over an optional for_each)
     holds: Callable[[float, float, Any], bool] | None = None  # identities: does left ? right hold
-    evaluate: Evaluate | None = None  # registered by the engine's side (gkreport.rule_checks)
-    live: Live | None = None  # registered by gkreport.livecalc (identity types with ``live``)
+    evaluate: Evaluate | None = None  # registered by the engine's side (gkreport.core.rule_checks)
+    live: Live | None = None  # registered by gkreport.core.livecalc (identity types with ``live``)
     messages: tuple[str, ...] = ("message",)  # the keys holding message templates
 
 

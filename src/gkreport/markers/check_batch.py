@@ -1,6 +1,6 @@
 """``check`` over many files at consolidation speed: the same reading path as ``consolidate``
 (the fast reader, which reads exactly what the full reader reads or declines, see
-:mod:`gkreport.readers.workbook`), in worker processes (:mod:`gkreport.pool`), marked
+:mod:`gkreport.readers.workbook`), in worker processes (:mod:`gkreport.consolidation.pool`), marked
 copies written by the workers.
 
 Why the results are the same as checking each file alone: every file is read by

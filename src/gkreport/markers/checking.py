@@ -1,6 +1,6 @@
 """Check files end to end: read, evaluate, optionally write a marked copy.
 
-Shared by the CLI (through :mod:`gkreport.check_batch`, in worker processes), the demo and
+Shared by the CLI (through :mod:`gkreport.markers.check_batch`, in worker processes), the demo and
 the consolidation's notices; the xlwings add-in uses the engine and marking directly on
 the open workbook instead.
 """

@@ -1,7 +1,7 @@
 """Marks on a live workbook through xlwings: the ribbon's 校验 / 清除标记 buttons.
 
 Two MarkTargets mirror :class:`gkreport.markers.openpyxl_marker.OpenpyxlMarker` on an
-``xlwings.Book``, so the same :func:`gkreport.marking.apply_marks` / ``clear_marks``
+``xlwings.Book``, so the same :func:`gkreport.markers.marking.apply_marks` / ``clear_marks``
 logic marks the workbook the user has open:
 
 - :class:`BatchMarker`, used whenever the add-in is loaded (Windows and Mac): the
@@ -38,7 +38,7 @@ Choices, and why:
 - **Results sheet**: one ``value`` write for the whole table; each row links to its cell
   (``#'sheet'!B7``); on Windows through ``Hyperlinks.Add(SubAddress=...)``, which is
   Excel's own form for a link inside the workbook.
-- Values written to ranges go through :func:`gkreport.safety.excel_text`, so a message
+- Values written to ranges go through :func:`gkreport.output.safety.excel_text`, so a message
   that starts with ``=`` or ``-`` stays text.
 - Sheet protection (the template protects its sheets without a password) blocks fills and
   notes; :meth:`XlwingsMarker.unprotected` lifts it around marking on Windows COM and puts

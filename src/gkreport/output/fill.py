@@ -23,7 +23,7 @@ def fill_workbook(wb: Workbook, form: Form, values: Mapping[str, CellInput],
     """Write ``values`` (cell id -> value) and ``header`` (field id -> value) into ``wb``.
 
     ``None`` leaves a cell blank: a blank is never turned into 0. Text is written as
-    text and can never become a formula (see :mod:`gkreport.safety`).
+    text and can never become a formula (see :mod:`gkreport.output.safety`).
     """
     for cid, value in values.items():
         cell = form.cells[cid]

@@ -4,7 +4,7 @@ After a check or a consolidation the clerk sends each agency whose report has er
 notice that can be printed, signed and filed: every error in plain Chinese with the
 table, row and column labels, the cell address, what is in the cell now and, where the
 checker could determine it, the value it should have. The report's data fingerprint
-(:mod:`gkreport.stamp`) is printed on it, so the signed paper copy can be matched to
+(:mod:`gkreport.core.stamp`) is printed on it, so the signed paper copy can be matched to
 the exact file (the summary's 报送情况 lists the same fingerprint). Agencies on the
 roster that have not submitted get onto one page: the chase list, with the roster's
 contact columns.

@@ -1,6 +1,6 @@
 """Formulas written once for a group of cells (OOXML shared formulas), for the template's hidden sheet.
 
-The live checks' helper sheet (:mod:`gkreport.livecalc`) holds the same long formula, with
+The live checks' helper sheet (:mod:`gkreport.core.livecalc`) holds the same long formula, with
 only its references shifted, in every cell of a band: 1600 formulas of half a kilobyte.
 Written as shared formulas (ECMA-376 §18.3.1.40: ``<f t="shared" ref="B5:H32" si="3">…</f>``
 on the group's first cell, ``<f t="shared" si="3"/>`` on the others) each formula is

@@ -6,13 +6,13 @@ a header sheet, defines a workbook-level name for every data cell and header fie
 only the input cells, validates what is typed, and carries **live checks**: a formula
 per rule identity that shows ✓, ✗ with what is wrong, or ⚠ where a cell holds text, plus
 conditional formatting that turns a failing total red. The checks read every cell as the
-engine does (see :mod:`gkreport.livecalc`), so they never contradict ``check``. All of this
+engine does (see :mod:`gkreport.core.livecalc`), so they never contradict ``check``. All of this
 works in Excel, WPS or LibreOffice with no add-in installed.
 
 Here: the table sheets, names and validation. Alongside: :mod:`.template_style` (marks, fills,
 fonts), :mod:`.template_checks` (where each live check sits, its formula),
 :mod:`.template_header` (the header sheet; its guide texts and deadlines are the form's
-``guide``, :mod:`gkreport.forms_meta`), :mod:`.sheet_print` (printing list sheets).
+``guide``, :mod:`gkreport.core.forms_meta`), :mod:`.sheet_print` (printing list sheets).
 
 Decisions (see README):
 - Inputs start **blank**, not 0: blank and 0 mean different things in the data (blank =
@@ -74,7 +74,7 @@ from .template_style import (
 )
 
 # Public names kept importable from here (the template was one module): the markers, the
-# summary workbook and the tests import them from gkreport.template.
+# summary workbook and the tests import them from gkreport.output.template.
 __all__ = [
     "FAIL_MARK", "INPUT_FILL", "PASS_MARK", "REJECTED_NOTE", "TEXT_NOTE", "TOTAL_FILL", "WARN_MARK",
     "CheckLine", "LiveCheck", "build_template", "check_formula", "fit_wrapped_rows", "live_checks",
@@ -144,7 +144,7 @@ def _flag_text_cells(ws: Worksheet, table: TableDef, lay: livecalc.CalcLayout) -
 
 
 def _write_calc_sheet(ws: Worksheet, form: Form, lay: livecalc.CalcLayout) -> None:
-    """The very hidden sheet of :mod:`gkreport.livecalc`: how the engine reads each cell."""
+    """The very hidden sheet of :mod:`gkreport.core.livecalc`: how the engine reads each cell."""
     ws["A1"] = "gkreport：各数据单元格按校验程序的读法换算的结果，供“校验”公式使用。请勿修改。"
     for ref, value in share_once(tuple(livecalc.calc_cells(form, lay))):
         ws[ref] = value

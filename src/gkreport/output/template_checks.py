@@ -1,7 +1,7 @@
 """Where the template's live checks sit and what each formula computes.
 
 One check cell per identity of every rule marked ``live`` in the form's rules file; the
-formula reads the cells as the engine does (:mod:`gkreport.livecalc`), so a ✗ in the
+formula reads the cells as the engine does (:mod:`gkreport.core.livecalc`), so a ✗ in the
 workbook is exactly a finding of ``check``.
 """
 
@@ -90,7 +90,7 @@ def live_checks(form: Form) -> tuple[list[LiveCheck], list[CheckLine]]:
 
 def check_formula(check: LiveCheck, form: Form, lay: livecalc.CalcLayout) -> str:
     """The live check: ✗ exactly where the engine reports the identity (the cells read as
-    the engine reads them, see :mod:`gkreport.livecalc`), with the expected value or the
+    the engine reads them, see :mod:`gkreport.core.livecalc`), with the expected value or the
     imbalance; else ⚠ where a cell holds text ("5件", "/", "１２") or something the engine
     rejects; else ✓."""
     inst = check.instance

@@ -13,7 +13,7 @@ Why it is safe:
   the characters XML cannot hold removed, so text is never a formula,
   whatever it starts with (no formula injection);
 - numbers Excel cannot hold (inf, nan, > 9.99e307) are written as text, as
-  :func:`gkreport.safety.set_value` does;
+  :func:`gkreport.output.safety.set_value` does;
 - the sheet must have no rows at or below the first appended row (checked), so row
   order in the part stays ascending as the format requires;
 - the result is written to a temporary file and renamed, like every output.

@@ -1,7 +1,7 @@
 """``gkreport publish``: the annual report as published, from a checked report.
 
 :func:`build_publication` (content.py) decides what the document says; ``to_docx`` and
-``to_html`` only lay it out. Outputs are written by :func:`gkreport.outputs.atomic_write`.
+``to_html`` only lay it out. Outputs are written by :func:`gkreport.output.outputs.atomic_write`.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from pathlib import Path
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError, NotImplementedError)
 
 # Every input format a report can come in, by extension: the one list the readers dispatch on
-# (gkreport.readers.published.SUPPORTED) and the folders are searched for (gkreport.inputs).
+# (gkreport.readers.published.SUPPORTED) and the folders are searched for (gkreport.readers.inputs).
 INPUT_SUFFIXES = (".txt", ".tsv", ".docx", ".html", ".htm", ".xlsx", ".xlsm")
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -284,7 +284,7 @@ _SCANNED: OrderedDict[tuple[int, str], tuple[bytes, int | ReadError]] = OrderedD
 def _sheet_cells(title: str, data: bytes) -> int:
     """One sheet's cells, or its ReadError; remembered for the very same bytes object (the
     fast reader hands the same object for a member shared byte for byte by many files, see
-    :mod:`gkreport.ooxml_members`): the verdict is that of these bytes, so it is exact."""
+    :mod:`gkreport.readers.ooxml_members`): the verdict is that of these bytes, so it is exact."""
     key = (id(data), title)
     hit = _SCANNED.get(key)
     if hit is None or hit[0] is not data:

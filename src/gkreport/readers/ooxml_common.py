@@ -1,7 +1,7 @@
 """What every reader of OOXML parts shares: namespaces, XML references, the two failures.
 
-Split from :mod:`gkreport.ooxml` (which re-exports all of it) so that the sheet scanner
-(:mod:`gkreport.ooxml_sheet`) and the package inspector can both use it.
+Split from :mod:`gkreport.readers.ooxml` (which re-exports all of it) so that the sheet scanner
+(:mod:`gkreport.readers.ooxml_sheet`) and the package inspector can both use it.
 """
 
 from __future__ import annotations

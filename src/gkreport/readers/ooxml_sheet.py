@@ -2,7 +2,7 @@
 
 Regular expressions are used only on a part expat has found well-formed and written
 in the one shape they are made for (see :func:`scan_sheet`); anything else raises
-:class:`Unproven`. Re-exported by :mod:`gkreport.ooxml`.
+:class:`Unproven`. Re-exported by :mod:`gkreport.readers.ooxml`.
 """
 
 from __future__ import annotations

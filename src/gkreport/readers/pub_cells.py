@@ -71,7 +71,7 @@ class Source:
 
 
 # A value as printed in the report, before the engine interprets it (values.parse_value makes
-# a gkreport.values.Value of it when the Report is built).
+# a gkreport.core.values.Value of it when the Report is built).
 RawValue = int | float | str | None
 
 # ASCII digits only: "５" (full-width) stays text so that the engine can flag it at its cell.

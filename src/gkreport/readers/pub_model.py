@@ -6,14 +6,14 @@ quotes (‘三安全一稳定’ or none), the parenthetical of （二）部分�
 Matching goes from strict to loose, and a loose match must agree with the row's own
 numbering (一、 （一） 1.) and, when still ambiguous, be the next row in the table:
 
-1. the canonical label (:func:`gkreport.labels.canonical`, word variants from the form's
+1. the canonical label (:func:`gkreport.core.labels.canonical`, word variants from the form's
    ``synonyms``) equals an official label;
 2. the *core* text (no numbering, brackets, quotes or punctuation) is equal, contains the
    official core (mangled) or is a prefix / part of it (shortened);
 3. numbering alone, for the next row in order, when the text is unusable.
 
 Each table is read by the model of its *shape*, declared in the form's ``shapes`` (see
-:mod:`gkreport.forms_meta`): ``blocks`` (a stack of titled blocks, each with a column header:
+:mod:`gkreport.core.forms_meta`): ``blocks`` (a stack of titled blocks, each with a column header:
 表一), ``rows`` (one header, labelled rows, some printed under a merged parent: 表二),
 ``single_row`` (a header and one unlabelled data row: 表三). Nothing here names a table.
 """

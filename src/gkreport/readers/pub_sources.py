@@ -50,7 +50,7 @@ from .pub_grid import grid_rows as grid_rows
 from .pub_grid import span_value as span_value
 from .pub_html import read_html as read_html
 
-Value = RawValue  # the name it had; RawValue tells it from gkreport.values.Value
+Value = RawValue  # the name it had; RawValue tells it from gkreport.core.values.Value
 
 
 # ------------------------------------------------------------------------------ text

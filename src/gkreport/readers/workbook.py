@@ -5,7 +5,7 @@ inserted a row or moved a table does not break reading; a workbook without the
 names is matched against the official layout of each form. Two speeds:
 
 - ``full`` (``check``): openpyxl for names and formulas, python-calamine for the
-  values Excel cached. Formulas are recomputed (see :mod:`gkreport.formula`).
+  values Excel cached. Formulas are recomputed (see :mod:`gkreport.core.formula`).
 - ``fast`` (``consolidate``): the cells at the official positions, taken straight from
   the sheet XML and interpreted by openpyxl's own cell parser, only after proving that
   the full reader would read exactly those cells (every part well-formed and of a known
@@ -200,7 +200,7 @@ _VERDICTS: dict[tuple[int, str | None, tuple[object, ...]], tuple[Mapping[str, s
 def _names_verdict(names: Mapping[str, str], form: str | None) -> Form | str:
     """The form the full reader finds by the workbook's names, when every cell it reads is
     named at its official position; else why not. Once per distinct workbook part
-    (``names`` comes from a cache in :mod:`gkreport.ooxml`: equal parts, same object), and
+    (``names`` comes from a cache in :mod:`gkreport.readers.ooxml`: equal parts, same object), and
     per rules overlay in effect (the verdict is a Form, whose rules the overlay changes)."""
     from gkreport.core.overlay import active_dir, signature
 

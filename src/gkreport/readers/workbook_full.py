@@ -1,5 +1,5 @@
 """The full reader (``check``): openpyxl for names and formulas, python-calamine for the
-values Excel cached; formulas recomputed (see :mod:`gkreport.formula`).
+values Excel cached; formulas recomputed (see :mod:`gkreport.core.formula`).
 
 Split from :mod:`gkreport.readers.workbook` (which re-exports the public names).
 """

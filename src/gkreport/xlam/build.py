@@ -94,7 +94,7 @@ def addin_source_dir() -> Path:
 
     In a source checkout they are in ``<repo>/addin``; an installed wheel carries them
     as package data in ``gkreport/_data/addin`` (``pyproject.toml`` force-include),
-    which :func:`gkreport.resources.data_dir` finds first.
+    which :func:`gkreport.core.resources.data_dir` finds first.
     """
     candidates = [data_dir("addin"), Path(__file__).resolve().parents[3] / "addin"]
     for candidate in candidates:
