@@ -92,7 +92,8 @@ def _verdict(blame: Any) -> dict[str, Any]:
             "complete": blame.complete, "stopped": getattr(blame, "stopped", "")}
 
 
-def replay(folder: Path, out: Path, no_clock: bool, resume: bool = False, prefixes: str = "") -> None:
+def replay(folder: Path, out: Path, no_clock: bool, resume: bool = False, prefixes: str = "",
+           skip: set[str] | None = None) -> None:
     """Solve every recorded problem with the gkreport on ``sys.path``; write the verdicts
     (with ``resume``, only those not already in ``out``, added to it)."""
     import functools
@@ -118,7 +119,7 @@ def replay(folder: Path, out: Path, no_clock: bool, resume: bool = False, prefix
     if resume and out.exists():
         results = json.loads(out.read_text(encoding="utf-8"))
     for path in sorted((folder / "problems").glob("*.pkl")):
-        if path.stem in results["problems"] or (prefixes and path.stem[0] not in prefixes):
+        if path.stem in results["problems"] or (prefixes and path.stem[0] not in prefixes) or path.stem in (skip or ()):
             continue
         fid, evaluated, values, cfg = pickle.loads(path.read_bytes())
         if fid not in forms:
@@ -137,6 +138,8 @@ def replay(folder: Path, out: Path, no_clock: bool, resume: bool = False, prefix
             "failing": sum(1 for e in evaluated if e.failing),
             "verdicts": {str(i): _verdict(b) for i, b in sorted(blames.items())}}
         print(f"{path.stem} {spent:7.3f} s {nodes[0]:6d} nodes", flush=True)
+        if len(results["problems"]) % 50 == 0:  # a long replay can be resumed
+            out.write_text(json.dumps(results, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     out.write_text(json.dumps(results, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
 
 
@@ -179,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-clock", action="store_true")
     p.add_argument("--resume", action="store_true", help="only the problems not yet in OUT")
     p.add_argument("--prefixes", default="", help="only problems whose name starts with one of these (parallel runs)")
+    p.add_argument("--skip-stopped", type=Path, help="skip the problems a bound stopped in this replay's output")
     p = sub.add_parser("compare")
     p.add_argument("before", type=Path)
     p.add_argument("after", type=Path)
@@ -187,7 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         command = args.command[1:] if args.command[:1] == ["--"] else args.command
         return record(args.folder, command)
     if args.cmd == "replay":
-        replay(args.folder, args.out, args.no_clock, args.resume, args.prefixes)
+        skip = None
+        if args.skip_stopped:
+            done = json.loads(args.skip_stopped.read_text(encoding="utf-8"))["problems"]
+            skip = {k for k, p in done.items() if any(v["stopped"] for v in p["verdicts"].values())}
+        replay(args.folder, args.out, args.no_clock, args.resume, args.prefixes, skip)
         return 0
     return compare(args.before, args.after)
 
