@@ -147,3 +147,14 @@ def test_a_blank_total_closing_a_row_and_a_column_is_named_once() -> None:
     assert two.instance == "blank-total:T2-result-total:col=person,T2-result-total:col=total,T2-row-total:row=total"
     assert two.message == ("表二 第 30 行（（七）总计）有 2 个为空白，但其组成部分合计不为 0：D30 应为 80、J30 应为 81。"
                            "请填写总计")
+
+
+def test_a_shared_blank_total_does_not_hide_the_next_blank_total_of_its_rule() -> None:
+    """J30 (shared by the 总计 column and the （七）总计 row) and J31 (四、结转下年度·总计) blank:
+    J30 is named once, by the column rule; the row rule still reports J31, which follows J30
+    among its identities."""
+    found = _by_rule(_check(**{"t2.total.total": None, "t2.carried_out.total": None, "t2.carried_out.person": 1,
+                               "t2.new.person": 81, "t2.new.total": 82}))
+    assert [(f.suspect_ids, f.suggested, f.instance) for f in found["blank-total"]] == [
+        (("t2.total.total",), 81, "blank-total:T2-result-total:col=total,T2-row-total:row=total"),
+        (("t2.carried_out.total",), 1, "T2-row-total:row=carried_out")]
