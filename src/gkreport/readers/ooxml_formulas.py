@@ -23,6 +23,7 @@ import re
 import sys
 from collections import OrderedDict
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -79,15 +80,23 @@ def _check(xml: bytes) -> None:
     enc = _ENCODING.search(decl.group(1)) if decl is not None and decl.group(1) else None
     if decl is None or (enc.group(1) if enc else b"utf-8").lower() not in (b"utf-8", b"utf8"):
         raise Unproven("工作表部件不是 UTF-8 编码")  # the byte searches below read UTF-8
-    if not any(n in xml for n in _NEEDLES):
-        return  # no formula with attributes: no shared or data-table formula
     root = _ROOT.search(xml, 0, 4096)
-    if root is None:
-        raise Unproven("工作表部件的根元素不是 worksheet")
-    prefix = root.group(1) + b":" if root.group(1) else b""
-    _check_namespaces(xml, root, prefix)
+    prefix = b"" if root is None or not root.group(1) else root.group(1) + b":"
+    try:
+        if root is None:
+            raise Unproven("工作表部件的根元素不是 worksheet")
+        _check_namespaces(xml, root, prefix)
+    except Unproven:
+        if not any(n in xml for n in _NEEDLES):
+            return  # no formula with attributes (under any prefix): nothing openpyxl could fail on
+        raise
+    # SpreadsheetML is bound to ``prefix`` only: every formula element is written "<{prefix}f".
+    if _patterns(prefix)[0].search(xml) is None:
+        return  # no formula with attributes: no shared or data-table formula
     if _MARKUP_DECL.search(xml, root.start()) is not None:
         raise Unproven("工作表含有注释、CDATA 或处理指令")
+    if not prefix and _common_shape_proves(xml):
+        return
     any_f, cell_f = _patterns(prefix)
     found = cell_f.findall(xml)
     if len(found) != len(any_f.findall(xml)):
@@ -106,6 +115,54 @@ def _check(xml: bytes) -> None:
             _translate(anchors[si], row, col)
         elif not slash and text:
             anchors[si] = (row, col, _anchor_bounds(_formula_text(text)))
+
+
+# The shape Excel, WPS and openpyxl write: <c r="B5" s="1"><f t="shared" si="0"/>..., no entities in attributes.
+_SHAPE_F = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"(?: [a-z]+="[^"<>&]*")*><f ([^<>]*)>')
+_SHAPE_ANCHOR = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"(?: [a-z]+="[^"<>&]*")*><f ([^<>]*)>([^<]+)</f>')
+_SHAPE_ATTRS = re.compile(rb'[A-Za-z0-9]+="[^"<>&]*"(?: [A-Za-z0-9]+="[^"<>&]*")*/?')
+_ODD_F = re.compile(rb"<f[\t\n\r]|<f [^<>]*[^/<>]>[^<]*<(?!/f>)")  # other white space; a child in a formula
+
+
+def _common_shape_proves(xml: bytes) -> bool:
+    """True when the part, written in the common shape, has no formula openpyxl fails on;
+    False: the exact pass decides (or raises Unproven for a certain failure).
+
+    Cheap for the calc sheet of every file (1,600 shared cells): one pass collects the
+    cells, the per-cell work is done on distinct (column, formula attributes) pairs, and
+    rows in document order that never go down make every translated row valid (a cell
+    after its anchor is on or below it, and a reference row is >= 1).
+    """
+    found = _SHAPE_F.findall(xml)
+    if len(found) != xml.count(b"<f ") or _ODD_F.search(xml) is not None:
+        return False
+    kinds = {}
+    for attrs in set(map(itemgetter(2), found)):
+        if not _SHAPE_ATTRS.fullmatch(attrs):
+            return False
+        kinds[attrs] = _formula_attrs(b" " + attrs.rstrip(b"/"))
+    if not any(k[0] in ("shared", "dataTable") for k in kinds.values()):
+        return True
+    if any(k[0] == "dataTable" and not k[2] for k in kinds.values()):
+        raise Unproven("数据表公式缺少 ref 属性（openpyxl 无法读取）")
+    anchors: dict[str | None, tuple[int, int, tuple[int, int, int]]] = {}
+    for col, row, attrs, text in _SHAPE_ANCHOR.findall(xml):
+        t, si, _ = kinds[attrs]
+        if t == "shared" and si not in anchors:
+            anchors[si] = (int(row), addr.column_index_from_string(col.decode("ascii")),
+                           _anchor_bounds(_formula_text(text)))
+    rows = list(map(int, map(itemgetter(1), found)))
+    if rows != sorted(rows):
+        return False
+    for col, attrs in set(map(itemgetter(0, 2), found)):
+        t, si, _ = kinds[attrs]
+        if t != "shared" or si not in anchors:
+            continue
+        _, col0, (_, min_col, max_col) = anchors[si]
+        dc = addr.column_index_from_string(col.decode("ascii")) - col0
+        if min_col + dc < 1 or max_col + dc > _MAX_COL:
+            return False  # perhaps out of range (or written before its anchor): the exact pass decides
+    return True
 
 
 @lru_cache(maxsize=256)
