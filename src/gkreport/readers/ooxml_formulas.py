@@ -114,14 +114,15 @@ def _check(xml: bytes) -> None:
         if si in anchors:
             _translate(anchors[si], row, col)
         elif not slash and text:
-            anchors[si] = (row, col, _anchor_bounds(_formula_text(text)))
+            anchors[si] = (row, col, _anchor_bounds(text))
 
 
-# The shape Excel, WPS and openpyxl write: <c r="B5" s="1"><f t="shared" si="0"/>..., no entities in attributes.
-_SHAPE_F = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"(?: [a-z]+="[^"<>&]*")*><f ([^<>]*)>')
-_SHAPE_ANCHOR = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"(?: [a-z]+="[^"<>&]*")*><f ([^<>]*)>([^<]+)</f>')
+# The shape Excel, WPS and openpyxl write: <c r="B5" s="1"><f t="shared" si="0"/>..., no entities in
+# attributes; the formula's text (up to its end tag; "" when it closes itself or is empty).
+_SHAPE_F = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"(?: [a-z]+="[^"<>&]*")*><f ([^<>]*)>'
+                      rb'([^<]*)(?:(?=</f>)|(?<=/>))')
 _SHAPE_ATTRS = re.compile(rb'[A-Za-z0-9]+="[^"<>&]*"(?: [A-Za-z0-9]+="[^"<>&]*")*/?')
-_ODD_F = re.compile(rb"<f[\t\n\r]|<f [^<>]*[^/<>]>[^<]*<(?!/f>)")  # other white space; a child in a formula
+_ODD_SPACE = re.compile(rb"<f[\t\n\r]")
 
 
 def _common_shape_proves(xml: bytes) -> bool:
@@ -134,7 +135,7 @@ def _common_shape_proves(xml: bytes) -> bool:
     after its anchor is on or below it, and a reference row is >= 1).
     """
     found = _SHAPE_F.findall(xml)
-    if len(found) != xml.count(b"<f ") or _ODD_F.search(xml) is not None:
+    if len(found) != xml.count(b"<f ") or _ODD_SPACE.search(xml) is not None:
         return False
     kinds = {}
     for attrs in set(map(itemgetter(2), found)):
@@ -146,11 +147,11 @@ def _common_shape_proves(xml: bytes) -> bool:
     if any(k[0] == "dataTable" and not k[2] for k in kinds.values()):
         raise Unproven("数据表公式缺少 ref 属性（openpyxl 无法读取）")
     anchors: dict[str | None, tuple[int, int, tuple[int, int, int]]] = {}
-    for col, row, attrs, text in _SHAPE_ANCHOR.findall(xml):
+    for col, row, attrs, text in [x for x in found if x[3]]:
         t, si, _ = kinds[attrs]
-        if t == "shared" and si not in anchors:
+        if t == "shared" and si not in anchors and not attrs.endswith(b"/"):
             anchors[si] = (int(row), addr.column_index_from_string(col.decode("ascii")),
-                           _anchor_bounds(_formula_text(text)))
+                           _anchor_bounds(text))
     rows = list(map(int, map(itemgetter(1), found)))
     if rows != sorted(rows):
         return False
@@ -199,18 +200,18 @@ def _translate(anchor: tuple[int, int, tuple[int, int, int]], row: int, col: int
         raise Unproven("共享公式平移后引用超出工作表（openpyxl 无法读取）")
 
 
-_ANCHORS: dict[str, tuple[int, int, int] | str] = {}
+_ANCHORS: dict[bytes, tuple[int, int, int] | str] = {}
 _FAR = 1 << 30  # no relative row (column) referenced: no translation leaves the sheet
 
 
-def _anchor_bounds(text: str) -> tuple[int, int, int]:
+def _anchor_bounds(text: bytes) -> tuple[int, int, int]:
     """The smallest relative row, smallest and largest relative column the anchor's
     references use; raises Unproven if openpyxl's tokenizer refuses it.
-    Cached per text (bounded): files made from one template share their anchors."""
+    Cached per text as written (bounded): files made from one template share their anchors."""
     got = _ANCHORS.get(text)
     if got is None:
         try:
-            got = _bounds("=" + text)
+            got = _bounds("=" + _formula_text(text))
         except Unproven:
             raise
         except Exception as e:  # the tokenizer's failure is openpyxl's load failing
