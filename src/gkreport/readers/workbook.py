@@ -42,6 +42,7 @@ from gkreport.readers.ooxml import (
     scan_sheet,
     unescape,
 )
+from gkreport.readers.ooxml_formulas import check_formulas
 from gkreport.readers.workbook_layout import MIN_LAYOUT_SCORE as MIN_LAYOUT_SCORE
 from gkreport.readers.workbook_layout import Grid as Grid
 from gkreport.readers.workbook_layout import _all_ids, _layout, _value
@@ -137,6 +138,8 @@ def _read_fast(path: Path, zf: zipfile.ZipFile, form: str | None) -> Report | st
     # The full reader's work limits, on the parts already inflated: what it refuses, this refuses.
     check_sheet_limits((s.name, pkg.parts[s.part]) for s in pkg.sheets if s.part in pkg.parts)
     try:
+        for s in pkg.sheets:  # openpyxl parses every sheet's formulas, the sheets not read too
+            check_formulas(pkg.parts[s.part])
         return _fast_report(path, pkg, form)
     except Unproven as e:
         return str(e)
