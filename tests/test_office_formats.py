@@ -13,6 +13,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from conftest import make_agencies
@@ -89,3 +90,25 @@ def test_an_opendocument_text_is_told_apart_from_a_spreadsheet(tmp_path: Path, c
     path = _ods(tmp_path / "报告.odt", "application/vnd.oasis.opendocument.text")
     assert main(["check", str(path)]) == 2
     assert "OpenDocument 文档（.odt）" in capsys.readouterr().out
+
+
+def test_the_blank_template_left_in_the_folder_is_not_summed_as_an_agency(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Clerks keep the template they sent out next to the replies. With no 填报单位 and no data
+    it is not an agency: it is listed as a blank template, not summed as （未填单位）; a file with
+    data but no name is still summed (and flagged) as before."""
+    folder = tmp_path / "收到的报表"
+    records = make_agencies().write_agencies(2, folder, seed=5, error_share=0.0)
+    assert main(["template", "--form", "2021", "-o", str(folder / "模板.xlsx")]) == 0
+    nameless = folder / "未填名称.xlsx"
+    wb = openpyxl.load_workbook(records[0]["path"])
+    wb["基本信息"]["B4"] = None
+    wb.save(nameless)
+    capsys.readouterr()
+    code = main(["consolidate", str(folder), "-o", str(tmp_path / "汇总.xlsx"), "--json"])
+    files = {Path(e["file"]).name: e for e in json.loads(capsys.readouterr().out)["files"]}
+    assert code == 0
+    assert not files["模板.xlsx"]["included"] and "空白模板" in files["模板.xlsx"]["reason"]
+    assert files["未填名称.xlsx"]["included"]
+    assert sum(1 for e in files.values() if e["included"]) == 3

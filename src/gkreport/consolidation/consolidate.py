@@ -119,6 +119,12 @@ def _eligible(read: Sequence[FileEntry], form: Form | None, year: int | None,
         if year is not None and s.year is not None and s.year != year:
             e.reason = f"报告年度不同（{s.year} 年度，本次汇总 {year} 年度），未纳入"
             continue
+        if (not s.agency and not s.values and len(s.blanks) >= len(form.cells)
+                and Path(s.path).suffix.lower() in (".xlsx", ".xlsm")):
+            # The blank template the clerk sent out, kept in the folder of replies: summing it
+            # adds nothing but an unnamed "agency" to 报送情况.
+            e.reason = "空白模板：没有填写填报单位，也没有填写任何数据，未纳入汇总"
+            continue
         norm = normalise_name(s.agency or "")
         match = matcher.match(s.agency)
         if match is not None:
