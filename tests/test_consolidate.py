@@ -438,3 +438,23 @@ def test_a_panic_in_the_reader_is_this_files_error(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(cons, "read_any", panicking)
     s = cons.summarise_file(str(next(d.iterdir())))
     assert not s.ok and "PanicException" in s.error
+
+
+def test_an_engine_bug_is_this_files_internal_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """As in `check FOLDER` (check_batch): the file's values are read, but a bug in the engine is
+    logged, shown as an error finding (the file never looks clean) and makes the run exit 3."""
+    import gkreport.consolidation.consolidate_read as cons
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("bug")
+
+    d = tmp_path / "in"
+    mk.write_agencies(2, d, seed=17, error_share=0.0)
+    monkeypatch.setenv("GKREPORT_LOG", str(tmp_path / "gkreport.log"))
+    monkeypatch.setattr(cons, "check", broken)
+    s = cons.summarise_file(str(sorted(d.iterdir())[0]))
+    assert s.ok and s.internal and s.counts["error"] == 1
+    assert "程序内部错误" in s.findings[0]["message"] and "ZeroDivisionError" in s.findings[0]["message"]
+    assert "ZeroDivisionError: bug" in (tmp_path / "gkreport.log").read_text(encoding="utf-8")
+    assert _run(str(d), "-o", str(tmp_path / "汇总.xlsx"), "--jobs", "1") == 3

@@ -47,7 +47,7 @@ class FileSummary:
     findings: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: {"error": 0, "warning": 0, "info": 0})
     fingerprint: str = ""  # stamp.data_fingerprint: matches a signed return notice to this file
-    internal: bool = False  # ``error`` is a bug in gkreport (logged), not a fault of the file: exit code 3
+    internal: bool = False  # a bug in gkreport met this file (logged; in ``error``, or as an "internal" finding): exit code 3
     unreadable: bool = False  # the file could not be read (damaged, a format gkreport cannot read): exit code 2
     rollup: dict[str, Any] | None = None  # a gkreport summary one level down: its agency manifest (rollup.py)
 

@@ -49,10 +49,13 @@ def summarise_file(path: str) -> FileSummary:
     if isinstance(y, float) and y.is_integer():
         # The fast (calamine) reader gives numbers as floats; 2023.0 is not read as a year.
         report.header["hdr.year"] = int(y)
+    internal = False
     try:
         findings = check(report)
-    except Exception as e:  # pragma: no cover - engine bugs are reported, not fatal
-        findings = [Finding(rule="internal", severity="error", message=f"校验时发生内部错误（{type(e).__name__}）")]
+    except Exception as e:  # per-file boundary, as in check_batch: an engine bug is logged and is exit code 3,
+        # and the error finding keeps the file from showing as passing
+        internal = True
+        findings = [Finding(rule="internal", severity="error", message=internal_error_message(f"校验 {path}", e))]
     values: dict[str, float | int] = {}
     blanks: list[str] = []
     for cid, v in report.values.items():  # Value.is_blank and Value.arith, spelt out: 200 cells a file
@@ -67,7 +70,7 @@ def summarise_file(path: str) -> FileSummary:
         mtime=_mtime(path),
         values=pack_values(report.form, values), blanks=blanks,
         findings=[_finding_dict(f) for f in findings], counts=count_by_severity(findings),
-        fingerprint=data_fingerprint(report), rollup=child,
+        fingerprint=data_fingerprint(report), rollup=child, internal=internal,
     )
 
 
