@@ -120,7 +120,8 @@ def _run_method(method: str, folder: Path, jobs: int, sample: int) -> dict[str, 
     start = resource.getrusage(resource.RUSAGE_SELF)  # the start-up and imports are not counted
     t = time.perf_counter()
     if method == "consolidate":
-        result = consolidate([folder], roster=folder.with_name(folder.name + "-名单.csv"), jobs=jobs)
+        result = consolidate([folder], roster=folder.with_name(folder.name + "-名单.csv"), jobs=jobs,
+                             prepare_summary=True)  # as the command line does
         tw = time.perf_counter()
         write_summary(result, folder.with_name(folder.name + "-汇总.xlsx"), force=True)
         extra = {"write": time.perf_counter() - tw, "included": len(result.included)}

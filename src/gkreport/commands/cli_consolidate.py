@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     with output_lock(out):
         result = consolidate(args.inputs, year=args.year, form=args.form, roster=args.roster,
                              strict=args.strict, jobs=args.jobs, progress=sys.stderr.isatty(), output=out,
-                             region=args.region)
+                             region=args.region, prepare_summary=True)
         if not result.included:
             if args.json:
                 _json(result, None)

@@ -64,13 +64,16 @@ from .roster import roster_line as roster_line
 
 def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | None = None,
                 roster: Path | None = None, strict: bool = False, jobs: int | None = None,
-                progress: bool = False, output: Path | None = None, region: str | None = None) -> Consolidation:
+                progress: bool = False, output: Path | None = None, region: str | None = None,
+                prepare_summary: bool = False) -> Consolidation:
     """Read every file under ``paths`` and build the summary for one year and form version.
 
     Files with error findings are included but flagged (``strict`` leaves them out);
     unreadable files, other years and other form versions are reported, not added.
     ``output`` and ``roster`` are skipped if they lie among the inputs. Summaries among the
     inputs are other regions' (summed) or ``region``'s own (skipped): see :mod:`gkreport.consolidation.rollup`.
+    ``prepare_summary`` (the caller will call :func:`write_summary`): the summary's blank
+    workbook is built while the worker processes read, not after them on one core.
     """
     not_reports = {}
     if output is not None:
@@ -79,7 +82,14 @@ def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | N
         not_reports[Path(roster)] = "应报送单位名单，不是报表，已跳过"
     files, skipped = collect_files(paths, not_reports)
     roster_entries = load_roster(roster) if roster is not None else None
-    summaries = read_all(files, jobs, progress)
+    prepared: dict[str, Any] = {}
+
+    def prepare(first: FileSummary) -> None:
+        version = form or first.form
+        if version:
+            prepared[version] = prepare_workbook(version)
+
+    summaries = read_all(files, jobs, progress, on_first=prepare if prepare_summary else None)
     entries = [FileEntry(FileSummary(path=str(p), ok=False, error=why), reason=why) for p, why in skipped]
     read_entries = [FileEntry(s) for s in summaries]
     rollup.screen_summaries(read_entries, region)
@@ -90,6 +100,8 @@ def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | N
     target_year = year or _most_common(s.year for s in ok if s.form == target_form and s.year is not None)
 
     result = Consolidation(form=form_obj, year=target_year, entries=entries, roster=roster_entries, region=region)
+    if target_form is not None:
+        result.blank_workbook = prepared.get(target_form)
     entries.extend(read_entries)
     candidates = _eligible(read_entries, form_obj, target_year, RosterMatcher(roster_entries or []))
     kept = _one_per_agency(result, candidates, strict)
@@ -306,6 +318,17 @@ def _with_sources(f: Finding, included: Sequence[FileEntry]) -> Finding:
 
 
 # ---------------------------------------------------------------------------- writing
+
+
+def prepare_workbook(version: str) -> Any:
+    """The summary's blank workbook for form ``version`` (openpyxl imported here), or None if it
+    could not be built: :func:`write_summary` then builds it again and reports what went wrong."""
+    try:
+        from gkreport.output.template import build_template
+
+        return build_template(load_form(version))
+    except Exception:  # boundary: a failure here is met again, and reported, by write_summary
+        return None
 
 
 def write_summary(result: Consolidation, out: Path, force: bool = False, long: bool = False,

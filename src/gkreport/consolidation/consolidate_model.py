@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -85,6 +85,9 @@ class Consolidation:
     blanks: dict[str, list[str]] = field(default_factory=dict)  # cell id -> agencies that left it blank
     summary_findings: list[Finding] = field(default_factory=list)
     region: str | None = None  # the region summed (--region); see rollup.summary_region
+    # The summary's blank workbook, built while the files were read (consolidate(prepare_summary=True));
+    # write_summary takes it once (it fills it in) and builds a new one otherwise.
+    blank_workbook: Any = field(default=None, repr=False, compare=False)
 
     @property
     def included(self) -> list[FileEntry]:
@@ -157,6 +160,14 @@ class CellValues(Mapping[str, float | int]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_unpack, (self._version, self._data.tobytes()))
+
+    def in_order(self, ids: Sequence[str]) -> list[float | int] | None:
+        """Every value of ``ids`` (zero for an absent one), or None unless ``ids`` are this form's
+        cells in their order: the 200,000-cell 明细 sheet and the sums read the packed doubles
+        directly instead of looking each cell up by id."""
+        if tuple(ids) != _cell_index(self._version)[0]:
+            return None
+        return [int(x) if x.is_integer() else x for x in self._data]
 
     def __repr__(self) -> str:
         return f"CellValues({dict(self.items())!r})"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,9 +118,14 @@ class Progress:
 _Progress = Progress  # the name before the summary's writing used it too
 
 
-def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False) -> list[FileSummary]:
+def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False,
+             on_first: Callable[[FileSummary], None] | None = None) -> list[FileSummary]:
     """Summaries of ``files`` in the given order, read in parallel when worthwhile
-    (a file whose worker process dies is reported, see :mod:`gkreport.consolidation.pool`)."""
+    (a file whose worker process dies is reported, see :mod:`gkreport.consolidation.pool`).
+
+    ``on_first`` is called once, in this process, with the first summary read without error:
+    work that needs the form (the summary's blank workbook) is done while the workers read
+    the rest, instead of after them on one core."""
     bar = Progress(len(files), progress)
     out: list[FileSummary] = []
     # Load and validate the forms once, here: forked workers inherit them instead of
@@ -130,6 +135,9 @@ def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False) ->
     for s in map_files(summarise_file, [str(p) for p in files], jobs, crashed=_crashed):
         out.append(_compact(s))
         bar.step()
+        if on_first is not None and s.ok and s.form:
+            on_first(s)
+            on_first = None
     return out
 
 

@@ -41,6 +41,7 @@ from .consolidate import (
     FileEntry,
     _listing,
 )
+from .consolidate_model import CellValues
 from .rollup import add_manifest, summary_header
 from .roster import NORMALISED, roster_line
 from .summary_style import _BOLD as _BOLD
@@ -86,7 +87,9 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
     if form is None:
         raise ValueError("没有可用的报表，无法生成汇总")
     included = result.included
-    wb = build_template(form)
+    wb, result.blank_workbook = result.blank_workbook, None  # filled below: never used twice
+    if wb is None:
+        wb = build_template(form)
     fill_workbook(wb, form, result.sums, {
         # 填报单位 and 所属地区: the region the next level identifies this summary by (rollup.py).
         **summary_header(result), "hdr.year": result.year, "hdr.date": dt.date.today(),
@@ -347,10 +350,17 @@ def _detail_sheet(wb: Workbook, result: Consolidation, form: Form, bulk: dict[st
     _header(ws, 1, ["单位", "层级", *labels, "文件"], height=min(409.0, 14.0 * lines + 4))
     n = len(ids)
 
+    position = {cid: i for i, cid in enumerate(ids)}
+
     def wide_rows() -> Iterable[list[Any]]:
         for e in result.included:
-            vals, blank = e.summary.values, set(e.summary.blanks)
-            yield [e.name, e.level or "", *(None if cid in blank else vals.get(cid, 0) for cid in ids), e.file]
+            vals = e.summary.values
+            packed = vals.in_order(ids) if isinstance(vals, CellValues) else None
+            row: list[Any] = packed if packed is not None else [vals.get(cid, 0) for cid in ids]
+            for cid in e.summary.blanks:
+                if cid in position:
+                    row[position[cid]] = None
+            yield [e.name, e.level or "", *row, e.file]
 
     bulk[ws.title] = BulkRows(2, wide_rows(), len(result.included), 3 + n)
     ws.freeze_panes = "C2"  # a string: ws.cell() would create a cell there
