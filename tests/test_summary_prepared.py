@@ -75,3 +75,28 @@ def test_a_first_file_of_another_form_prepares_nothing_wrong(tmp_path: Path) -> 
     assert len(result.included) == 4
     sheet = FORM.cells[IDS[0]].sheet
     assert sheet in openpyxl.load_workbook(out).sheetnames
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(IDS[:12]),
+                                st.one_of(st.integers(-10**6, 10**6), st.floats(-1e6, 1e6, allow_nan=False),
+                                          st.just(2**53 + 1)).filter(bool), max_size=6),
+                min_size=1, max_size=6))
+def test_sums_of_packed_and_unpacked_values_equal_adding_one_by_one(reports: list[dict[str, float | int]]) -> None:
+    """The summary adds the packed doubles a row at a time; the result is the same floats as
+    adding every agency's numbers cell by cell in file order (a number a double cannot hold
+    stays unpacked and takes the slow path)."""
+    from gkreport.consolidation.consolidate import _clean, _sum
+    from gkreport.consolidation.consolidate_model import Consolidation, FileEntry, FileSummary
+
+    entries = []
+    for k, values in enumerate(reports):
+        s = FileSummary(path=f"{k}.xlsx", ok=True, form="2021", values=pack_values(FORM, values))
+        entries.append(FileEntry(s, included=True, name=f"单位{k}"))
+    result = Consolidation(form=FORM, year=2023, entries=entries)
+    _sum(result, FORM)
+    expected = dict.fromkeys(IDS, 0.0)
+    for values in reports:
+        for cid, v in values.items():
+            expected[cid] += v
+    assert result.sums == {cid: _clean(v) for cid, v in expected.items()}

@@ -44,6 +44,7 @@ from .consolidate_model import LEVEL_ALL as LEVEL_ALL
 from .consolidate_model import LEVEL_UNLISTED as LEVEL_UNLISTED
 from .consolidate_model import LEVEL_UNSET as LEVEL_UNSET
 from .consolidate_model import STATUS_SHEET as STATUS_SHEET
+from .consolidate_model import CellValues
 from .consolidate_model import Consolidation as Consolidation
 from .consolidate_model import FileEntry as FileEntry
 from .consolidate_model import FileSummary as FileSummary
@@ -280,27 +281,39 @@ def _clean(x: float | int) -> float | int:
 
 def _sum(result: Consolidation, form: Form) -> None:
     ids = list(form.cells)
-    groups: dict[str, dict[str, float]] = {LEVEL_ALL: dict.fromkeys(ids, 0.0)}
+    n = len(ids)
+    position = {cid: i for i, cid in enumerate(ids)}
+    # Running sums as one list of floats per group, in the form's cell order. Each agency's
+    # numbers are added in file order, cell by cell, as floats: the same additions in the same
+    # order as adding them one by one by cell id (an absent cell adds 0.0, which changes nothing).
+    groups: dict[str, list[float]] = {LEVEL_ALL: [0.0] * n}
     levels_known = bool(result.roster) and any(r.level for r in result.roster or [])
     if levels_known:
         # Every included agency lands in exactly one part, so the parts add up to 全县.
         for lv in (LEVEL_OWN, LEVEL_TOWN, LEVEL_UNLISTED):
-            groups[lv] = dict.fromkeys(ids, 0.0)
+            groups[lv] = [0.0] * n
     blanks: dict[str, list[str]] = {}
     for e in result.included:
-        targets = [groups[LEVEL_ALL]]
+        keys = [LEVEL_ALL]
         if levels_known:
             part = e.level if e.roster_name is not None else LEVEL_UNLISTED
-            targets.append(groups.setdefault(part or LEVEL_UNSET, dict.fromkeys(ids, 0.0)))
-        for cid, v in e.summary.values.items():
-            if cid in groups[LEVEL_ALL]:
-                for g in targets:
-                    g[cid] += v
+            keys.append(part or LEVEL_UNSET)
+        vals = e.summary.values
+        packed = vals.doubles(ids) if isinstance(vals, CellValues) else None
+        for key in keys:
+            acc = groups.setdefault(key, [0.0] * n)
+            if packed is not None:
+                groups[key] = [a + b for a, b in zip(acc, packed, strict=True)]
+            else:
+                for cid, v in vals.items():
+                    if cid in position:
+                        acc[position[cid]] += v
         for cid in e.summary.blanks:
             blanks.setdefault(cid, []).append(e.name)
-    result.sums = {cid: _clean(v) for cid, v in groups[LEVEL_ALL].items()}
+    sums = {lv: dict(zip(ids, acc, strict=True)) for lv, acc in groups.items()}
+    result.sums = {cid: _clean(v) for cid, v in sums[LEVEL_ALL].items()}
     if levels_known:
-        result.level_sums = {lv: {cid: _clean(v) for cid, v in g.items()} for lv, g in groups.items()}
+        result.level_sums = {lv: {cid: _clean(v) for cid, v in g.items()} for lv, g in sums.items()}
     result.blanks = blanks
     report = report_from_raw(form, result.sums, {"hdr.agency": "汇总", "hdr.year": result.year}, source="汇总")
     result.summary_findings = [_with_sources(f, result.included) for f in check(report, locate=False)]
