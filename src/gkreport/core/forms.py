@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import addresses as addr
-from . import overlay
+from . import form_cache, overlay
 from .form_schema import FormError as FormError  # re-exported: raised by every loader
 from .resources import data_dir
 
@@ -280,13 +280,45 @@ def load_base_form(version: str) -> Form:
 
 @cache
 def _load(version: str, sig: tuple[Any, ...], with_overlays: bool) -> Form:
-    from .form_parse import parse_form as build
-    from .form_schema import validate_once
-
+    """Form ``version``: built from its files, or as built before from the same files by the
+    same code (:mod:`gkreport.core.form_cache`)."""
     src = overlay.sources(str(sig[0]) if sig else "")
     path = src.forms.get(version)
     if path is None:
         raise FormError(f"没有 {version} 版表式的定义（可用：{'、'.join(sorted(src.forms))}）")
+    key = _cache_key(version, path, src, with_overlays)
+    if key is not None:
+        cached = form_cache.load(key)
+        if isinstance(cached, Form) and cached.version == version:
+            return cached
+    form = _build(version, path, src, with_overlays)
+    key = key or _cache_key(version, path, src, with_overlays)  # the build has stamped the files
+    if key is not None:
+        form_cache.store(key, form)
+    return form
+
+
+def _cache_key(version: str, path: Path, src: overlay.Sources, with_overlays: bool) -> str | None:
+    """The built form's cache key; None when a file cannot be read (the build says why) or a
+    file's validation stamp is missing (the stamps stay the one record of validation: without
+    them the form is validated and built again)."""
+    from .form_schema import FORM_SCHEMA, OVERLAY_SCHEMA, is_stamped, stamp_key
+
+    try:
+        data = path.read_bytes()
+        overlays = [(p, p.read_bytes()) for p in src.overlays] if with_overlays else []
+    except OSError:
+        return None
+    stamps = [stamp_key(FORM_SCHEMA, data), *(stamp_key(OVERLAY_SCHEMA, b) for _, b in overlays)]
+    if not all(is_stamped(k) for k in stamps):
+        return None
+    return form_cache.form_key(version, path, data, overlays, sorted(src.forms.items()))
+
+
+def _build(version: str, path: Path, src: overlay.Sources, with_overlays: bool) -> Form:
+    from .form_parse import parse_form as build
+    from .form_schema import validate_once
+
     doc, data = overlay.read_json(path)
     validate_once(doc, data, path)
     if doc["form"] != version:
