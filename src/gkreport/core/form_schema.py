@@ -7,7 +7,9 @@ is written to the user's cache folder after a successful validation, and the nex
 start that sees the same bytes skips jsonschema. A changed file (an edited overlay) has
 another hash and is validated again; a stamp whose content is not its own name
 (truncated, corrupt) is ignored and rewritten. A stamp never replaces the Python
-consistency checks, which run at every load; and a document that passes with a stamp
+consistency checks, which run at every build (a built form is reused only from
+:mod:`gkreport.core.form_cache`, under a key of the same bytes and code, and only while
+its files' stamps stand); and a document that passes with a stamp
 but then fails to build is validated in full (see :func:`gkreport.core.form_parse.parse_form`).
 """
 
