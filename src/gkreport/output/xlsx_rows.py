@@ -116,6 +116,7 @@ def _write_with_rows(fh: IO[bytes], xml: bytes, b: BulkRows) -> None:
     dim = f'<dimension ref="A1:{get_column_letter(max(n_cols, 1))}{last_row}"/>'.encode()
     fh.write(_DIMENSION.sub(dim, head, count=1))
     letters = [get_column_letter(i) for i in range(1, b.n_cols + 1)]
+    openings = [f'<c r="{letter}' for letter in letters]
     pieces: list[str] = []
     written = 0
     attrs: dict[tuple[int | None, ...], list[str]] = {}
@@ -134,10 +135,11 @@ def _write_with_rows(fh: IO[bytes], xml: bytes, b: BulkRows) -> None:
             cells = [_cell(f"{letter}{r}", v, attr) if v is not None and v != ""
                      else (f'<c r="{letter}{r}"{attr}/>' if attr else "")
                      for letter, v, attr in zip(letters, row, styles, strict=False)]
-        else:  # plain ints (most of the cells) inline; everything else through _cell
-            cells = [f'<c r="{letter}{r}"><v>{v}</v></c>' if type(v) is int and -_INT_SAFE < v < _INT_SAFE
-                     else _cell(f"{letter}{r}", v)
-                     for letter, v in zip(letters, row, strict=False) if v is not None and v != ""]
+        else:  # plain ints (most of the cells) inline, tested first; everything else through _cell
+            mid = f'{r}"><v>'
+            cells = [f"{opening}{mid}{v}</v></c>" if type(v) is int and -_INT_SAFE < v < _INT_SAFE
+                     else "" if v is None or v == "" else _cell(f"{letter}{r}", v)
+                     for opening, letter, v in zip(openings, letters, row, strict=False)]
         h = b.height(row) if b.height is not None else None
         ht = f' ht="{h:g}" customHeight="1"' if h else ""
         pieces.append(f'<row r="{r}"{ht}>{"".join(cells)}</row>')
