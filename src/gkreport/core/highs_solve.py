@@ -58,6 +58,14 @@ class Triplets:
     vals: np.ndarray
     shape: tuple[int, int]
 
+    def fits(self) -> bool:
+        """Every entry lies inside ``shape`` (HiGHS would not say so: it would misplace it)."""
+        n_rows, n_cols = self.shape
+        rows, cols = np.asarray(self.rows), np.asarray(self.cols)
+        return bool(rows.size == cols.size == np.asarray(self.vals).size
+                    and (rows.size == 0 or (rows.min() >= 0 and rows.max() < n_rows
+                                            and cols.min() >= 0 and cols.max() < n_cols)))
+
     def colwise(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(start, index, value)`` of the compressed-column form: entries sorted by column,
         then row; repeated (row, column) entries summed into one."""
@@ -85,6 +93,8 @@ def solve(cost: np.ndarray, matrix: Triplets, row_lower: np.ndarray, row_upper: 
     col_upper``, ``x_i`` integer where ``integer`` is true. Never raises for a model HiGHS
     refuses: that is ``failed``, and localisation then claims nothing."""
     n_rows, n_cols = matrix.shape
+    if not matrix.fits():
+        return Result("failed")
     start, index, value = matrix.colwise()
     lp = highspy.HighsLp()
     lp.num_col_ = n_cols
