@@ -123,7 +123,7 @@ def _scipy_milp() -> object:
     optimize = pytest.importorskip("scipy.optimize")
     core = pytest.importorskip("scipy.optimize._highspy._core")
     ours = (highspy.HIGHS_VERSION_MAJOR, highspy.HIGHS_VERSION_MINOR)
-    if (core.HIGHS_VERSION_MAJOR, core.HIGHS_VERSION_MINOR) != ours:
+    if ours != (core.HIGHS_VERSION_MAJOR, core.HIGHS_VERSION_MINOR):
         pytest.skip("scipy carries another HiGHS release")
     return optimize
 
