@@ -2,14 +2,14 @@
 
 Localisation used to reach HiGHS through ``scipy.optimize.milp``; importing
 ``scipy.optimize`` (all of scipy's optimisers, ~0.5 s) was most of the start-up of a
-``check`` that finds an error, while ``highspy`` imports in a few milliseconds beyond numpy.
+``check`` that finds an error, while ``highspy`` imports in ~30 ms beyond numpy.
 The same HiGHS version (1.12) is called here the way scipy 1.17's ``milp`` called it, so
 the verdicts do not change (every recorded localisation problem was replayed with both
 and compared, ``docs/localisation.md``):
 
 * the same options: ``mip_rel_gap``, ``presolve`` on/off, ``mip_max_nodes`` and
   ``time_limit`` when given, nothing printed (scipy set only ``log_to_console``; here all
-  output is off, which does not change the search);
+  output is off, which does not change the search: the node counts were the same);
 * the constraint matrix column-wise, row indices ascending within a column, duplicate
   entries summed (what scipy's sparse conversion handed HiGHS);
 * the same reading of the result: a solution (and the node count) only when HiGHS is

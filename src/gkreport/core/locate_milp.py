@@ -390,4 +390,3 @@ class _Problem:
             v = self.vars[i]
             out[v.id] = None if free[k] else (float(round(x[i])) if v.integer else float(x[i]))
         return out
-
