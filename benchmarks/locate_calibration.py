@@ -5,7 +5,7 @@ suite, ``benchmarks/robustness.py``, ``benchmarks/locate.py`` …) with a ``site
 that pickles every distinct localisation problem (``locate.locate``'s input, when some
 identity fails) into DIR, in the test process and in every subprocess it starts.
 
-``python benchmarks/locate_calibration.py replay DIR OUT.json [--no-clock] [--resume]`` solves each
+``python benchmarks/locate_calibration.py replay DIR OUT.json [--no-clock] [--resume] [--bounds K=V …]`` solves each
 recorded problem with the gkreport on ``sys.path`` (run it with ``PYTHONPATH=<old>/src``
 for the code before the change) and writes every verdict (:class:`gkreport.core.locate.Blame`
 as JSON), the branch-and-bound nodes, solves and seconds it took. ``--no-clock`` lifts
@@ -93,9 +93,11 @@ def _verdict(blame: Any) -> dict[str, Any]:
 
 
 def replay(folder: Path, out: Path, no_clock: bool, resume: bool = False, prefixes: str = "",
-           skip: set[str] | None = None) -> None:
+           skip: set[str] | None = None, bounds: dict[str, float] | None = None) -> None:
     """Solve every recorded problem with the gkreport on ``sys.path``; write the verdicts
-    (with ``resume``, only those not already in ``out``, added to it)."""
+    (with ``resume``, only those not already in ``out``, added to it). ``bounds`` replaces
+    fields of each problem's ``locate_bounds.Bounds``."""
+    import dataclasses
     import functools
     import inspect
 
@@ -103,14 +105,14 @@ def replay(folder: Path, out: Path, no_clock: bool, resume: bool = False, prefix
     from gkreport.core import locate_milp
 
     nodes = [0]
-    real_milp = locate_milp.milp
+    real_run = locate_milp._Problem.run
 
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        res = real_milp(*args, **kwargs)
-        nodes[0] += int(getattr(res, "mip_node_count", 0) or 0)
-        return res
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:  # each HiGHS solve, through scipy or highspy
+        out = real_run(self, *args, **kwargs)
+        nodes[0] += self.nodes
+        return out
 
-    locate_milp.milp = counting
+    locate_milp._Problem.run = counting  # type: ignore[method-assign]
     if no_clock and "time_limit" in inspect.signature(locate_milp.solve).parameters:
         # the code before this change: lift its per-solve clock (the per-report one below)
         loc.solve = functools.partial(locate_milp.solve, time_limit=1e9)  # type: ignore[assignment]
@@ -129,6 +131,8 @@ def replay(folder: Path, out: Path, no_clock: bool, resume: bool = False, prefix
         config = loc.Config(**{k: v for k, v in cfg.items() if k in fields}) if cfg else loc.Config.of(form)
         if no_clock and "seconds" in fields:
             config = loc.Config(**{**{k: getattr(config, k) for k in fields}, "seconds": 1e9})
+        if bounds:  # other limits than those recorded (tight ones reach the node limits)
+            config = dataclasses.replace(config, bounds=dataclasses.replace(config.bounds, **bounds))
         nodes[0] = 0
         started = time.process_time()
         blames = loc.locate(evaluated, form, values, config)
@@ -183,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resume", action="store_true", help="only the problems not yet in OUT")
     p.add_argument("--prefixes", default="", help="only problems whose name starts with one of these (parallel runs)")
     p.add_argument("--skip-stopped", type=Path, help="skip the problems a bound stopped in this replay's output")
+    p.add_argument("--bounds", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="replace localisation bounds, e.g. nodes=2 report_nodes=5 max_cost=1e9")
     p = sub.add_parser("compare")
     p.add_argument("before", type=Path)
     p.add_argument("after", type=Path)
@@ -195,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.skip_stopped:
             done = json.loads(args.skip_stopped.read_text(encoding="utf-8"))["problems"]
             skip = {k for k, p in done.items() if any(v["stopped"] for v in p["verdicts"].values())}
-        replay(args.folder, args.out, args.no_clock, args.resume, args.prefixes, skip)
+        bounds = {k: float(v) if "." in v or "e" in v else int(v) for k, v in (b.split("=", 1) for b in args.bounds)}
+        replay(args.folder, args.out, args.no_clock, args.resume, args.prefixes, skip, bounds)
         return 0
     return compare(args.before, args.after)
 

@@ -21,8 +21,9 @@ Cases:
   launcher's, xlwings' and gkreport.addin.excel's start, which every button pays;
 - ``xlcall check_active (imports)``: the launcher plus what the 校验 button imports and loads
   before it reads the workbook (the engine, the readers, the form);
-- ``--floors``: importing openpyxl (with and without numpy), jsonschema, scipy's solver alone,
-  and a python-calamine read of the clean file: what a command costs that imports them;
+- ``--floors``: importing openpyxl (with and without numpy), jsonschema, the solver alone
+  (numpy + highspy, which localisation uses; numpy + scipy.optimize, which it used before, from
+  the ``bench`` extra), and a python-calamine read of the clean file: what a command costs that imports them;
 - ``--before SRC``: every case again with an older source tree first on ``PYTHONPATH``
   (``git archive <commit> src rules templates samples addin | tar -x -C OLD``; ``--before OLD/src``).
 """
@@ -82,6 +83,7 @@ FLOORS = {
     "floor: import openpyxl (no numpy)": "from gkreport.commands.runtime import import_openpyxl; import_openpyxl()",
     "floor: import openpyxl + numpy": "import openpyxl",
     "floor: import jsonschema": "import jsonschema",
+    "floor: import numpy + highspy": "import numpy, highspy",
     "floor: import numpy + scipy.optimize": "import numpy, scipy.optimize, scipy.sparse, scipy.linalg",
     "floor: python-calamine read": ("import sys, python_calamine as pc; wb = pc.CalamineWorkbook.from_path(sys.argv[1]); "
                                     "[wb.get_sheet_by_name(n).to_python() for n in wb.sheet_names]"),

@@ -23,8 +23,9 @@ from conftest import REAL_REPORTS, make_filled
 from gkreport.commands import cli, cli_commands, guard
 from gkreport.core import addresses
 from gkreport.core.exits import Exit
+from gkreport.core.forms import load_form
 
-HEAVY = ("openpyxl", "numpy", "scipy", "jsonschema", "xlwings", "pandas", "docx", "rapidfuzz", "lxml",
+HEAVY = ("openpyxl", "numpy", "scipy", "highspy", "jsonschema", "xlwings", "pandas", "docx", "rapidfuzz", "lxml",
          "python_calamine")
 
 # Runs gkreport as the console script does; writes the heavy top-level packages then loaded.
@@ -85,7 +86,47 @@ def test_checking_a_clean_file_needs_no_solver_no_numpy_no_docx(tmp_path: Path) 
                         header)
     loaded, done = _loaded(tmp_path, "check", str(wrong))
     assert done.returncode == Exit.FINDINGS, done.stderr
-    assert {"numpy", "scipy"} <= loaded and "docx" not in loaded
+    assert {"numpy", "highspy"} <= loaded and "scipy" not in loaded and "docx" not in loaded
+
+
+# Runs ``gkreport check`` counting HiGHS solves; writes them and every module then loaded.
+SOLVES = """
+import json, os, sys
+sys.argv = ["gkreport", *sys.argv[1:]]
+from gkreport.core import highs_solve
+solves = []
+_solve = highs_solve.solve
+def counted(*args, **kwargs):
+    res = _solve(*args, **kwargs)
+    solves.append(res.status)
+    return res
+highs_solve.solve = counted
+from gkreport.__main__ import main
+code = main()
+with open(os.environ["LOADED_TO"], "w") as f:
+    json.dump({"solves": solves, "modules": sorted(sys.modules)}, f)
+sys.exit(code)
+"""
+
+
+def test_a_check_with_errors_solves_with_highs_and_never_imports_scipy(tmp_path: Path) -> None:
+    """Localisation calls HiGHS through highspy: scipy (its optimisers alone ~0.5 s at start)
+    is not imported, and the wrong cells are still named with their values. The （七）总计
+    row left at 0 needs HiGHS (no single cell explains it), so the solver really ran."""
+    _, header, values = REAL_REPORTS["pingtan-2023"]()
+    wrong = make_filled(tmp_path, "wrong.xlsx", "2021",
+                        {**values, "t2.total.person": 0, "t2.total.company": 0, "t2.total.total": 0}, header)
+    out = tmp_path / "loaded.json"
+    done = subprocess.run([sys.executable, "-c", SOLVES, "check", str(wrong)], capture_output=True, text=True,
+                          encoding="utf-8", env={**os.environ, "LOADED_TO": str(out)}, cwd=tmp_path, timeout=120)
+    assert done.returncode == Exit.FINDINGS, done.stdout + done.stderr
+    seen = json.loads(out.read_text(encoding="utf-8"))
+    assert seen["solves"][0] == "optimal", seen["solves"]  # then "infeasible": no other answer as good
+    scipy = [m for m in seen["modules"] if m == "scipy" or m.startswith("scipy.")]
+    assert scipy == [] and "scipy.optimize" not in seen["modules"], scipy[:5]
+    assert "highspy" in seen["modules"]
+    cell = load_form("2021").cells["t2.total.person"]
+    assert f"表二 {cell.ref}" in done.stdout and "建议改为 80" in done.stdout, done.stdout
 
 
 def test_a_clean_check_imports_neither_the_pool_nor_the_writers(tmp_path: Path) -> None:
@@ -117,8 +158,6 @@ def test_a_check_that_needs_openpyxl_imports_it_without_numpy(tmp_path: Path, ca
         argv += ["--mark", str(tmp_path / "marks"), "--mark-all"]
     else:  # a formula among the data cells: the full reader recomputes it
         import openpyxl
-
-        from gkreport.core.forms import load_form
 
         cell = load_form("2021").cells["t2.new.person"]
         wb = openpyxl.load_workbook(path)

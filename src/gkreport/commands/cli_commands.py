@@ -1,7 +1,7 @@
 """Registration point for subcommands implemented in their own modules, imported only when run.
 
 ``gkreport -h`` lists every command, but ``gkreport --version``, ``-h`` and a command's own
-work must not pay for the other commands' libraries (openpyxl, scipy, python-docx, …: a
+work must not pay for the other commands' libraries (openpyxl, highspy, python-docx, …: a
 command module imports what it needs at its top). So each command is registered here by
 name, module and one-line summary; its module is imported, and its ``add_parser(subparsers)``
 called, only when argparse has chosen that command (:class:`LazySubcommands`). A module that

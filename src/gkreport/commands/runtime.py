@@ -128,7 +128,7 @@ def hidden_modules(*names: str) -> Iterator[None]:
 def import_openpyxl() -> None:
     """Import openpyxl without numpy, before the command that reads or writes workbooks.
 
-    openpyxl imports numpy when it is installed (it is, for scipy) only to accept numpy
+    openpyxl imports numpy when it is installed (it is, for highspy) only to accept numpy
     scalars as cell values (``openpyxl.compat.numbers``); gkreport writes Python numbers
     only. numpy is ~40 % of openpyxl's import, paid by every command and ribbon click; a
     report whose identities fail still imports it later, for the solver (locate_milp).

@@ -21,7 +21,7 @@ from .findings import Finding, fingerprint, sort_findings
 from .forms import CellDef, Form, RuleDef, RuleInstance
 from .report import Report
 
-if TYPE_CHECKING:  # the solver (numpy, scipy) is imported only when a rule fails
+if TYPE_CHECKING:  # the solver (numpy, highspy) is imported only when a rule fails
     from .locate_milp import Explanation
 from .rule_text import group_where as _group_where
 from .rule_text import num as _num

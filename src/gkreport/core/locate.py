@@ -30,7 +30,7 @@ from .forms import CellDef, Form, RuleInstance
 from .locate_bounds import Bounds
 from .values import Value
 
-if TYPE_CHECKING:  # the solver's module imports numpy and scipy: only a failing identity needs them
+if TYPE_CHECKING:  # the solver's module imports numpy and highspy: only a failing identity needs them
     from .locate_milp import Explanation, Group, Row, Solution, Var
 
 _WEIGHT_DEFAULTS = {"input": 1.0, "total": 0.9, "empty_total": 0.2, "unreadable": 0.5,
@@ -110,7 +110,7 @@ def locate(evaluated: Sequence[Evaluated], form: Form, values: Mapping[str, Valu
     rows = {i: _row(evaluated[i], observed) for i in used}
     order = {c: k for k, c in enumerate(form.cells)}
     out: dict[int, Blame] = {}
-    from gkreport.core import locate_milp  # noqa: F401  (numpy and scipy, ~0.5 s and more on a busy machine: not the guard's time)
+    from gkreport.core import locate_milp  # noqa: F401  (numpy and highspy, ~0.15 s and more on a busy machine: not the guard's time)
 
     budget = cfg.bounds.budget()
     for component in _components(rows):
@@ -132,7 +132,7 @@ def locate(evaluated: Sequence[Evaluated], form: Form, values: Mapping[str, Valu
 
 def solve(*args: Any, **kwargs: Any) -> Solution | None:
     """:func:`gkreport.core.locate_milp.solve`, imported when a report first has an identity to
-    explain: checking a correct report never imports numpy and scipy (~0.1 s at start)."""
+    explain: checking a correct report never imports numpy and highspy (~0.15 s at start)."""
     from .locate_milp import solve as milp_solve
 
     return milp_solve(*args, **kwargs)

@@ -24,17 +24,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.linalg import null_space
-from scipy.optimize import Bounds, LinearConstraint, milp
 
+from . import highs_solve
 from .locate_bounds import Budget
-from .milp_rows import Rows
-
-if TYPE_CHECKING:
-    from scipy.optimize._milp import _OptionsMILP
+from .milp_rows import Rows, null_space
 
 EPS_TIE = 1e-4  # per-variable tie-breaker (position-based), far below any weight difference
 INT_TOL = 1e-6
@@ -356,23 +351,16 @@ class _Problem:
         integrality = np.ones(w, dtype=np.int_)
         integrality[:n] = [1 if v.integer else 0 for v in self.vars]
         integrality[w - self.n_s:] = 0
-        options: _OptionsMILP = {"mip_rel_gap": 1e-9, "presolve": PRESOLVE}
-        if nodes is not None:
-            options["node_limit"] = nodes
-        if seconds is not None:  # the guard is the only clock HiGHS is given
-            options["time_limit"] = max(seconds, 1e-3)
-        self.nodes = 0
-        try:
-            res = milp(self.c, constraints=LinearConstraint(a, lb, ub), bounds=Bounds(lower, upper),
-                       integrality=integrality, options=options)
-        except (ValueError, RuntimeError):  # pragma: no cover - HiGHS refused the model
-            return "none", None, 0.0
-        self.nodes = int(res.get("mip_node_count") or 0)
-        if res.status == 1:  # HiGHS' time limit: only ever the guard
+        res = highs_solve.solve(self.c, a, lb, ub, lower, upper, integrality, rel_gap=1e-9, presolve=PRESOLVE,
+                                node_limit=nodes,
+                                # the guard is the only clock HiGHS is given
+                                time_limit=None if seconds is None else max(seconds, 1e-3))
+        self.nodes = res.nodes  # 0 when the solve holds no solution (see highs_solve)
+        if res.status == "time":  # HiGHS' time limit: only ever the guard
             return "time", None, 0.0
-        if res.status != 0 and nodes is not None and self.nodes >= nodes:
-            return "work", None, 0.0  # the node limit (HiGHS says "solution limit", status 4)
-        if res.status != 0 or res.x is None:  # infeasible, or the solver failed: nothing to claim
+        if res.status != "optimal" and nodes is not None and self.nodes >= nodes:
+            return "work", None, 0.0  # the node limit, a feasible solution in hand
+        if res.status != "optimal" or res.x is None:  # infeasible, or the solver failed: nothing to claim
             return "none", None, 0.0
         x = res.x[:n].copy()
         for i, v in enumerate(self.vars):

@@ -2,6 +2,8 @@
 
 HiGHS wants a sparse matrix; building it densely and converting was the cost on the
 models :mod:`gkreport.core.locate_milp` solves (one base, copied and extended by each solve's cuts).
+The triplets go to :mod:`gkreport.core.highs_solve` as they are (numpy only, no scipy.sparse).
+:func:`null_space` tells which corrected values the equality rows pin down.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import sparse
+
+from .highs_solve import Triplets
 
 
 class Rows:
@@ -44,6 +47,17 @@ class Rows:
         out.r, out.c, out.v, out.lb, out.ub = list(self.r), list(self.c), list(self.v), list(self.lb), list(self.ub)
         return out
 
-    def build(self, width: int) -> tuple[sparse.csr_array, np.ndarray, np.ndarray]:
-        a = sparse.csr_array((self.v, (self.r, self.c)), shape=(len(self.lb), width))
+    def build(self, width: int) -> tuple[Triplets, np.ndarray, np.ndarray]:
+        a = Triplets(np.array(self.r, dtype=np.int64), np.array(self.c, dtype=np.int64),
+                     np.array(self.v, dtype=np.float64), (len(self.lb), width))
         return a, np.array(self.lb), np.array(self.ub)
+
+
+def null_space(a: np.ndarray) -> np.ndarray:
+    """An orthonormal basis of the null space of ``a`` (columns), by SVD, with
+    ``scipy.linalg.null_space``'s rule: singular values up to ``max(M, N)·eps`` times the
+    largest count as zero."""
+    _, s, vh = np.linalg.svd(a, full_matrices=True)
+    tol = float(np.amax(s, initial=0.0)) * np.finfo(s.dtype).eps * max(a.shape)
+    rank = int(np.sum(s > tol))
+    return np.asarray(vh[rank:, :].T.conj())
