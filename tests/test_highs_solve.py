@@ -9,6 +9,8 @@ localisation problem is in docs/localisation.md).
 
 from __future__ import annotations
 
+import os
+
 import highspy
 import numpy as np
 import pytest
@@ -164,3 +166,22 @@ def test_outcomes_are_scipys_milp_outcomes(n: int, m: int, nodes: int | None, da
         assert ours.x is None
     else:
         assert ours.x is not None and np.array_equal(ours.x, theirs.x) and ours.fun == theirs.fun
+
+
+def test_a_stray_c_level_line_never_reaches_stdout(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What HiGHS prints on the C library's stdout while it runs (it can, whatever its options
+    say) is not on the command's stdout: ``--json`` output stays one JSON document."""
+    import subprocess
+    import sys
+
+    if os.name != "posix":
+        pytest.skip("stdout is redirected on POSIX only")
+    code = ("import ctypes, sys\n"
+            "from gkreport.core.highs_solve import stdout_muted\n"
+            "print('before', flush=True)\n"
+            "with stdout_muted():\n"
+            "    ctypes.CDLL(None).printf(b'stray line from C\\n')\n"
+            "    print('from python, muted too')\n"
+            "print('after')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "before\nafter\n"

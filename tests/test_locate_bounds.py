@@ -176,3 +176,39 @@ def test_default_bounds_cover_the_packaged_forms() -> None:
         for comp in loc._components(rows):
             cells = {c for i in comp for c in rows[i].coefs}
             assert 2 * len(cells) <= b.max_cells and 2 * len(comp) <= b.max_identities
+
+
+@pytest.mark.parametrize("status", ["nodes", "failed"])
+def test_a_later_solve_without_a_verdict_never_reads_as_no_further_explanation(
+        monkeypatch: pytest.MonkeyPatch, status: str) -> None:
+    """HiGHS stops the search for equally good explanations at the node limit holding nothing,
+    or gives no verdict at all: that nothing more exists is then not proven, so the answer is
+    "at least these" (no determined cell, no suggested value), as at any other bound."""
+    from gkreport.core import highs_solve
+
+    report = report_from_raw(FORM, {**REAL_REPORTS["pingtan-2023"]()[2], **TWO_TYPOS})
+    exact = [f for f in check(report) if f.severity == "error"]
+    # unpatched: exactly two equally simple explanations, the search proven complete
+    assert exact and all("有 2 种同样简单的解释" in f.message for f in exact)
+    calls = [0]
+    real = highs_solve.solve
+
+    def second_gives_no_verdict(*args: object, **kwargs: object) -> highs_solve.Result:
+        calls[0] += 1
+        return highs_solve.Result(status) if calls[0] == 2 else real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(highs_solve, "solve", second_gives_no_verdict)
+    findings = [f for f in check(report) if f.severity == "error"]
+    assert calls[0] >= 2
+    assert findings and all(f.suggested is None and "最可能填错" not in f.message for f in findings)
+    assert any("还可能有其他" in f.message or "一种可能的解释" in f.message for f in findings)
+
+
+def test_a_first_solve_without_a_verdict_names_every_cell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No verdict from the first solve: nothing is guessed, every cell of the identity is named."""
+    from gkreport.core import highs_solve
+
+    report = report_from_raw(FORM, {**REAL_REPORTS["pingtan-2023"]()[2], **TWO_TYPOS})
+    monkeypatch.setattr(highs_solve, "solve", lambda *a, **k: highs_solve.Result("failed"))
+    findings = [f for f in check(report) if f.severity == "error"]
+    assert findings and all(f.suggested is None and "可能是" not in f.message for f in findings)

@@ -19,6 +19,10 @@ and compared, ``docs/localisation.md``):
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import highspy
@@ -35,6 +39,43 @@ _STATUS = {
     highspy.HighsModelStatus.kInfeasible: "infeasible",
 }
 _STOPPED = ("time", "nodes")  # limits at which a feasible solution may still be held
+
+
+@contextlib.contextmanager
+def stdout_muted() -> Iterator[None]:
+    """HiGHS 1.12 can print a stray debugging line on the C library's stdout whatever its
+    options say (seen under tight node limits); there it would corrupt ``--json`` output.
+    So while HiGHS runs, file descriptor 1 points at the null device, and the C library's
+    buffers are flushed before it is restored (POSIX; elsewhere nothing is changed)."""
+    if os.name != "posix":
+        yield
+        return
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):  # no usable stdout: nothing to protect
+        yield
+        return
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 1)
+        finally:
+            os.close(null)
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+        _flush_c_stdio()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _flush_c_stdio() -> None:
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).fflush(None)
 
 
 @dataclass(frozen=True)
@@ -124,7 +165,8 @@ def solve(cost: np.ndarray, matrix: Triplets, row_lower: np.ndarray, row_upper: 
     error = highspy.HighsStatus.kError
     if highs.passOptions(options) == error or highs.passModel(lp) == error:
         return Result("failed")
-    ran = highs.run()
+    with stdout_muted():
+        ran = highs.run()
     status = _STATUS.get(highs.getModelStatus(), "failed")
     if ran == error:  # whatever HiGHS says it reached, it holds no solution to trust
         return Result(status)

@@ -114,7 +114,7 @@ def solve(variables: Sequence[Var], rows: Sequence[Row], groups: Sequence[Group]
     complete = True
 
     def cut_short(why: str) -> Solution:
-        kept = tuple(found) if why == "work" else ()
+        kept = tuple(found) if why in ("work", "failed") else ()
         return Solution(kept, False, solves, time.perf_counter() - started, why)
 
     while True:
@@ -130,8 +130,10 @@ def solve(variables: Sequence[Var], rows: Sequence[Row], groups: Sequence[Group]
         outcome, x, cost = problem.run(cuts, None if best is None else best + margin + 1e-6, limit, left)
         if budget.nodes is not None:
             budget.nodes -= max(problem.nodes, 1)
-        if outcome in ("work", "time"):
-            return cut_short(outcome)
+        if outcome == "failed" and best is None:
+            return None  # as when nothing explains the rows: the caller names every cell
+        if outcome in ("work", "time", "failed"):
+            return cut_short(outcome)  # never "no further explanation" when that was not proven
         if x is None:  # no (further) explanation exists
             if best is None:
                 return None
@@ -329,7 +331,8 @@ class _Problem:
     def run(self, cuts: Sequence[Sequence[int]], cutoff: float | None = None, nodes: int | None = None,
             seconds: float | None = None) -> tuple[str, np.ndarray | None, float]:
         """One solve: ``("ok", x, cost)``, ``("none", None, 0)`` when nothing (more) satisfies
-        the rows, ``("work", …)`` at the node limit, ``("time", …)`` at the time guard.
+        the rows (proven), ``("work", …)`` at the node limit, ``("time", …)`` at the time guard,
+        ``("failed", …)`` when HiGHS gave no verdict.
         With ``cutoff`` only explanations costing at most that are wanted, which HiGHS
         proves absent far faster than it finds the true second best."""
         n, w = self.n, self.width
@@ -358,9 +361,11 @@ class _Problem:
         self.nodes = res.nodes  # 0 when the solve holds no solution (see highs_solve)
         if res.status == "time":  # HiGHS' time limit: only ever the guard
             return "time", None, 0.0
-        if res.status != "optimal" and nodes is not None and self.nodes >= nodes:
-            return "work", None, 0.0  # the node limit, a feasible solution in hand
-        if res.status != "optimal" or res.x is None:  # infeasible, or the solver failed: nothing to claim
+        if res.status == "nodes" or (res.status != "optimal" and nodes is not None and self.nodes >= nodes):
+            return "work", None, 0.0  # the node limit, with or without a solution: more may exist
+        if res.status == "failed":  # HiGHS gave no verdict: that nothing more exists is not known
+            return "failed", None, 0.0
+        if res.status != "optimal" or res.x is None:  # proven infeasible: nothing (more) explains the rows
             return "none", None, 0.0
         x = res.x[:n].copy()
         for i, v in enumerate(self.vars):
