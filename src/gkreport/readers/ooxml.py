@@ -82,6 +82,11 @@ def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
         rels = zf.read("xl/_rels/workbook.xml.rels")
     except KeyError:
         return {}
+    return sheet_parts_of(wb, rels)
+
+
+def sheet_parts_of(wb: bytes, rels: bytes) -> dict[str, str]:
+    """:func:`sheet_parts` from the workbook part (or its start) and its relationships, already read."""
     targets = _rel_targets(rels)
     out: dict[str, str] = {}
     for tag in _TAG["sheet"].findall(wb):
