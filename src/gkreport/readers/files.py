@@ -287,6 +287,7 @@ def check_sheet_limits(sheets: Iterable[tuple[str, bytes]]) -> None:
 
 # A row number of 4 digits or more, or a column of 3 letters (see _ROW_NUMBER, _COL_LETTERS).
 _BIG_REF = re.compile(rb'r="(?:[0-9]{4}|[A-Z]{3}[0-9])')
+_SMALL_RANGE = 999 * 702  # the largest used range without them: rows 1..999, columns A..ZZ
 
 
 def _cells_bound(data: bytes) -> int | None:
@@ -295,14 +296,15 @@ def _cells_bound(data: bytes) -> int | None:
 
     Every counted cell starts at its own "<", so their number is at most the count of "<";
     without a row number of 4 digits (max_row <= 999) nor a column of 3 letters (max_col <= 702,
-    ZZ) the used range is at most 701,298 < MAX_AREA; and the long-number search is the same.
+    ZZ) the used range is at most 701,298 <= MAX_AREA; and the long-number search is the same.
     """
     hit = _BOUNDS.get(id(data))
     if hit is not None and hit[0] is data:
         _BOUNDS.move_to_end(id(data))
         return hit[1]
     n = data.count(b"<")
-    surely_within = n <= MAX_CELLS and _BIG_REF.search(data) is None and _LONG_NUMBER.search(data) is None
+    surely_within = n <= MAX_CELLS and _SMALL_RANGE <= MAX_AREA and _BIG_REF.search(data) is None \
+        and _LONG_NUMBER.search(data) is None
     bound = n if surely_within else None
     _BOUNDS[id(data)] = (data, bound)
     while len(_BOUNDS) > 64:
