@@ -56,7 +56,7 @@ def _parts(draw: st.DrawFn) -> bytes:
     length (up to past the digit limit), noise attributes whose names end in "r"."""
     out = [b"<worksheet " + NS + b"><sheetData>"]
     for _ in range(draw(st.integers(0, 4))):
-        row = draw(st.integers(0, 10_000_000))
+        row = draw(st.one_of(st.integers(0, 10_000_000), st.integers(990, 10_010)))
         out.append(b'<row r="%d">' % row)
         for _ in range(draw(st.integers(0, 3))):
             digits = b"7" * draw(st.sampled_from([0, 1, 5, 300, 301, 320]))
@@ -87,6 +87,8 @@ def test_limits_bound_refuses_exactly_what_the_exact_scan_refuses(parts: list[by
 @pytest.mark.parametrize(("part", "why"), [
     (b'<row r="5000000"><c r="B5000000"/></row>', "数据区域过大"),
     (b'<row r="1000"><c r="A1000"/></row><row r="9"><c r="ZZZ9"/></row>', "数据区域过大"),
+    (b'<row r="6000"><c r="ZZ6000"/></row>', "数据区域过大"),  # 4 digits: 6,000 x 702
+    (b'<row r="999"><c r="XFD999"/></row>', "数据区域过大"),  # 3 letters: 999 x 16,384
     (b'<c r="A1"><v>' + b"1" * 301 + b"</v></c>", "超过 300 位"),
 ])
 def test_limits_past_the_bound_are_still_refused(part: bytes, why: str) -> None:

@@ -303,9 +303,8 @@ def _cells_bound(data: bytes) -> int | None:
         _BOUNDS.move_to_end(id(data))
         return hit[1]
     n = data.count(b"<")
-    surely_within = n <= MAX_CELLS and _SMALL_RANGE <= MAX_AREA and _BIG_REF.search(data) is None \
-        and _LONG_NUMBER.search(data) is None
-    bound = n if surely_within else None
+    surely_within = _SMALL_RANGE <= MAX_AREA and _BIG_REF.search(data) is None and _LONG_NUMBER.search(data) is None
+    bound = n if surely_within else None  # the caller compares the bounds' sum with MAX_CELLS
     _BOUNDS[id(data)] = (data, bound)
     while len(_BOUNDS) > 64:
         _BOUNDS.popitem(last=False)
