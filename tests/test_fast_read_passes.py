@@ -56,7 +56,7 @@ def _parts(draw: st.DrawFn) -> bytes:
     length (up to past the digit limit), noise attributes whose names end in "r"."""
     out = [b"<worksheet " + NS + b"><sheetData>"]
     for _ in range(draw(st.integers(0, 4))):
-        row = draw(st.one_of(st.integers(0, 10_000_000), st.integers(990, 10_010)))
+        row = draw(st.one_of(st.integers(0, 10_000_000), st.integers(990, 10_010), st.integers(0, 300)))
         out.append(b'<row r="%d">' % row)
         for _ in range(draw(st.integers(0, 3))):
             digits = b"7" * draw(st.sampled_from([0, 1, 5, 300, 301, 320]))
@@ -96,6 +96,12 @@ def test_limits_past_the_bound_are_still_refused(part: bytes, why: str) -> None:
     with pytest.raises(ReadError, match=why):
         check_sheet_limits(sheets)
     assert _exact(sheets) is not None
+
+
+def test_a_lower_area_limit_is_not_assumed_away(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(files, "MAX_AREA", 1000)  # below the bound's 999 x 702: the exact scan decides
+    with pytest.raises(ReadError, match="数据区域过大"):
+        check_sheet_limits([("表一", b'<worksheet><sheetData><row r="50"><c r="Z50"/></row></sheetData></worksheet>')])
 
 
 def test_limits_within_the_bound_pass_and_cells_add_up_over_sheets() -> None:
