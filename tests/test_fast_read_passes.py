@@ -186,3 +186,13 @@ def test_sniff_refuses_alike_with_and_without_verifying(tmp_path: Path, sheets: 
             sniff(path, verify=verify, keep_open=not verify)
         messages.append(str(e.value))
     assert messages[0] == messages[1]
+
+
+def test_the_largest_style_counts_cells_rows_and_columns() -> None:
+    cols = b'<cols><col min="1" max="2" style="41"/><col min="3" max="3"/></cols>'
+    xml = (b'<worksheet ' + NS + b">" + cols + b'<sheetData><row r="5" s="9" customFormat="1"><c r="D5" s="3">'
+           b"<v>1</v></c></row></sheetData></worksheet>")
+    assert scan_sheet(xml, frozenset({"D5"})).max_style == 41
+    assert scan_sheet(xml.replace(b'style="41"', b'style="2"'), frozenset({"D5"})).max_style == 9
+    with pytest.raises(Unproven, match="样式编号无效"):
+        scan_sheet(xml.replace(b'style="41"', b'style="4x"'), frozenset({"D5"}))

@@ -78,16 +78,15 @@ def _patterns(prefix: bytes) -> tuple[re.Pattern[bytes], ...]:
     # address, an odd one) makes the counts differ and the sheet unproven.
     cell = re.compile(rb"<" + p + rb"c(" + _ATTRS.replace(b")*", b")*?") + rb")\s+r\s*=\s*(?:\"(" + _CANON
                       + rb")\"|'(" + _CANON + rb")')(" + _ATTRS + rb")\s*(?:/>|>(.*?)</" + p + rb"c>)", re.S)
-    # every row start tag ("<row[\s/>]"): one in the expected shape with its attributes and end (">",
-    # "/>"), any other with the end b"" (one pass finds the rows and shows none is in another shape)
-    any_row = re.compile(rb"<" + p + rb"row(?:(" + _ATTRS + rb")\s*(/?>)|[\s/>])")
-    col = re.compile(rb"<" + p + rb"col(" + _ATTRS + rb")\s*/?>")
+    # every row and column start tag ("<row[\s/>]", "<col[\s/>]"), in one pass: one in the expected
+    # shape with its attributes and end (">", "/>"), any other with the end b"" (an odd row is unproven)
+    rows_cols = re.compile(rb"<" + p + rb"(row|col)(?:(" + _ATTRS + rb")\s*(/?>)|[\s/>])")
     formula = re.compile(rb"<" + p + rb"f[\s/>]")
     value = re.compile(rb"<" + p + rb"v(?:\s[^>]*)?(?:/>|>([^<]*)</" + p + rb"v>)")
     inline = re.compile(rb"<" + p + rb"is[\s/>]")
     any_merge = re.compile(rb"<" + p + rb"mergeCell[\s/>]")
     merge = re.compile(rb"<" + p + rb"mergeCell\s+ref\s*=\s*(?:\"([^\"]*)\"|'([^']*)')\s*/>")
-    return any_cell, cell, formula, value, inline, any_merge, merge, any_row, col
+    return any_cell, cell, formula, value, inline, any_merge, merge, rows_cols
 
 
 _R_ATTR = re.compile(rb"""\sr\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -124,7 +123,7 @@ def scan_sheet(xml: bytes, wanted: frozenset[str]) -> SheetScan:
     start = root.start()
     if _MARKUP_DECL.search(xml, start) is not None:  # one pass for "<!" and "<?"
         raise Unproven("工作表含有注释、CDATA 或处理指令")
-    any_cell, cell_re, formula_re, value_re, inline_re, any_merge, merge_re, any_row, col_re = _patterns(prefix)
+    any_cell, cell_re, formula_re, value_re, inline_re, any_merge, merge_re, rows_cols = _patterns(prefix)
     want = _as_bytes(wanted)
     cells: dict[str, CellXml] = {}
     plain: dict[str, tuple[str, int, str | None, bytes]] = {}
@@ -163,7 +162,7 @@ def scan_sheet(xml: bytes, wanted: frozenset[str]) -> SheetScan:
             if ref in cells:
                 raise Unproven(f"单元格 {ref} 重复出现")
             cells[ref] = _cell_from(ref, raw_ref, pre, post, content, prefix, value_re, formula_re, inline_re)
-    max_style = _max_style(xml, attr_sets, any_row, col_re)
+    max_style = _max_style(xml, attr_sets, rows_cols)
     first = xml.find(b"<" + prefix + b"mergeCell")  # a fast search: merges come after the cells
     merges = merge_re.findall(xml, first) if first >= 0 else []
     if first >= 0 and len(merges) != len(any_merge.findall(xml, first)):
@@ -205,21 +204,21 @@ _ANY_R = re.compile(rb"""\sr\s*=\s*["']([^"']*)["']""")
 _ANY_S = re.compile(rb"""\ss\s*=\s*["']([^"']*)["']""")
 
 
-def _max_style(xml: bytes, cell_attrs: set[bytes], any_row: re.Pattern[bytes], col_re: re.Pattern[bytes]) -> int:
+def _max_style(xml: bytes, cell_attrs: set[bytes], rows_cols: re.Pattern[bytes]) -> int:
     """The largest style index a cell, row or column of the part uses: openpyxl fails on
     one that is not a number or lies beyond the stylesheet (and on a row number that is
     not a number), so the caller compares it."""
     styles = [_t_and_s(a)[1] for a in cell_attrs]
-    found = any_row.findall(xml)  # one pass: row_re's attributes, and whether every row is in its shape
-    if not all(map(itemgetter(1), found)):
+    found = rows_cols.findall(xml)  # (name, attributes, end) of every row and column
+    if any(name == b"row" and not end for name, _, end in found):
         raise Unproven("行的标记无法识别")
-    rows = list(map(itemgetter(0), found))
+    rows = [attrs for name, attrs, _ in found if name == b"row"]
     joined = b"\x00".join(rows)  # the attributes of every row, searched in one pass each
     numbers = _ANY_R.findall(joined)
     if numbers and not b"".join(numbers).isdigit():
         raise Unproven("行号无效")
     styles += _ANY_S.findall(joined)
-    for attrs in set(col_re.findall(xml)):
+    for attrs in {attrs for name, attrs, end in found if name == b"col" and end}:
         m = _STYLE_ATTR.search(attrs)
         if m is not None:
             styles.append(m.group(1) if m.group(1) is not None else m.group(2))
