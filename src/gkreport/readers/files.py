@@ -305,13 +305,15 @@ def _cells_bound(data: bytes) -> int | None:
     n = data.count(b"<")
     surely_within = _SMALL_RANGE <= MAX_AREA and _BIG_REF.search(data) is None and _LONG_NUMBER.search(data) is None
     bound = n if surely_within else None  # the caller compares the bounds' sum with MAX_CELLS
-    _BOUNDS[id(data)] = (data, bound)
-    while len(_BOUNDS) > 64:
-        _BOUNDS.popitem(last=False)
+    if len(data) <= _MAX_REMEMBERED:  # a shared part is small; a huge one is not kept alive
+        _BOUNDS[id(data)] = (data, bound)
+        while len(_BOUNDS) > 16:
+            _BOUNDS.popitem(last=False)
     return bound
 
 
 # id of the part -> (the part, its bound): remembered for the very same bytes object, as _SCANNED
+_MAX_REMEMBERED = 4 * 1024 * 1024
 _BOUNDS: OrderedDict[int, tuple[bytes, int | None]] = OrderedDict()
 
 
