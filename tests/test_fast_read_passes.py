@@ -196,3 +196,17 @@ def test_the_largest_style_counts_cells_rows_and_columns() -> None:
     assert scan_sheet(xml.replace(b'style="41"', b'style="2"'), frozenset({"D5"})).max_style == 9
     with pytest.raises(Unproven, match="样式编号无效"):
         scan_sheet(xml.replace(b'style="41"', b'style="4x"'), frozenset({"D5"}))
+
+
+def test_well_formedness_verdicts_are_kept_per_part() -> None:
+    from gkreport.readers.ooxml import _well_formed
+
+    good, bad = b'<a xmlns="urn:x"><b/></a>', b'<a xmlns="urn:x"><b></a>'
+    for _ in range(2):  # the second time from memory: the same verdicts
+        _well_formed(good)
+        with pytest.raises(Unproven, match="XML 格式错误"):
+            _well_formed(bad)
+    with pytest.raises(Unproven, match="XML 格式错误"):
+        _well_formed(bytes(bytearray(bad)))  # equal bytes in another object
+    with pytest.raises(Unproven, match="前缀|prefix"):
+        _well_formed(b"<x:a/>")  # an undeclared prefix: namespaces are checked
