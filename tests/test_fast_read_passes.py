@@ -208,5 +208,5 @@ def test_well_formedness_verdicts_are_kept_per_part() -> None:
             _well_formed(bad)
     with pytest.raises(Unproven, match="XML 格式错误"):
         _well_formed(bytes(bytearray(bad)))  # equal bytes in another object
-    with pytest.raises(Unproven, match="前缀|prefix"):
+    with pytest.raises(Unproven, match=r"前缀|prefix"):
         _well_formed(b"<x:a/>")  # an undeclared prefix: namespaces are checked

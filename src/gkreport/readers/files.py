@@ -270,13 +270,8 @@ def check_sheet_limits(sheets: Iterable[tuple[str, bytes]]) -> None:
     worksheet parts already in memory (the fast reader has inflated them all): both readers
     refuse the same files."""
     sheets = list(sheets)
-    bound = 0
-    for _, data in sheets:
-        part = _cells_bound(data)
-        bound = MAX_CELLS + 1 if part is None else bound + part
-        if bound > MAX_CELLS:
-            break
-    if bound <= MAX_CELLS:
+    bounds = [_cells_bound(data) for _, data in sheets]
+    if None not in bounds and sum(b or 0 for b in bounds) <= MAX_CELLS:
         return  # no limit can be reached: the exact count below would raise nothing
     cells = 0
     for title, data in sheets:
@@ -312,8 +307,7 @@ def _cells_bound(data: bytes) -> int | None:
     return bound
 
 
-# id of the part -> (the part, its bound): remembered for the very same bytes object, as _SCANNED
-_MAX_REMEMBERED = 4 * 1024 * 1024
+_MAX_REMEMBERED = 4 * 1024 * 1024  # _BOUNDS: id of the part -> (the part, its bound), as _SCANNED
 _BOUNDS: OrderedDict[int, tuple[bytes, int | None]] = OrderedDict()
 
 
