@@ -27,7 +27,7 @@ from .rule_text import group_where as _group_where
 from .rule_text import num as _num
 from .rule_text import render
 from .rule_text import where as _where
-from .values import format_number
+from .values import BLANK, format_number
 
 __all__ = ["Context", "check", "render"]
 
@@ -70,10 +70,16 @@ class Context:
         self.numbers: dict[str, float | int] = {}
         self.by_state: dict[str, list[str]] = {}
         self.with_formula: list[str] = []
-        for cid in self.form.cells:
-            v = report.value(cid)
-            self.numbers[cid] = v.arith
-            self.by_state.setdefault(v.state, []).append(cid)
+        numbers, by_state, get = self.numbers, self.by_state, report.values.get
+        for cid in self.form.cells:  # Report.value and Value.arith, spelt out: 200 cells a report
+            v = get(cid, BLANK)
+            state = v.state
+            numbers[cid] = v.number if v.number is not None and (state == "number" or state == "converted") else 0
+            cells = by_state.get(state)
+            if cells is None:
+                by_state[state] = [cid]
+            else:
+                cells.append(cid)
             if v.formula:
                 self.with_formula.append(cid)
 
@@ -102,13 +108,14 @@ class Context:
     def _side(self, terms: Iterable[Any], const: int = 0) -> float | None:
         """Σ coef × value (+ the side's constant); None when last year's report is missing."""
         total = float(const)
+        numbers = self.numbers
         for t in terms:
             if t.prev:
                 if self.previous is None or t.cell not in self.previous.form.cells:
                     return None
                 total += t.coef * self.previous.number(t.cell)
             else:
-                total += t.coef * self.numbers.get(t.cell, 0)
+                total += t.coef * numbers.get(t.cell, 0)
         return total
 
     def linear_rules(self) -> Iterable[Finding]:

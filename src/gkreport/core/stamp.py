@@ -14,6 +14,7 @@ import hashlib
 import re
 from decimal import Decimal
 
+from .forms import Form
 from .report import Report
 from .values import Value
 
@@ -46,5 +47,23 @@ def raw_text(raw: object) -> str:
 
 def data_fingerprint(report: Report) -> str:
     """First 8 hex digits of SHA-256 over ``cell id<TAB>value`` lines, cell ids sorted."""
-    lines = [f"{cid}\t{cell_text(report.value(cid))}" for cid in sorted(report.form.cells)]
+    get = report.values.get
+    lines = []
+    for cid in _sorted_ids(report.form):
+        v = get(cid)
+        raw = None if v is None else v.raw
+        lines.append(f"{cid}\t{raw if type(raw) is int else raw_text(raw)}")  # an int (nearly all): its digits
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:8]
+
+
+_SORTED: dict[int, tuple[Form, tuple[str, ...]]] = {}
+
+
+def _sorted_ids(form: Form) -> tuple[str, ...]:
+    """The form's cell ids sorted, once per form (kept with the form, checked by identity)."""
+    hit = _SORTED.get(id(form))
+    if hit is None or hit[0] is not form or len(hit[1]) != len(form.cells):
+        if len(_SORTED) > 16:
+            _SORTED.clear()
+        hit = _SORTED[id(form)] = (form, tuple(sorted(form.cells)))
+    return hit[1]

@@ -21,6 +21,7 @@ import posixpath
 import re
 import zipfile
 import zlib
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -82,6 +83,11 @@ def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
         rels = zf.read("xl/_rels/workbook.xml.rels")
     except KeyError:
         return {}
+    return sheet_parts_of(wb, rels)
+
+
+def sheet_parts_of(wb: bytes, rels: bytes) -> dict[str, str]:
+    """:func:`sheet_parts` from the workbook part (or its start) and its relationships, already read."""
     targets = _rel_targets(rels)
     out: dict[str, str] = {}
     for tag in _TAG["sheet"].findall(wb):
@@ -227,10 +233,33 @@ def _internal_targets(name: str, data: bytes) -> tuple[str, ...]:
     return tuple(_resolve(source, t) for t, _, external in _rel_targets(data).values() if not external)
 
 
-@lru_cache(maxsize=64)
 def _well_formed(data: bytes) -> None:
-    """expat (with namespaces, as openpyxl's parser) accepts the part. Cached by content:
-    parts every file shares (styles, theme, workbook, ...) are parsed once per process."""
+    """expat (with namespaces, as openpyxl's parser) accepts the part. Remembered for the very
+    same bytes object: parts every file shares (styles, theme, workbook, ...) are handed over as
+    one object (:mod:`gkreport.readers.ooxml_members`) and parsed once per process, and a part of
+    one file only is not hashed (100 KB of sheets a file) for a cache it never hits."""
+    hit = _WELL_FORMED.get(id(data))
+    if hit is None or hit[0] is not data:
+        try:
+            _parse(data)
+            verdict: str | None = None
+        except Unproven as e:
+            verdict = str(e)
+        hit = (data, verdict)
+        if len(data) <= 4 * 1024 * 1024:  # shared parts are small: a huge one is not kept alive
+            _WELL_FORMED[id(data)] = hit
+            while len(_WELL_FORMED) > 64:
+                _WELL_FORMED.popitem(last=False)
+    else:
+        _WELL_FORMED.move_to_end(id(data))
+    if hit[1] is not None:
+        raise Unproven(hit[1])
+
+
+_WELL_FORMED: OrderedDict[int, tuple[bytes, str | None]] = OrderedDict()
+
+
+def _parse(data: bytes) -> None:
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise Unproven("含有 DTD（实体声明）")
     parser = expat.ParserCreate(namespace_separator=" ")

@@ -95,6 +95,35 @@ def _check(xml: bytes) -> None:
         return  # no formula with attributes: no shared or data-table formula
     if _MARKUP_DECL.search(xml, root.start()) is not None:
         raise Unproven("工作表含有注释、CDATA 或处理指令")
+    if prefix:
+        _check_cells(xml, prefix)
+        return
+    # The cells' cached values do not matter here (a <v> holds text, no markup): the verdict is
+    # that of the part with every <v> emptied, kept by that text. Files made from one template
+    # differ in their calc sheet's values only (Excel, WPS write them per file), not its formulas.
+    skeleton = _V_TEXT.sub(b"<v></v>", xml)
+    verdict = _SKELETONS.get(skeleton, _UNSEEN)
+    if verdict is _UNSEEN:
+        try:
+            _check_cells(skeleton, prefix)
+            verdict = None
+        except Unproven as e:
+            verdict = str(e)
+        _SKELETONS[skeleton] = verdict
+        while len(_SKELETONS) > 8:
+            _SKELETONS.popitem(last=False)
+    _SKELETONS.move_to_end(skeleton)
+    if verdict is not None:
+        raise Unproven(str(verdict))
+
+
+_V_TEXT = re.compile(rb"<v>[^<]*</v>")
+_UNSEEN = object()
+_SKELETONS: OrderedDict[bytes, object] = OrderedDict()  # part with its <v> emptied -> None or why unproven
+
+
+def _check_cells(xml: bytes, prefix: bytes) -> None:
+    """The formulas of a part whose shape :func:`_check` has established."""
     if not prefix and _common_shape_proves(xml):
         return
     any_f, cell_f = _patterns(prefix)

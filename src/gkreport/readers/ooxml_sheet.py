@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from typing import NamedTuple
 
 from gkreport.core import addresses as addr
@@ -77,15 +78,15 @@ def _patterns(prefix: bytes) -> tuple[re.Pattern[bytes], ...]:
     # address, an odd one) makes the counts differ and the sheet unproven.
     cell = re.compile(rb"<" + p + rb"c(" + _ATTRS.replace(b")*", b")*?") + rb")\s+r\s*=\s*(?:\"(" + _CANON
                       + rb")\"|'(" + _CANON + rb")')(" + _ATTRS + rb")\s*(?:/>|>(.*?)</" + p + rb"c>)", re.S)
-    row = re.compile(rb"<" + p + rb"row(" + _ATTRS + rb")\s*/?>")
-    any_row = re.compile(rb"<" + p + rb"row[\s/>]")
-    col = re.compile(rb"<" + p + rb"col(" + _ATTRS + rb")\s*/?>")
+    # every row and column start tag ("<row[\s/>]", "<col[\s/>]"), in one pass: one in the expected
+    # shape with its attributes and end (">", "/>"), any other with the end b"" (an odd row is unproven)
+    rows_cols = re.compile(rb"<" + p + rb"(row|col)(?:(" + _ATTRS + rb")\s*(/?>)|[\s/>])")
     formula = re.compile(rb"<" + p + rb"f[\s/>]")
     value = re.compile(rb"<" + p + rb"v(?:\s[^>]*)?(?:/>|>([^<]*)</" + p + rb"v>)")
     inline = re.compile(rb"<" + p + rb"is[\s/>]")
     any_merge = re.compile(rb"<" + p + rb"mergeCell[\s/>]")
     merge = re.compile(rb"<" + p + rb"mergeCell\s+ref\s*=\s*(?:\"([^\"]*)\"|'([^']*)')\s*/>")
-    return any_cell, cell, formula, value, inline, any_merge, merge, row, any_row, col
+    return any_cell, cell, formula, value, inline, any_merge, merge, rows_cols
 
 
 _R_ATTR = re.compile(rb"""\sr\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -98,7 +99,8 @@ def _as_bytes(wanted: frozenset[str]) -> frozenset[bytes]:
     return frozenset(r.encode("ascii") for r in wanted)
 
 
-_FAST_CELL = re.compile(rb'<c r="(' + _CANON + rb')"((?: [a-z]+="[^"<>]*")*)(?:(/)>|><v>([^<]*)</v></c>|>)')
+_FAST_OR_ANY_CELL = re.compile(rb'<c(?: r="(' + _CANON + rb')"((?: [a-z]+="[^"<>]*")*)(?:(/)>|><v>([^<]*)</v></c>|>)'
+                               rb'|[\s/>])')
 _STYLE_ATTR = re.compile(rb"""\sstyle\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
@@ -121,16 +123,17 @@ def scan_sheet(xml: bytes, wanted: frozenset[str]) -> SheetScan:
     start = root.start()
     if _MARKUP_DECL.search(xml, start) is not None:  # one pass for "<!" and "<?"
         raise Unproven("工作表含有注释、CDATA 或处理指令")
-    any_cell, cell_re, formula_re, value_re, inline_re, any_merge, merge_re, row_re, any_row, col_re = _patterns(prefix)
-    n_cells = len(any_cell.findall(xml))
+    any_cell, cell_re, formula_re, value_re, inline_re, any_merge, merge_re, rows_cols = _patterns(prefix)
     want = _as_bytes(wanted)
     cells: dict[str, CellXml] = {}
     plain: dict[str, tuple[str, int, str | None, bytes]] = {}
-    fast = _FAST_CELL.findall(xml) if not prefix else []
-    if fast and len(fast) == n_cells:
+    # Every cell (any_cell's match), in the common shape or not (then its address is b""):
+    # one pass both finds the cells and shows that no cell is in another shape.
+    fast = _FAST_OR_ANY_CELL.findall(xml) if not prefix else []
+    if fast and all(map(itemgetter(0), fast)):
         # The shape every common writer uses (<c r="D7" s="3" t="n"><v>5</v></c>): one
         # linear pass; only wanted cells with other content are looked at in full.
-        attr_sets = {attrs for _, attrs, _, _ in fast}
+        attr_sets = set(map(itemgetter(1), fast))
         for ref_b, attrs, slash, v in fast:
             if ref_b not in want:
                 continue
@@ -148,7 +151,7 @@ def scan_sheet(xml: bytes, wanted: frozenset[str]) -> SheetScan:
                 cells[ref] = _cell(m, prefix, value_re, formula_re, inline_re)
     else:
         found = cell_re.findall(xml)
-        if len(found) != n_cells:
+        if len(found) != len(any_cell.findall(xml)):
             raise Unproven("有单元格缺少地址、地址不规范或标记无法识别")
         attr_sets = {pre + b" " + post for pre, _, _, post, _ in found}
         for pre, r1, r2, post, content in found:
@@ -159,9 +162,10 @@ def scan_sheet(xml: bytes, wanted: frozenset[str]) -> SheetScan:
             if ref in cells:
                 raise Unproven(f"单元格 {ref} 重复出现")
             cells[ref] = _cell_from(ref, raw_ref, pre, post, content, prefix, value_re, formula_re, inline_re)
-    max_style = _max_style(xml, attr_sets, row_re, any_row, col_re)
-    merges = merge_re.findall(xml)
-    if len(merges) != len(any_merge.findall(xml)):
+    max_style = _max_style(xml, attr_sets, rows_cols)
+    first = xml.find(b"<" + prefix + b"mergeCell")  # a fast search: merges come after the cells
+    merges = merge_re.findall(xml, first) if first >= 0 else []
+    if first >= 0 and len(merges) != len(any_merge.findall(xml, first)):
         raise Unproven("合并区域的标记无法识别")
     ranges = tuple(unescape((a or b).decode("utf-8")) for a, b in merges)
     return SheetScan(cells, _covered(ranges, wanted) if ranges else frozenset(), prefix, max_style, plain)
@@ -200,21 +204,21 @@ _ANY_R = re.compile(rb"""\sr\s*=\s*["']([^"']*)["']""")
 _ANY_S = re.compile(rb"""\ss\s*=\s*["']([^"']*)["']""")
 
 
-def _max_style(xml: bytes, cell_attrs: set[bytes], row_re: re.Pattern[bytes], any_row: re.Pattern[bytes],
-               col_re: re.Pattern[bytes]) -> int:
+def _max_style(xml: bytes, cell_attrs: set[bytes], rows_cols: re.Pattern[bytes]) -> int:
     """The largest style index a cell, row or column of the part uses: openpyxl fails on
     one that is not a number or lies beyond the stylesheet (and on a row number that is
     not a number), so the caller compares it."""
     styles = [_t_and_s(a)[1] for a in cell_attrs]
-    rows = row_re.findall(xml)
-    if len(rows) != len(any_row.findall(xml)):
+    found = rows_cols.findall(xml)  # (name, attributes, end) of every row and column
+    if any(name == b"row" and not end for name, _, end in found):
         raise Unproven("行的标记无法识别")
+    rows = [attrs for name, attrs, _ in found if name == b"row"]
     joined = b"\x00".join(rows)  # the attributes of every row, searched in one pass each
     numbers = _ANY_R.findall(joined)
     if numbers and not b"".join(numbers).isdigit():
         raise Unproven("行号无效")
     styles += _ANY_S.findall(joined)
-    for attrs in set(col_re.findall(xml)):
+    for attrs in {attrs for name, attrs, end in found if name == b"col" and end}:
         m = _STYLE_ATTR.search(attrs)
         if m is not None:
             styles.append(m.group(1) if m.group(1) is not None else m.group(2))
@@ -232,7 +236,12 @@ def _cell_xml(prefix: bytes, pre: bytes, ref: bytes, post: bytes, content: bytes
 def _check_namespaces(xml: bytes, root: re.Match[bytes], prefix: bytes) -> None:
     """SpreadsheetML must be bound once, at the root, to the root's prefix, and that prefix
     (or the default namespace) bound nowhere else: then every element written with the
-    prefix is SpreadsheetML and every SpreadsheetML element is written with it."""
+    prefix is SpreadsheetML and every SpreadsheetML element is written with it.
+
+    A part proven is remembered by identity (the formula check and the sheet scan both ask)."""
+    key = (id(xml), root.start(), prefix)
+    if any(k == key and x is xml for k, x in _NS_PROVEN):
+        return
     decls = []
     i = xml.find(b"xmlns")
     while i != -1:
@@ -245,6 +254,11 @@ def _check_namespaces(xml: bytes, root: re.Match[bytes], prefix: bytes) -> None:
     if len(main) != 1 or main[0][0] != prefix.rstrip(b":") or len(same_prefix) != 1 \
             or not _declared_at_root(xml, root):
         raise Unproven("工作表的 SpreadsheetML 命名空间不是过渡格式，或声明方式不常见")
+    _NS_PROVEN.append((key, xml))
+    del _NS_PROVEN[:-8]
+
+
+_NS_PROVEN: list[tuple[tuple[int, int, bytes], bytes]] = []  # the parts last proven, and where their root is
 
 
 def _attr_value(m: re.Match[bytes]) -> bytes:

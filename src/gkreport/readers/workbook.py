@@ -242,8 +242,9 @@ def _form_names(names: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     """
     out: dict[str, tuple[str, str]] = {}
     prefixes = table_prefixes()
+    ids = _all_ids()  # once, not per name (it looks up the rules overlay in effect)
     for name, text in names.items():
-        if name not in _all_ids() and not name.startswith(prefixes):
+        if name not in ids and not name.startswith(prefixes):
             continue
         target = name_target(text)
         if target is None:
