@@ -185,3 +185,18 @@ def test_a_stray_c_level_line_never_reaches_stdout(tmp_path) -> None:  # type: i
             "print('after')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "before\nafter\n"
+
+
+def test_localisation_keeps_openblas_to_one_thread_unless_told_otherwise() -> None:
+    """numpy's OpenBLAS would start a thread per core (~0.1 s CPU) for matrices of a few
+    dozen cells, in consolidate's workers that already use every core; a user's own setting stands."""
+    import subprocess
+    import sys
+
+    code = "import os, gkreport.core.locate_milp, numpy; print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip() == "1"
+    env["OPENBLAS_NUM_THREADS"] = "3"
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip() == "3"

@@ -21,10 +21,15 @@ This module knows nothing about forms: :mod:`gkreport.core.locate` builds the pr
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+if "numpy" not in sys.modules:  # OpenBLAS' thread per core costs ~0.1 s CPU at import, unused by these
+    for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # small matrices (a user's setting stands)
+        os.environ.setdefault(_var, "1")
 import numpy as np
 
 from . import highs_solve
