@@ -31,6 +31,7 @@ from xml.parsers import expat
 if TYPE_CHECKING:
     from lxml import etree
 
+from . import ooxml_skeleton
 from .ooxml_common import MAIN_NS as MAIN_NS
 from .ooxml_common import REL_NS as REL_NS
 from .ooxml_common import STRICT_MARK as STRICT_MARK
@@ -240,9 +241,13 @@ def _well_formed(data: bytes) -> None:
     one file only is not hashed (100 KB of sheets a file) for a cache it never hits."""
     hit = _WELL_FORMED.get(id(data))
     if hit is None or hit[0] is not data:
+        shape = ooxml_skeleton.skeleton(data)
+        if ooxml_skeleton.known_well_formed(shape):
+            return  # another file's part, with other numbers only, was accepted (see ooxml_skeleton)
         try:
             _parse(data)
             verdict: str | None = None
+            ooxml_skeleton.accepted(shape)
         except Unproven as e:
             verdict = str(e)
         hit = (data, verdict)
