@@ -241,7 +241,7 @@ def _well_formed(data: bytes) -> None:
     one file only is not hashed (100 KB of sheets a file) for a cache it never hits."""
     hit = _WELL_FORMED.get(id(data))
     if hit is None or hit[0] is not data:
-        shape = ooxml_skeleton.skeleton(data)
+        shape = ooxml_skeleton.skeleton_of(data)
         if ooxml_skeleton.known_well_formed(shape):
             return  # another file's part, with other numbers only, was accepted (see ooxml_skeleton)
         try:

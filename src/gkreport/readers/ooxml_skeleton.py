@@ -39,6 +39,22 @@ def skeleton(data: bytes) -> bytes | None:
     return _V_TEXT.sub(b"<v></v>", data)
 
 
+def skeleton_of(data: bytes) -> bytes | None:
+    """:func:`skeleton`, remembered for the very same bytes object: a part is proven
+    well-formed, then scanned (:mod:`gkreport.readers.ooxml_rescan`)."""
+    hit = _SHAPES.get(id(data))
+    if hit is not None and hit[0] is data:
+        return hit[1]
+    shape = skeleton(data)
+    _SHAPES[id(data)] = (data, shape)
+    while len(_SHAPES) > _KEEP:
+        _SHAPES.popitem(last=False)
+    return shape
+
+
+_SHAPES: OrderedDict[int, tuple[bytes, bytes | None]] = OrderedDict()
+
+
 def known_well_formed(shape: bytes | None) -> bool:
     """Whether a part of this skeleton was accepted by expat (then this part is well-formed)."""
     if shape is None or shape not in _ACCEPTED:
@@ -60,3 +76,4 @@ def accepted(shape: bytes | None) -> None:
 def forget() -> None:
     """Drop every remembered skeleton (tests)."""
     _ACCEPTED.clear()
+    _SHAPES.clear()

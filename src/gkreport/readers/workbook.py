@@ -39,10 +39,10 @@ from gkreport.readers.ooxml import (
     SheetScan,
     Unproven,
     inspect_package,
-    scan_sheet,
     unescape,
 )
 from gkreport.readers.ooxml_formulas import check_formulas
+from gkreport.readers.ooxml_rescan import scan_sheet
 from gkreport.readers.workbook_layout import MIN_LAYOUT_SCORE as MIN_LAYOUT_SCORE
 from gkreport.readers.workbook_layout import Grid as Grid
 from gkreport.readers.workbook_layout import _all_ids, _layout, _value
