@@ -14,7 +14,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import REAL_REPORTS, make_filled
@@ -161,14 +161,25 @@ def test_a_correct_report_never_calls_the_solver(monkeypatch: pytest.MonkeyPatch
     assert _check() == []
 
 
+def _into_an_all_zero_line(cid: str, original: dict) -> bool:
+    """``cid`` is a part (not a total) of a table row whose cells were all 0 or blank."""
+    cell = FORM.cells[cid]
+    line = [c for c in FORM.table(cell.table).cell_ids if FORM.cells[c].row_key == cell.row_key]
+    return cell.kind != "total" and all(not (original[c] or 0) for c in line)
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cells=st.lists(st.sampled_from(FORM.table("t2").cell_ids), min_size=1, max_size=2, unique=True),
        deltas=st.lists(st.sampled_from([-5, -1, 1, 2, 7]), min_size=2, max_size=2))
 def test_claims_in_table2_are_never_wrong(cells: list[str], deltas: list[int]) -> None:
-    """Whatever one or two cells are mistyped, a suggested value is the original one."""
+    """Whatever one or two cells are mistyped, a suggested value is the original one, but for
+    the one case docs/localisation.md ("已知局限") names: a number typed into a line that was
+    all 0, total included, reads as the total left out (``weights.empty_total``; in the data
+    the two cannot be told apart, and the left-out total is the real, common defect)."""
     original = _values()
     changes = {c: max(0, (original[c] or 0) + d) for c, d in zip(cells, deltas, strict=False)}
     changes = {c: v for c, v in changes.items() if v != (original[c] or 0)}
+    assume(not any(_into_an_all_zero_line(c, original) for c in changes))
     findings = _check(**changes)
     claims = _claims(findings)
     for cid, value in claims.items():
