@@ -30,6 +30,7 @@ from typing import Any
 
 from gkreport.core import addresses as addr
 
+from . import ooxml_skeleton
 from .ooxml_common import Unproven, unescape
 from .ooxml_sheet import _DECL, _ENCODING, _MARKUP_DECL, _ROOT, _check_namespaces
 
@@ -101,7 +102,8 @@ def _check(xml: bytes) -> None:
     # The cells' cached values do not matter here (a <v> holds text, no markup): the verdict is
     # that of the part with every <v> emptied, kept by that text. Files made from one template
     # differ in their calc sheet's values only (Excel, WPS write them per file), not its formulas.
-    skeleton = _V_TEXT.sub(b"<v></v>", xml)
+    # (the well-formedness proof has usually emptied this very part already: its result is reused)
+    skeleton = ooxml_skeleton.skeleton_of(xml) or ooxml_skeleton.emptied(xml)
     verdict = _SKELETONS.get(skeleton, _UNSEEN)
     if verdict is _UNSEEN:
         try:
@@ -117,7 +119,6 @@ def _check(xml: bytes) -> None:
         raise Unproven(str(verdict))
 
 
-_V_TEXT = re.compile(rb"<v>[^<]*</v>")
 _UNSEEN = object()
 _SKELETONS: OrderedDict[bytes, object] = OrderedDict()  # part with its <v> emptied -> None or why unproven
 

@@ -15,7 +15,6 @@ is scanned in full.
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
@@ -23,7 +22,6 @@ from . import ooxml_skeleton
 from .ooxml_sheet import _FAST_OR_ANY_CELL, SheetScan
 from .ooxml_sheet import scan_sheet as full_scan
 
-_V = re.compile(rb"<v>([^<]*)</v>")
 _KEEP = 16
 
 
@@ -43,7 +41,7 @@ def scan_sheet(xml: bytes, wanted: frozenset[str]) -> SheetScan:
     if shape is not None:
         known = _KNOWN.get((shape, wanted))
         if known is not None:
-            values = _V.findall(xml)
+            values = ooxml_skeleton.V_ELEMENT.findall(xml)
             if len(values) == known.values and all(values[i] for _, i in known.slots):
                 _KNOWN.move_to_end((shape, wanted))
                 plain = dict(known.scan.plain)
@@ -58,7 +56,7 @@ def scan_sheet(xml: bytes, wanted: frozenset[str]) -> SheetScan:
 
 
 def _remember(shape: bytes, wanted: frozenset[str], scan: SheetScan, xml: bytes) -> None:
-    index = {m.start(): k for k, m in enumerate(_V.finditer(xml))}
+    index = {m.start(): k for k, m in enumerate(ooxml_skeleton.V_ELEMENT.finditer(xml))}
     slots = []
     for m in _FAST_OR_ANY_CELL.finditer(xml):
         ref_b, v = m.group(1), m.group(4)

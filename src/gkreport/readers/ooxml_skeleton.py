@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 
-_V_TEXT = re.compile(rb"<v>[^<]*</v>")
+V_ELEMENT = re.compile(rb"<v>([^<]*)</v>")  # a cached value; group 1 its text (no markup inside)
 # A plain number as spreadsheets write one, or nothing: no markup character, no "--", no trailing "-".
 _NOT_PLAIN = re.compile(rb"<v>(?!(?:-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)?</v>)[^<]*</v>")
 _ACCEPTED: OrderedDict[bytes, None] = OrderedDict()  # skeletons of parts expat accepted
@@ -36,7 +36,12 @@ def skeleton(data: bytes) -> bytes | None:
     (or the part holds no ``<v>`` or is huge: nothing to gain)."""
     if len(data) > _MAX_PART or b"<v>" not in data or _NOT_PLAIN.search(data) is not None:
         return None
-    return _V_TEXT.sub(b"<v></v>", data)
+    return emptied(data)
+
+
+def emptied(data: bytes) -> bytes:
+    """The part with every ``<v>`` emptied, whatever the values (the formula check's key too)."""
+    return V_ELEMENT.sub(b"<v></v>", data)
 
 
 def skeleton_of(data: bytes) -> bytes | None:
