@@ -6,7 +6,11 @@ For each N an agency set is generated once (``make_agencies.py``, in a subproces
 every method runs in a fresh process, round after round, the order reversed every other
 round (so a burst of load on this shared machine hits each method alike):
 
-- ``consolidate``: the real ``consolidate()`` with the roster, plus ``write_summary()``;
+- ``consolidate``: the real ``consolidate()`` with the roster, plus ``write_summary()``, every
+  file read (no reading cache: the first consolidation of these files);
+- ``consolidate-again``: the same with the reading cache on, as the command line runs it, the
+  cache filled by one run before the rounds: a county's next consolidation after files came
+  in (``consolidation/read_cache.py``; the cache is this benchmark's own folder);
 - ``calamine×2``: python-calamine reading the form's four sheets (基本信息, 表一–表三) of
   each file in 2 worker processes — the fair floor, since consolidate uses both cores;
 - ``calamine×1``: the same read in one process (issue #11's baseline);
@@ -42,7 +46,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-METHODS = ("consolidate", "calamine×2", "calamine×1", "openpyxl-ro", "inflate×2")
+METHODS = ("consolidate", "consolidate-again", "calamine×2", "calamine×1", "openpyxl-ro", "inflate×2")
 BASELINES = ("calamine×2", "calamine×1", "openpyxl-ro", "inflate×2")
 
 
@@ -114,14 +118,14 @@ def _run_method(method: str, folder: Path, jobs: int, sample: int) -> dict[str, 
 
     files = sorted(str(p) for p in folder.iterdir() if p.suffix == ".xlsx" and not p.name.startswith("~$"))
     wanted = _form_sheets()
-    if method == "consolidate":
+    if method.startswith("consolidate"):
         from gkreport.consolidation.consolidate import consolidate, write_summary
     extra: dict[str, float] = {}
     start = resource.getrusage(resource.RUSAGE_SELF)  # the start-up and imports are not counted
     t = time.perf_counter()
-    if method == "consolidate":
+    if method.startswith("consolidate"):
         result = consolidate([folder], roster=folder.with_name(folder.name + "-名单.csv"), jobs=jobs,
-                             prepare_summary=True)  # as the command line does
+                             prepare_summary=True, cache=method == "consolidate-again")  # as the command line does
         tw = time.perf_counter()
         write_summary(result, folder.with_name(folder.name + "-汇总.xlsx"), force=True)
         extra = {"write": time.perf_counter() - tw, "included": len(result.included)}
@@ -180,6 +184,9 @@ def run_size(n: int, rounds: int, jobs: int, root: Path, sample: int,
     folder = generate(n, root)
     methods = [m for m in METHODS if (m in chosen or m == "consolidate") and (m != "openpyxl-ro" or sample > 0)]
     runs: dict[str, list[dict[str, float]]] = {m: [] for m in methods}
+    # One run before the rounds fills this benchmark's cache folder (built forms, and the
+    # reading cache that consolidate-again's rounds then re-use), so round 1 pays no first-use cost.
+    measure("consolidate-again", folder, jobs, sample)
     loads = []
     for r in range(rounds):
         load = os.getloadavg()[0]
@@ -209,6 +216,9 @@ def summarise(res: dict[str, object]) -> dict[str, float]:
         if b in runs:
             out["ratio:" + b] = statistics.median(c["wall"] / x["wall"] for c, x in zip(cons, runs[b], strict=True))
             out["cpu:" + b] = statistics.median(c["cpu"] / x["cpu"] for c, x in zip(cons, runs[b], strict=True))
+            if "consolidate-again" in runs:
+                out["again:" + b] = statistics.median(c["wall"] / x["wall"] for c, x
+                                                      in zip(runs["consolidate-again"], runs[b], strict=True))
     loads: list[float] = res["loads"]  # type: ignore[assignment]
     out["load_min"], out["load_max"] = min(loads), max(loads)
     return out
@@ -256,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     rows = []
     with tempfile.TemporaryDirectory(prefix="gk-bench-") as tmp:
+        os.environ["GKREPORT_CACHE_DIR"] = str(Path(tmp) / "cache")  # the workers' (not the user's) cache
+        os.environ.pop("GKREPORT_NO_CACHE", None)
         root = args.data or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
         for n in args.sizes:
@@ -265,6 +277,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"N={n}：consolidate {r['consolidate']:.2f}s（写汇总表 {r['write']:.2f}s，CPU {r['consolidate:cpu']:.2f}s），"
                   f"{ratios}；进程树峰值内存 PSS {r['consolidate:pss']:.0f} MB（RSS 之和 {r['consolidate:peak']:.0f} MB）",
                   flush=True)
+            if "consolidate-again" in r:
+                again = "，".join(f"÷{b} {r['again:' + b]:.2f}" for b in BASELINES if "again:" + b in r)
+                print(f"N={n}：再次汇总（读取缓存）consolidate-again {r['consolidate-again']:.2f}s"
+                      f"（CPU {r['consolidate-again:cpu']:.2f}s），{again}", flush=True)
     if args.markdown:
         print()
         print(markdown(rows, args.rounds))

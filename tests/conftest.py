@@ -21,6 +21,9 @@ REAL = FIXTURES / "real"
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 # Internal errors planted by tests are logged here, not in the user's ~/.gkreport/gkreport.log.
 os.environ.setdefault("GKREPORT_LOG", os.path.join(__import__("tempfile").gettempdir(), "gkreport-tests.log"))
+# The reading cache (consolidation/read_cache.py) would give a test that patches the reader the
+# reading of an earlier test of the same bytes: off, except in tests/test_read_cache.py.
+os.environ["GKREPORT_NO_CACHE"] = "1"
 
 
 def _pingtan() -> tuple[str, dict, dict]:

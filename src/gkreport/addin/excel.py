@@ -296,9 +296,10 @@ def consolidate_folder(book: xw.Book | None = None, *, folder: Path | None = Non
         _status(status_book, "gkreport：正在汇总，请稍候……")
     try:
         # One process: worker processes started from the add-in's pythonw are not worth the risk.
+        # The reading cache: files unchanged since the last 汇总 are not read again.
         roster = cons.find_roster(folder)
         out_path = _summary_path(folder)
-        result: Consolidation = cons.consolidate([folder], jobs=1, roster=roster, output=out_path)
+        result: Consolidation = cons.consolidate([folder], jobs=1, roster=roster, output=out_path, cache=True)
         if result.form is None or not result.included:
             raise ExcelUserError(f"文件夹中没有可汇总的年报填报表：{folder}")
         out = cons.write_summary(result, out_path)

@@ -55,6 +55,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="输出文件已存在时覆盖")
     p.add_argument("--json", action="store_true", help="以 JSON 输出汇总结果")
     p.add_argument("--jobs", type=int, metavar="N", help="并行读取的进程数（默认为 CPU 核数）")
+    p.add_argument("--no-cache", action="store_true",
+                   help="每个文件都重新读取（默认：内容未变的文件沿用上次读取的结果，规则或程序更新后自动重读）")
     cli_publish.add_notices_option(p, consolidate=True)
     p.set_defaults(func=guarded(run))
 
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     with output_lock(out):
         result = consolidate(args.inputs, year=args.year, form=args.form, roster=args.roster,
                              strict=args.strict, jobs=args.jobs, progress=sys.stderr.isatty(), output=out,
-                             region=args.region, prepare_summary=True)
+                             region=args.region, prepare_summary=True, cache=not args.no_cache)
         if not result.included:
             if args.json:
                 _json(result, None)

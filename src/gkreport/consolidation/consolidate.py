@@ -66,7 +66,7 @@ from .roster import roster_line as roster_line
 def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | None = None,
                 roster: Path | None = None, strict: bool = False, jobs: int | None = None,
                 progress: bool = False, output: Path | None = None, region: str | None = None,
-                prepare_summary: bool = False) -> Consolidation:
+                prepare_summary: bool = False, cache: bool = False) -> Consolidation:
     """Read every file under ``paths`` and build the summary for one year and form version.
 
     Files with error findings are included but flagged (``strict`` leaves them out);
@@ -75,6 +75,8 @@ def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | N
     inputs are other regions' (summed) or ``region``'s own (skipped): see :mod:`gkreport.consolidation.rollup`.
     ``prepare_summary`` (the caller will call :func:`write_summary`): the summary's blank
     workbook is built while the worker processes read, not after them on one core.
+    ``cache``: files read before (same bytes, same code and rules) are not read again
+    (:mod:`gkreport.consolidation.read_cache`).
     """
     not_reports = {}
     if output is not None:
@@ -90,7 +92,7 @@ def consolidate(paths: Sequence[Path], *, year: int | None = None, form: str | N
         if version:
             prepared[version] = prepare_workbook(version)
 
-    summaries = read_all(files, jobs, progress, on_first=prepare if prepare_summary else None)
+    summaries = read_all(files, jobs, progress, on_first=prepare if prepare_summary else None, cache=cache)
     entries = [FileEntry(FileSummary(path=str(p), ok=False, error=why), reason=why) for p, why in skipped]
     read_entries = [FileEntry(s) for s in summaries]
     rollup.screen_summaries(read_entries, region)

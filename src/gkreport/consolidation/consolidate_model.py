@@ -50,6 +50,8 @@ class FileSummary:
     internal: bool = False  # a bug in gkreport met this file (logged; in ``error``, or as an "internal" finding): exit code 3
     unreadable: bool = False  # the file could not be read (damaged, a format gkreport cannot read): exit code 2
     rollup: dict[str, Any] | None = None  # a gkreport summary one level down: its agency manifest (rollup.py)
+    cache_key: str = ""  # the key this reading is kept under for the next run (read_cache.py), if kept
+    cached: bool = False  # this run took it from the store instead of reading the file again
 
 
 @dataclass

@@ -119,25 +119,32 @@ _Progress = Progress  # the name before the summary's writing used it too
 
 
 def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False,
-             on_first: Callable[[FileSummary], None] | None = None) -> list[FileSummary]:
+             on_first: Callable[[FileSummary], None] | None = None, cache: bool = False) -> list[FileSummary]:
     """Summaries of ``files`` in the given order, read in parallel when worthwhile
     (a file whose worker process dies is reported, see :mod:`gkreport.consolidation.pool`).
 
     ``on_first`` is called once, in this process, with the first summary read without error:
     work that needs the form (the summary's blank workbook) is done while the workers read
-    the rest, instead of after them on one core."""
+    the rest, instead of after them on one core. ``cache``: a file whose bytes were read
+    before by the same code and rules gives that reading again (:mod:`gkreport.consolidation.read_cache`)."""
+    from . import read_cache
+
     bar = Progress(len(files), progress)
     out: list[FileSummary] = []
     # Load and validate the forms once, here: forked workers inherit them instead of
     # each loading them again.
     for v in available_forms():
         warm_layout(load_form(v))
-    for s in map_files(summarise_file, [str(p) for p in files], jobs, crashed=_crashed):
-        out.append(_compact(s))
-        bar.step()
-        if on_first is not None and s.ok and s.form:
-            on_first(s)
-            on_first = None
+    store = read_cache.open_store() if cache else None
+    with read_cache.active(store):
+        fn = read_cache.summarise if store is not None else summarise_file
+        for s in map_files(fn, [str(p) for p in files], jobs, crashed=_crashed):
+            out.append(_compact(s))
+            bar.step()
+            if on_first is not None and s.ok and s.form:
+                on_first(s)
+                on_first = None
+    read_cache.keep(store, out)
     return out
 
 

@@ -298,6 +298,18 @@ def _load(version: str, sig: tuple[Any, ...], with_overlays: bool) -> Form:
     return form
 
 
+def rules_key() -> str | None:
+    """One key for every form as :func:`load_form` gives it (form and overlay files, this code):
+    what a file's reading result depends on besides the file (:mod:`gkreport.consolidation.read_cache`);
+    None when a file cannot be read or is not validated yet."""
+    sig = overlay.signature(overlay.active_dir())
+    src = overlay.sources(str(sig[0]) if sig else "")
+    keys = [_cache_key(v, p, src, True) for v, p in sorted(src.forms.items())]
+    if not keys or any(k is None for k in keys):
+        return None
+    return "|".join(k for k in keys if k is not None)
+
+
 def _cache_key(version: str, path: Path, src: overlay.Sources, with_overlays: bool) -> str | None:
     """The built form's cache key; None when a file cannot be read (the build says why) or a
     file's validation stamp is missing (the stamps stay the one record of validation: without

@@ -26,18 +26,20 @@ from .form_schema import cache_dir
 _MAGIC = b"gkreport cache 1\n"
 
 
-def code_signature(*paths: Path) -> bytes:
+def code_signature(*paths: Path, files: str = ".py") -> bytes:
     """gkreport's version, Python's, and the name, size and time of each file of ``paths`` (a
-    folder stands for its modules): an edited module is other code (a wheel's never change)."""
+    folder stands for its modules, or with ``files="*"`` for every file in it, a native
+    library's included): an edited module is other code (a wheel's never change)."""
     parts: list[Any] = [__version__, sys.version, pickle.HIGHEST_PROTOCOL]
     for path in paths:
         with contextlib.suppress(OSError):
             if path.is_dir():
                 with os.scandir(path) as it:
-                    files = sorted(Path(e.path) for e in it if e.name.endswith(".py"))
+                    files_in = sorted(Path(e.path) for e in it
+                                      if e.is_file() and (files == "*" or e.name.endswith(files)))
             else:
-                files = [path]
-            for f in files:
+                files_in = [path]
+            for f in files_in:
                 st = f.stat()
                 parts.append((f.name, st.st_size, st.st_mtime_ns))
     return repr(parts).encode()
