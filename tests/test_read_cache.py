@@ -80,7 +80,13 @@ def test_a_second_run_reads_nothing_and_writes_the_same_summary(tmp_path: Path, 
     monkeypatch.setattr(cons, "read_any", _no_reading)  # forked workers inherit the patch too
     code2, second = _consolidate_json(d, tmp_path / "b.xlsx", capsys, "--jobs", jobs)
     assert code2 == code1
+    assert all(f["reused"] for f in second["files"] if f["readable"]) and not any(f["reused"] for f in first["files"])
+    for f in first["files"] + second["files"]:
+        del f["reused"]
     assert json.dumps(second, sort_keys=True).replace("b.xlsx", "a.xlsx") == json.dumps(first, sort_keys=True)
+    assert _cells(tmp_path / "b.xlsx") == _cells(tmp_path / "a.xlsx")
+    cli_main(["consolidate", str(d), "-o", str(tmp_path / "b.xlsx"), "--force", "--jobs", jobs])
+    assert "其中 12 个文件与以前汇总时读过的内容完全相同" in capsys.readouterr().out
     assert _cells(tmp_path / "b.xlsx") == _cells(tmp_path / "a.xlsx")
     # and --no-cache reads every file: the patched reader is met
     code3 = cli_main(["consolidate", str(d), "-o", str(tmp_path / "c.xlsx"), "--jobs", jobs, "--no-cache"])

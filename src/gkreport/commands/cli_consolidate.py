@@ -123,6 +123,9 @@ def print_consolidation(r: Consolidation, written: Path | None) -> None:
     excluded = [e for e in r.entries if not e.included]
     print(f"共找到 {len(r.entries)} 个文件，纳入汇总 {len(included)} 个，未纳入 {len(excluded)} 个"
           + (f"；汇总表式：{r.form.name}，{r.year or '（年度未知）'} 年度" if r.form else ""))
+    reused = sum(1 for e in r.entries if e.summary.cached)
+    if reused:
+        print(f"其中 {reused} 个文件与以前汇总时读过的内容完全相同，沿用了当时的读取结果（加 --no-cache 则全部重新读取）")
     flagged = [e for e in included if e.summary.counts.get("error", 0)]
     if flagged:
         print(f"有错误但已纳入（{len(flagged)}）：")
@@ -178,7 +181,7 @@ def _json(r: Consolidation, written: Path | None) -> None:
                    "form": e.summary.form, "readable": e.summary.ok, "counts": e.summary.counts,
                    "included": e.included, "reason": e.reason, "level": e.level, "roster_name": e.roster_name,
                    "match": e.match.kind if e.match else None,
-                   "summary_of": _contains(e)} for e in r.entries],
+                   "summary_of": _contains(e), "reused": e.summary.cached} for e in r.entries],
         "region": rollup.summary_region(r) if r.included else r.region,
         "roster": roster_counts(r) if r.roster is not None else None,
         "missing": [{"name": m.name, "level": m.level, "note": n} for m, n in r.missing],
