@@ -41,7 +41,7 @@ def _db(tmp_path: Path) -> Path:
 
 def _keys(tmp_path: Path) -> set[str]:
     with sqlite3.connect(_db(tmp_path)) as c:
-        return {k for (k,) in c.execute("SELECT key FROM summaries")}
+        return {k for (k,) in c.execute("SELECT key FROM readings")}
 
 
 def _cells(path: Path) -> dict[tuple[str, str], object]:
@@ -140,7 +140,7 @@ def test_a_damaged_store_or_entry_costs_only_speed(tmp_path: Path) -> None:
     mk.write_agencies(3, d, seed=44, error_share=0.0)
     first = consolidate([d], jobs=1, cache=True)
     with sqlite3.connect(_db(tmp_path)) as c:
-        c.execute("UPDATE summaries SET value = ?", (b"not a pickle",))
+        c.execute("UPDATE readings SET value = ?", (b"not a pickle",))
     damaged = consolidate([d], jobs=1, cache=True)
     assert not any(e.summary.cached for e in damaged.entries) and damaged.sums == first.sums
     _db(tmp_path).write_bytes(b"this is not a database" * 100)
@@ -184,3 +184,68 @@ def test_off_by_environment_and_oldest_entries_dropped(tmp_path: Path, monkeypat
     monkeypatch.setattr(read_cache, "MAX_ENTRIES", 3)
     consolidate([d], jobs=1, cache=True)
     assert len(_keys(tmp_path)) == 3
+
+
+# ------------------------------------------------------------------------------ check of several files
+
+
+def _check_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict]]:
+    code = cli_main(["check", *argv, "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def county(tmp_path: Path) -> tuple[Path, list[dict]]:
+    """Six agencies, one of them with an error."""
+    d = tmp_path / "in"
+    records = mk.write_agencies(6, d, seed=47, error_share=0.0)
+    mk.plant_error(records[2]["values"], __import__("random").Random(3))
+    _rewrite(records[2], records[2]["values"])
+    return d, records
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_check_again_reads_nothing_and_says_the_same(county: tuple[Path, list[dict]], monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str], jobs: str) -> None:
+    import gkreport.markers.check_batch as batch
+
+    d, records = county
+    code1, first = _check_json(capsys, str(d), "--jobs", jobs)
+    assert code1 == 1 and sum(1 for r in first if r["findings"]) >= 1
+    monkeypatch.setattr(batch, "read_and_check", _no_reading)
+    code2, second = _check_json(capsys, str(d), "--jobs", jobs)
+    assert (code2, second) == (code1, first)
+    # another --year is another question: every file is read again (the patched reader is met)
+    assert cli_main(["check", str(d), "--jobs", "1", "--year", "2023"]) == 3  # gkreport's own error: exit 3
+    assert "AssertionError" in capsys.readouterr().err
+
+
+def test_check_reads_again_what_this_run_needs_more_of(county: tuple[Path, list[dict]], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A kept result has no Report: a file whose marked copy is due, or whose return notice
+    is asked for, is read again; a clean file is not."""
+    import gkreport.markers.check_batch as batch
+
+    d, records = county
+    _check_json(capsys, str(d), "--jobs", "1")
+    real, read = batch.read_and_check, []
+
+    def counting(path: Path, **kwargs: object):
+        read.append(Path(path).name)
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(batch, "read_and_check", counting)
+    code, marked = _check_json(capsys, str(d), "--jobs", "1", "--mark", str(tmp_path / "标注"))
+    assert code == 1 and read == [Path(str(records[2]["path"])).name]
+    assert [Path(r["marked"]).name for r in marked if "marked" in r] == [Path(str(records[2]["path"])).stem
+                                                                         + ".checked.xlsx"]
+    read.clear()
+    cli_main(["check", str(d), "--jobs", "1", "--notices", str(tmp_path / "通知")])
+    assert read == [Path(str(records[2]["path"])).name]
+    read.clear()
+    cli_main(["check", str(d), "--jobs", "1", "--previous", str(records[0]["path"])])
+    assert len(read) == 6  # with last year's report every file is read
+    read.clear()
+    cli_main(["check", str(records[0]["path"])])
+    assert len(read) == 1  # one file alone: no cache (it would cost its start-up more than it saves)

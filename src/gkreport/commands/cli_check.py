@@ -44,6 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true",
                    help="只列出有错误、无法读取或写了标注副本的文件（各一行）和最后的合计；没有问题的文件不输出")
     p.add_argument("--jobs", type=int, metavar="N", help="并行读取的进程数（默认为 CPU 核数）")
+    p.add_argument("--no-cache", action="store_true",
+                   help="校验多个文件时每个都重新读取（默认：内容未变的文件沿用上次的校验结果，规则或程序更新后自动重读）")
     cli_publish.add_notices_option(p)
     p.set_defaults(func=guarded(run))
 
@@ -83,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(len(files), "校验", enabled=None if not args.json else False)
     with _marks_folder(plan):
         results = []
-        for result in check_files(jobs, options, args.jobs):
+        for result in check_files(jobs, options, args.jobs, cache=len(files) > 1 and not args.no_cache):
             results.append(result)
             if not args.json:
                 progress.clear()

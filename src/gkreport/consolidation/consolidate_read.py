@@ -135,7 +135,7 @@ def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False,
     # each loading them again.
     for v in available_forms():
         warm_layout(load_form(v))
-    store = read_cache.open_store() if cache else None
+    store = read_cache.open_store("consolidate") if cache else None
     with read_cache.active(store):
         fn = read_cache.summarise if store is not None else summarise_file
         for s in map_files(fn, [str(p) for p in files], jobs, crashed=_crashed):
@@ -144,7 +144,7 @@ def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False,
             if on_first is not None and s.ok and s.form:
                 on_first(s)
                 on_first = None
-    read_cache.keep(store, out)
+    read_cache.keep_summaries(store, out)
     return out
 
 

@@ -1,21 +1,24 @@
-"""Each file's reading result kept for the next consolidation of the same bytes.
+"""Each file's reading result kept for the next run over the same bytes (``consolidate``,
+``check`` of several files).
 
 A county consolidates again and again while the agencies' files come in and come back
-corrected: the 300th run reads the same 299 files as the 299th. What reading one file gives
-(its :class:`FileSummary`: numbers, blanks, findings, fingerprint) is a pure function of
+corrected: the 300th run reads the same 299 files as the 299th. What reading and checking one
+file gives (consolidate's :class:`FileSummary`: numbers, blanks, findings, fingerprint; check's
+``FileResult``: who, what, findings) is a pure function of
 
 - the file's bytes (SHA-256) and its suffix (which reader reads it);
 - the rules: every form's and overlay file's bytes, as :mod:`gkreport.core.form_cache` keys them;
 - the code: gkreport's version, Python's, the name, size and time of every module of the
-  readers, the engine and the consolidation (an edited module is other code), and the versions
-  of the libraries the readers read with.
+  readers, the engine, the consolidation and the checking (an edited module is other code),
+  and the files of the libraries the readers read with;
+- the command and its options that change a file's result (``check --form/--year``).
 
 So a summary is stored under the hash of all of these and used again only for the same
 hash. Nothing else is trusted: no path, no modification time. A file that changed while it
 was read (its hash before and after differ) is not stored; neither is a result that is not a
 plain reading (an unreadable file, a gkreport bug, a crashed worker, a summary one level
-down, whose manifest is read by path). Only ``ok`` summaries are stored, with their path
-and time blanked; a hit gets this run's path and time.
+down, whose manifest is read by path). Results are stored with their path and time blanked;
+a hit gets this run's.
 
 The store is one SQLite file in the user's cache folder (:func:`gkreport.core.form_schema.cache_dir`),
 read by the workers (each opens its own connection after the fork) and written by the
@@ -41,15 +44,15 @@ from typing import TYPE_CHECKING, Any
 from gkreport.core import user_cache
 from gkreport.core.form_schema import cache_dir
 
-from .consolidate_model import FileSummary
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (``check`` imports this module: nothing of the consolidation at its start)
     import sqlite3
+
+    from .consolidate_model import FileSummary
 
 MAX_ENTRIES = 50_000  # ~2 KB each (4 KB on disk): a province of 40,000 agencies in under 200 MB
 MAX_BYTES = 16 * 1024 * 1024  # bigger files are read each time (and refused by the reader's own limits)
 DB_NAME = "readings.sqlite3"
-_SCHEMA = "CREATE TABLE IF NOT EXISTS summaries (key TEXT PRIMARY KEY, used REAL NOT NULL, value BLOB NOT NULL)"
+_SCHEMA = "CREATE TABLE IF NOT EXISTS readings (key TEXT PRIMARY KEY, used REAL NOT NULL, value BLOB NOT NULL)"
 _LIBRARIES = ("python_calamine", "openpyxl", "lxml", "defusedxml", "docx", "olefile")  # import names
 
 
@@ -86,9 +89,10 @@ def disabled_by_environment() -> bool:
     return os.environ.get("GKREPORT_NO_CACHE", "").strip() not in ("", "0")
 
 
-def open_store() -> Store | None:
-    """The store for this run, made ready, or None (disabled, or it cannot be used: the files
-    are then all read, as without a cache)."""
+def open_store(command: str, options: bytes = b"") -> Store | None:
+    """The store for one run of ``command`` with ``options`` (what else changes a file's result),
+    made ready, or None (disabled, or it cannot be used: the files are then all read, as
+    without a cache)."""
     import sqlite3
 
     if disabled_by_environment():
@@ -96,6 +100,7 @@ def open_store() -> Store | None:
     scope = _scope()
     if scope is None:
         return None
+    scope = user_cache.digest(scope, command.encode(), options).encode()
     store = Store(cache_dir() / DB_NAME, scope)
     try:
         store.path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,7 +113,7 @@ def open_store() -> Store | None:
 
 @contextlib.contextmanager
 def active(store: Store | None) -> Any:
-    """Make ``store`` the one :func:`summarise` uses while the files are read."""
+    """Make ``store`` the one the workers use while the files are read (:func:`active_store`)."""
     global _ACTIVE
     _ACTIVE = store
     try:
@@ -117,49 +122,63 @@ def active(store: Store | None) -> Any:
         _ACTIVE = None
 
 
+def active_store() -> Store | None:
+    return _ACTIVE
+
+
 def summarise(path: str) -> FileSummary:
     """:func:`summarise_file` of ``path``, or its stored result for the same bytes (runs in a
     worker; never raises)."""
+    from .consolidate_model import FileSummary
     from .consolidate_read import summarise_file
 
     store = _ACTIVE
-    key = _key(store, path) if store is not None else None
+    key = file_key(store, path) if store is not None else None
     if store is None or key is None:
         return summarise_file(path)
-    hit = _lookup(store, key)
-    if hit is not None:
+    hit = lookup(store, key)
+    if isinstance(hit, FileSummary) and _storable(hit):
         return replace(hit, path=path, mtime=_mtime(path), cached=True)
     summary = summarise_file(path)
-    if _storable(summary) and _key(store, path) == key:  # the bytes read are the bytes hashed
+    if _storable(summary) and file_key(store, path) == key:  # the bytes read are the bytes hashed
         summary.cache_key = key
     return summary
 
 
-def keep(store: Store | None, summaries: Iterable[FileSummary]) -> None:
-    """Store the new readings among ``summaries`` and mark the reused ones as used now; a
-    store that cannot be written (locked by another run, read-only, damaged) is left as it is."""
+def keep_summaries(store: Store | None, summaries: Iterable[FileSummary]) -> None:
+    """Store the new readings among consolidate's ``summaries``; mark the reused ones as used now."""
+    if store is None:
+        return
+    new: list[tuple[str, Any]] = []
+    reused: list[str] = []
+    for s in summaries:
+        if s.cached and s.cache_key:
+            reused.append(s.cache_key)
+        elif s.cache_key:
+            new.append((s.cache_key, replace(s, path="", mtime=0.0, cache_key="", cached=False)))
+    keep(store, new, reused)
+
+
+def keep(store: Store | None, new: Iterable[tuple[str, Any]], reused: Iterable[str]) -> None:
+    """Store each ``(key, result)`` of ``new`` and mark the keys ``reused`` as used now; a store
+    that cannot be written (locked by another run, read-only, damaged) is left as it is."""
     import sqlite3
 
     if store is None:
         return
     now = time.time()
-    new: list[tuple[str, float, bytes]] = []
-    reused: list[tuple[float, str]] = []
-    for s in summaries:
-        if s.cached and s.cache_key:
-            reused.append((now, s.cache_key))
-        elif s.cache_key:
-            blank = replace(s, path="", mtime=0.0, cache_key="", cached=False)
-            new.append((s.cache_key, now, pickle.dumps(blank, protocol=pickle.HIGHEST_PROTOCOL)))
-    if not new and not reused:
+    rows = [(k, now, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in new]
+    used = [(now, k) for k in reused]
+    if not rows and not used:
+        store.close()
         return
     try:
         conn = store.connection()
         with conn:
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany("INSERT OR REPLACE INTO summaries (key, used, value) VALUES (?, ?, ?)", new)
-            conn.executemany("UPDATE summaries SET used = ? WHERE key = ?", reused)
-            conn.execute("DELETE FROM summaries WHERE key IN (SELECT key FROM summaries ORDER BY used DESC "
+            conn.executemany("INSERT OR REPLACE INTO readings (key, used, value) VALUES (?, ?, ?)", rows)
+            conn.executemany("UPDATE readings SET used = ? WHERE key = ?", used)
+            conn.execute("DELETE FROM readings WHERE key IN (SELECT key FROM readings ORDER BY used DESC "
                          "LIMIT -1 OFFSET ?)", (MAX_ENTRIES,))
     except (sqlite3.Error, OSError):
         pass
@@ -167,28 +186,30 @@ def keep(store: Store | None, summaries: Iterable[FileSummary]) -> None:
         store.close()
 
 
-def _lookup(store: Store, key: str) -> FileSummary | None:
+def lookup(store: Store, key: str) -> object | None:
+    """What was stored under ``key``, or None (absent, damaged, the store unusable); the caller
+    checks that it is what it stores."""
     import sqlite3
 
     try:
-        row = store.connection().execute("SELECT value FROM summaries WHERE key = ?", (key,)).fetchone()
+        row = store.connection().execute("SELECT value FROM readings WHERE key = ?", (key,)).fetchone()
     except (sqlite3.Error, OSError):
         return None
     if row is None:
         return None
     try:
-        s = pickle.loads(row[0])
+        value: object = pickle.loads(row[0])
     except Exception:  # boundary: a damaged entry (or one of a removed class) is read again, never used
         return None
-    return s if isinstance(s, FileSummary) and s.ok and not s.internal and s.rollup is None else None
+    return value
 
 
 def _storable(s: FileSummary) -> bool:
     return s.ok and not s.internal and not s.unreadable and s.rollup is None
 
 
-def _key(store: Store, path: str) -> str | None:
-    """The key of ``path``'s present bytes, or None (unreadable here, or too big to keep)."""
+def file_key(store: Store, path: str) -> str | None:
+    """The key of ``path``'s present bytes in this run, or None (unreadable here, or too big to keep)."""
     try:
         with open(path, "rb") as fh:
             if os.fstat(fh.fileno()).st_size > MAX_BYTES:
@@ -229,7 +250,7 @@ def _code() -> bytes:
 
     package = Path(__file__).resolve().parent.parent
     folders = [package / "__init__.py", package / "core", package / "readers", package / "consolidation",
-               package / "commands" / "runtime.py"]
+               package / "markers", package / "commands" / "runtime.py"]
     for name in _LIBRARIES:
         spec = importlib.util.find_spec(name)
         for where in (spec.submodule_search_locations or []) if spec is not None else []:

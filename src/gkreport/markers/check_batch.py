@@ -13,6 +13,11 @@ and the marked copies' names are reserved in input order before any worker start
 A worker sends back a :class:`FileResult` without the Report (pickling one costs ~2 ms,
 as much as reading the file); only when return notices are asked for does a file with an
 error keep its Report, since the notice prints its values.
+
+With ``cache`` a file whose bytes were checked before by the same code, rules and options
+gives that result again (:mod:`gkreport.consolidation.read_cache`), unless this run needs
+more of it than was kept: its marked copy, or its Report for a return notice. A run with
+``--previous`` reads every file (the result depends on last year's report too).
 """
 
 from __future__ import annotations
@@ -76,9 +81,28 @@ class _Shipped:
         return Report(form=load_form(self.version), **self.fields)  # type: ignore[arg-type]
 
 
-def check_job(job: Job) -> tuple[FileResult, _Shipped | None]:
+@dataclass(frozen=True)
+class _Done:
+    """A worker's answer for one job: the result, the Report when the parent needs it, and the
+    file's cache key when the result is new and may be kept (``reused``: it came from the cache)."""
+
+    result: FileResult
+    shipped: _Shipped | None = None
+    key: str = ""
+    reused: bool = False
+
+
+def check_job(job: Job) -> _Done:
     """Read, check and (when due) mark one file; runs in a worker and never raises."""
+    from gkreport.consolidation import read_cache
+
     o = _OPTIONS
+    store = read_cache.active_store()
+    key = read_cache.file_key(store, str(job.path)) if store is not None else None
+    if store is not None and key is not None:
+        hit = read_cache.lookup(store, key)
+        if isinstance(hit, FileResult) and _storable(hit) and _enough(hit, job, o):
+            return _Done(replace(hit, file=job.path), key=key, reused=True)
     result = read_and_check(job.path, previous=o.previous, form=o.form, year=o.year, mode="fast")
     if result.report is not None and not result.internal and job.copy is not None \
             and (o.mark_all or result.needs_mark):
@@ -88,11 +112,25 @@ def check_job(job: Job) -> tuple[FileResult, _Shipped | None]:
         result = mark_result(result, out, refused=job.refused[1 if new else 0])
     keep = o.keep_reports and result.counts["error"] > 0 and result.report is not None
     shipped = _Shipped.of(result.report) if keep and result.report is not None else None
-    return replace(result, report=None), shipped
+    storable = store is not None and key is not None and _storable(result) \
+        and read_cache.file_key(store, str(job.path)) == key  # the bytes read are the bytes hashed
+    return _Done(replace(result, report=None), shipped, key if storable and key else "")
 
 
-def _crashed(job: Job) -> tuple[FileResult, None]:
-    return FileResult(job.path, error="读取此文件时读取进程意外退出（文件可能已损坏或异常巨大），已跳过"), None
+def _storable(r: FileResult) -> bool:
+    """A plain reading and checking: read, no error of the file or of gkreport."""
+    return r.info is not None and r.error is None and not r.internal
+
+
+def _enough(kept: FileResult, job: Job, o: BatchOptions) -> bool:
+    """Whether a kept result is all this run needs of the file: not when a marked copy is due
+    or a return notice needs the Report."""
+    return not (job.copy is not None and (o.mark_all or kept.needs_mark)) \
+        and not (o.keep_reports and kept.counts["error"] > 0)
+
+
+def _crashed(job: Job) -> _Done:
+    return _Done(FileResult(job.path, error="读取此文件时读取进程意外退出（文件可能已损坏或异常巨大），已跳过"))
 
 
 def plan_jobs(files: Sequence[Path], plan: MarkPlan | None) -> list[Job]:
@@ -106,10 +144,26 @@ def plan_jobs(files: Sequence[Path], plan: MarkPlan | None) -> list[Job]:
     return jobs
 
 
-def check_files(jobs: Sequence[Job], options: BatchOptions, workers: int | None = None) -> Iterator[FileResult]:
-    """Results of ``jobs`` in their order, checked in worker processes when worthwhile."""
-    for result, shipped in map_files(check_job, list(jobs), workers, crashed=_crashed,
-                                     initializer=_init, initargs=(options,)):
-        if shipped is not None:
-            result.report = shipped.report()
-        yield result
+def check_files(jobs: Sequence[Job], options: BatchOptions, workers: int | None = None,
+                cache: bool = False) -> Iterator[FileResult]:
+    """Results of ``jobs`` in their order, checked in worker processes when worthwhile;
+    ``cache``: files checked before by the same code, rules and options are not read again."""
+    from gkreport.consolidation import read_cache
+
+    store = None
+    if cache and options.previous is None:
+        store = read_cache.open_store("check", repr((options.form, options.year)).encode())
+    new: list[tuple[str, FileResult]] = []
+    reused: list[str] = []
+    with read_cache.active(store):
+        for done in map_files(check_job, list(jobs), workers, crashed=_crashed,
+                              initializer=_init, initargs=(options,)):
+            result = done.result
+            if done.reused:
+                reused.append(done.key)
+            elif done.key:
+                new.append((done.key, replace(result, file=Path(""), marked=None, marked_is_new=False)))
+            if done.shipped is not None:
+                result.report = done.shipped.report()
+            yield result
+    read_cache.keep(store, new, reused)
