@@ -106,8 +106,9 @@ def open_store(command: str, options: bytes = b"") -> Store | None:
         store.path.parent.mkdir(parents=True, exist_ok=True)
         store.connection().execute(_SCHEMA)
     except (sqlite3.Error, OSError):
-        store.close()
         return None
+    finally:
+        store.close()  # no connection open when the workers are forked
     return store
 
 
