@@ -146,6 +146,10 @@ def test_a_damaged_store_or_entry_costs_only_speed(tmp_path: Path) -> None:
     _db(tmp_path).write_bytes(b"this is not a database" * 100)
     broken = consolidate([d], jobs=1, cache=True)
     assert not any(e.summary.cached for e in broken.entries) and broken.sums == first.sums
+    _db(tmp_path).unlink()
+    os.mkfifo(_db(tmp_path)) if hasattr(os, "mkfifo") else _db(tmp_path).mkdir()
+    special = consolidate([d], jobs=1, cache=True)  # (opening a FIFO could wait for ever)
+    assert not any(e.summary.cached for e in special.entries) and special.sums == first.sums
 
 
 def test_only_plain_readings_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -209,7 +213,7 @@ def test_check_again_reads_nothing_and_says_the_same(county: tuple[Path, list[di
                                                      capsys: pytest.CaptureFixture[str], jobs: str) -> None:
     import gkreport.markers.check_batch as batch
 
-    d, records = county
+    d, _ = county
     code1, first = _check_json(capsys, str(d), "--jobs", jobs)
     assert code1 == 1 and sum(1 for r in first if r["findings"]) >= 1
     monkeypatch.setattr(batch, "read_and_check", _no_reading)

@@ -104,6 +104,8 @@ def open_store(command: str, options: bytes = b"") -> Store | None:
     store = Store(cache_dir() / DB_NAME, scope)
     try:
         store.path.parent.mkdir(parents=True, exist_ok=True)
+        if store.path.exists() and not store.path.is_file():  # a folder, a FIFO: never opened
+            return None
         store.connection().execute(_SCHEMA)
     except (sqlite3.Error, OSError):
         return None
