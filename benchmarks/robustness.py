@@ -577,6 +577,25 @@ def _(d: Path) -> tuple[Run, str | None]:
     return r, None if "数据区域过大" in r.out and "纳入汇总 4 个" in r.out else "未说明或未照常汇总"
 
 
+@case("读取缓存损坏（再次汇总）", "consolidate", (0,), fast=True)
+def _(d: Path) -> tuple[Run, str | None]:
+    cache = {"GKREPORT_CACHE_DIR": str(d / "缓存"), "GKREPORT_NO_CACHE": ""}
+    folder = _county(d / "县")
+    first = gkreport(["consolidate", folder, "-o", d / "汇总.xlsx"], env=cache)
+    (d / "缓存" / "readings.sqlite3").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    r = gkreport(["consolidate", folder, "-o", d / "汇总.xlsx", "--force"], env=cache)
+    same = r.out.split("汇总工作簿")[0] == first.out.split("汇总工作簿")[0]
+    return r, None if same and "沿用" not in r.out else "结果与首次不同，或用了损坏的缓存"
+
+
+@case("读取缓存的位置是一个管道（FIFO），再次校验文件夹", "check", (0,))
+def _(d: Path) -> tuple[Run, str | None]:
+    (d / "缓存").mkdir()
+    os.mkfifo(d / "缓存" / "readings.sqlite3")
+    r = gkreport(["check", _county(d / "县")], env={"GKREPORT_CACHE_DIR": str(d / "缓存"), "GKREPORT_NO_CACHE": ""})
+    return r, None if "共 4 份：通过 4" in r.out else "未照常校验"
+
+
 @case("汇总输出是管道（FIFO），加 --force", "consolidate", (2,), fast=True)
 def _(d: Path) -> Run:
     os.mkfifo(d / "out.xlsx")

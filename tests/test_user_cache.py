@@ -70,3 +70,20 @@ def test_code_signature_follows_the_files(tmp_path: Path) -> None:
     assert user_cache.code_signature(tmp_path) != first
     assert user_cache.code_signature(mod) != user_cache.code_signature(tmp_path / "absent.py")
     assert user_cache.digest(b"ab", b"c") != user_cache.digest(b"a", b"bc")
+
+
+def test_only_the_most_recently_used_entries_are_kept(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every code edit or new version makes new keys: old entries are dropped, a used one stays."""
+    import os
+
+    monkeypatch.setattr(user_cache, "MAX_PER_KIND", 3)
+    for i in range(3):
+        user_cache.store("forms", f"k{i}", i)
+        os.utime(cache / "forms" / f"k{i}.pickle", (1000 + i, 1000 + i))  # stored long ago, one after another
+    assert user_cache.load("forms", "k0") == 0  # used again now
+    user_cache.store("forms", "k3", 3)
+    assert sorted(p.stem for p in (cache / "forms").iterdir()) == ["k0", "k2", "k3"]  # k1: the least recently used
+    user_cache.store("forms", "k4", 4)
+    assert sorted(p.stem for p in (cache / "forms").iterdir()) == ["k0", "k3", "k4"]
+    user_cache.store("other", "x", 1)  # another kind is pruned on its own
+    assert len(list((cache / "forms").iterdir())) == 3 and (cache / "other" / "x.pickle").exists()

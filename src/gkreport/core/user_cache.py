@@ -6,7 +6,9 @@ names it by a SHA-256 of those inputs (:func:`digest`, with :func:`code_signatur
 code). An entry starts with its own key: one that does not, or does not unpickle, is
 ignored and rewritten. Writes are atomic; a cache folder that cannot be written only costs
 speed. The folder is the user's own (:func:`gkreport.core.form_schema.cache_dir`), as for the
-validation stamps.
+validation stamps. Each kind keeps its :data:`MAX_PER_KIND` most recently used entries: every
+edit of gkreport's code (in a checkout) or new version makes new keys, and the old entries
+would otherwise stay for ever.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from gkreport import __version__
 from .form_schema import cache_dir
 
 _MAGIC = b"gkreport cache 1\n"
+MAX_PER_KIND = 24  # a few forms and overlays, a few versions (a form's entry is ~80 KB)
 
 
 def code_signature(*paths: Path, files: str = ".py") -> bytes:
@@ -68,9 +71,12 @@ def load(kind: str, key: str) -> Any | None:
     if not data.startswith(head):
         return None
     try:
-        return pickle.loads(data[len(head):])
+        value = pickle.loads(data[len(head):])
     except Exception:  # boundary: a damaged entry (or one of a removed class) is rebuilt, never used
         return None
+    with contextlib.suppress(OSError):
+        os.utime(_entry(kind, key))  # used now: the pruning keeps it
+    return value
 
 
 def store(kind: str, key: str, value: Any) -> None:
@@ -80,3 +86,18 @@ def store(kind: str, key: str, value: Any) -> None:
     data = _MAGIC + key.encode() + b"\n" + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     with contextlib.suppress(OutputError, OSError):
         atomic_write(_entry(kind, key), lambda tmp: tmp.write_bytes(data))
+    _prune(kind)
+
+
+def _prune(kind: str) -> None:
+    """Delete all but the :data:`MAX_PER_KIND` most recently used entries of ``kind``."""
+    entries: list[tuple[float, str]] = []
+    with contextlib.suppress(OSError), os.scandir(cache_dir() / kind) as it:
+        for e in it:
+            if e.name.endswith(".pickle") and e.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    entries.append((e.stat(follow_symlinks=False).st_mtime, e.path))
+    entries.sort()
+    for _, path in entries[:max(0, len(entries) - MAX_PER_KIND)]:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
