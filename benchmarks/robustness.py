@@ -204,7 +204,10 @@ def gkreport(argv: list[object], *, inject: str = "", env: dict[str, str] | None
             tempfile.NamedTemporaryFile(suffix=".peak") as peak:
         start = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-c", code, *map(str, argv)], stdout=out, stderr=err, cwd=cwd,
-                                env={**os.environ, "PYTHONIOENCODING": "utf-8", "GK_PEAK": peak.name, **(env or {})})
+                                env={**os.environ, "PYTHONIOENCODING": "utf-8", "GK_PEAK": peak.name,
+                                     # a case's files may be byte-identical to another's: each run reads
+                                     # them (an injected bug must be met), unless a case asks for the cache
+                                     "GKREPORT_NO_CACHE": "1", **(env or {})})
         if on_start is not None:
             on_start(proc.pid)
         timer = threading.Timer(timeout, proc.kill)
@@ -764,7 +767,7 @@ def _(d: Path) -> tuple[Run, str | None]:
     return r, "；".join(problems) or None
 
 
-READER_BUG = ("import gkreport.consolidation.consolidate as _c\n_real = _c.read_any\n"
+READER_BUG = ("import gkreport.consolidation.consolidate_read as _c\n_real = _c.read_any\n"
               "def _bug(path, *a, **k):\n"
               "    if 'bug' in str(path):\n        raise RuntimeError('planted bug')\n"
               "    return _real(path, *a, **k)\n_c.read_any = _bug\n")
