@@ -253,3 +253,15 @@ def test_check_reads_again_what_this_run_needs_more_of(county: tuple[Path, list[
     read.clear()
     cli_main(["check", str(records[0]["path"])])
     assert len(read) == 1  # one file alone: no cache (it would cost its start-up more than it saves)
+
+
+def test_the_api_reads_every_file_unless_asked(tmp_path: Path) -> None:
+    from gkreport import api
+
+    d = tmp_path / "in"
+    mk.write_agencies(2, d, seed=48, error_share=0.0)
+    api.consolidate(d)
+    assert not _db(tmp_path).exists()  # a script's run leaves nothing behind unless it asks
+    api.consolidate(d, cache=True)
+    again = api.consolidate(d, cache=True)
+    assert all(e.summary.cached for e in again.entries)

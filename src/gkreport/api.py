@@ -69,7 +69,7 @@ def check(path_or_report: StrPath | Report, *, previous: StrPath | Report | None
 
 
 def consolidate(paths: StrPath | Sequence[StrPath], *, roster: StrPath | None = None, year: int | None = None,
-                form: str | None = None, region: str | None = None) -> Consolidation:
+                form: str | None = None, region: str | None = None, cache: bool = False) -> Consolidation:
     """The county summary of every report under ``paths`` (files or folders), as ``gkreport
     consolidate`` builds it before writing: ``.sums`` by cell id, ``.entries`` (each file and
     what became of it), ``.summary_findings``. See :func:`gkreport.consolidation.consolidate.consolidate`.
@@ -78,12 +78,14 @@ def consolidate(paths: StrPath | Sequence[StrPath], *, roster: StrPath | None = 
     :class:`UsageError`; no summable report raises :class:`NothingToSum` (a UsageError whose
     ``.result`` lists each file and why it was left out); one agency counted twice (a region's
     summary beside its own reports) raises :class:`~gkreport.consolidation.rollup.DoubleCounting`.
+    ``cache=True``: files read before (same bytes, rules and code) are not read again, as on the
+    command line (see :mod:`gkreport.consolidation.read_cache`; off by default in scripts).
     """
     if roster is not None and not Path(roster).is_file():
         raise UsageError(f"名单文件 {roster} 不存在")
     items = [paths] if isinstance(paths, (str, PathLike)) else list(paths)
     result = _consolidate([Path(p) for p in items], year=year, form=form,
-                          roster=Path(roster) if roster is not None else None, region=region)
+                          roster=Path(roster) if roster is not None else None, region=region, cache=cache)
     if not result.included:
         raise NothingToSum(result)
     return result
