@@ -265,3 +265,33 @@ def test_the_api_reads_every_file_unless_asked(tmp_path: Path) -> None:
     api.consolidate(d, cache=True)
     again = api.consolidate(d, cache=True)
     assert all(e.summary.cached for e in again.entries)
+
+
+@pytest.mark.parametrize("command", ["consolidate", "check"])
+def test_spawned_workers_use_the_cache_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str], command: str) -> None:
+    """On Windows (and macOS) workers are spawned, not forked: they inherit nothing and get the
+    run's store from the pool's initializer, or they would read every file, every run."""
+    import multiprocessing
+
+    import gkreport.consolidation.pool as pool
+
+    monkeypatch.setattr(pool, "mp_context", lambda: multiprocessing.get_context("spawn"))
+    d = tmp_path / "in"
+    mk.write_agencies(4, d, seed=49, error_share=0.0)
+    if command == "consolidate":
+        consolidate([d], jobs=2, cache=True)
+        again = consolidate([d], jobs=2, cache=True)
+        assert all(e.summary.cached for e in again.entries)
+    else:
+        assert cli_main(["check", str(d), "--jobs", "2"]) == 0
+        capsys.readouterr()
+        assert len(_keys(tmp_path)) == 4
+        before = _used(tmp_path)
+        assert cli_main(["check", str(d), "--jobs", "2"]) == 0
+        assert all(_used(tmp_path)[k] > before[k] for k in before)  # each entry used again
+
+
+def _used(tmp_path: Path) -> dict[str, float]:
+    with sqlite3.connect(_db(tmp_path)) as c:
+        return {k: u for k, u in c.execute("SELECT key, used FROM readings")}

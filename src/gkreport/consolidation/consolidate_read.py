@@ -138,7 +138,8 @@ def read_all(files: Sequence[Path], jobs: int | None, progress: bool = False,
     store = read_cache.open_store("consolidate") if cache else None
     with read_cache.active(store):
         fn = read_cache.summarise if store is not None else summarise_file
-        for s in map_files(fn, [str(p) for p in files], jobs, crashed=_crashed):
+        for s in map_files(fn, [str(p) for p in files], jobs, crashed=_crashed,
+                           initializer=read_cache.activate, initargs=(store,)):
             out.append(_compact(s))
             bar.step()
             if on_first is not None and s.ok and s.form:

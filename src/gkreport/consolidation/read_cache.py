@@ -81,6 +81,10 @@ class Store:
                 self._conn.close()
         self._conn = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Sent to a spawned worker (Windows, macOS) without the connection."""
+        return {"path": self.path, "scope": self.scope, "_conn": None, "_pid": 0}
+
 
 _ACTIVE: Store | None = None  # the store of the reading in progress (forked workers inherit it)
 
@@ -127,6 +131,13 @@ def active(store: Store | None) -> Any:
 
 def active_store() -> Store | None:
     return _ACTIVE
+
+
+def activate(store: Store | None) -> None:
+    """A worker's start: the run's store. Forked workers inherit it anyway; spawned ones
+    (Windows, macOS) get it here, or they would read every file."""
+    global _ACTIVE
+    _ACTIVE = store
 
 
 def summarise(path: str) -> FileSummary:

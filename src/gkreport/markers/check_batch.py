@@ -58,10 +58,14 @@ class Job:
 _OPTIONS = BatchOptions()
 
 
-def _init(options: BatchOptions) -> None:
-    """Worker start (or the parent, when run serially): the run's options; forms warmed."""
+def _init(options: BatchOptions, store: object = None) -> None:
+    """Worker start (or the parent, when run serially): the run's options and reading cache
+    (:func:`gkreport.consolidation.read_cache.activate`); forms warmed."""
+    from gkreport.consolidation import read_cache
+
     global _OPTIONS
     _OPTIONS = options
+    read_cache.activate(store if isinstance(store, read_cache.Store) else None)
     for v in available_forms():
         warm_layout(load_form(v))
 
@@ -157,7 +161,7 @@ def check_files(jobs: Sequence[Job], options: BatchOptions, workers: int | None 
     reused: list[str] = []
     with read_cache.active(store):
         for done in map_files(check_job, list(jobs), workers, crashed=_crashed,
-                              initializer=_init, initargs=(options,)):
+                              initializer=_init, initargs=(options, store)):
             result = done.result
             if done.reused:
                 reused.append(done.key)
