@@ -219,6 +219,8 @@ def test_check_again_reads_nothing_and_says_the_same(county: tuple[Path, list[di
     monkeypatch.setattr(batch, "read_and_check", _no_reading)
     code2, second = _check_json(capsys, str(d), "--jobs", jobs)
     assert (code2, second) == (code1, first)
+    cli_main(["check", str(d), "--jobs", jobs])
+    assert "其中 6 份与以前校验时读过的内容完全相同" in capsys.readouterr().out
     # another --year is another question: every file is read again (the patched reader is met)
     assert cli_main(["check", str(d), "--jobs", "1", "--year", "2023"]) == 3  # gkreport's own error: exit 3
     assert "AssertionError" in capsys.readouterr().err

@@ -96,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         print(marks_line(results, plan.outdir, mark_all=args.mark_all))
     if not args.json and len(results) > 1:
         print(tally_line(results))
+        if reused := sum(1 for r in results if r.reused):
+            print(f"其中 {reused} 份与以前校验时读过的内容完全相同，沿用了当时的结果（加 --no-cache 则全部重新读取）")
     if args.json:
         json.dump([r.to_dict() for r in results], sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")

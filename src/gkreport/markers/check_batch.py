@@ -106,7 +106,7 @@ def check_job(job: Job) -> _Done:
     if store is not None and key is not None:
         hit = read_cache.lookup(store, key)
         if isinstance(hit, FileResult) and _storable(hit) and _enough(hit, job, o):
-            return _Done(replace(hit, file=job.path), key=key, reused=True)
+            return _Done(replace(hit, file=job.path, reused=True), key=key, reused=True)
     result = read_and_check(job.path, previous=o.previous, form=o.form, year=o.year, mode="fast")
     if result.report is not None and not result.internal and job.copy is not None \
             and (o.mark_all or result.needs_mark):

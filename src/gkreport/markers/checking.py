@@ -48,6 +48,7 @@ class FileResult:
     marked: Path | None = None
     marked_is_new: bool = False  # the input was not a template: the copy is a new, filled template
     internal: bool = False  # ``error`` is a bug in gkreport (logged), not a fault of the file (exit 3)
+    reused: bool = False  # given again from the reading cache (same bytes, rules, code, options): not read this run
 
     @property
     def counts(self) -> dict[str, int]:
