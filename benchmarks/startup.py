@@ -47,6 +47,7 @@ SAMPLES = HERE.parent / "samples"
 
 CHECK_ACTIVE_IMPORTS = (  # as xlcall.main does it (an older tree has no runtime.import_openpyxl)
     "import sys, gkreport.addin.xlcall as m, gkreport.commands.runtime as r; m.import_xlwings(); "
+    "'check_active' in getattr(m, 'WORKBOOK_BUTTONS', ('check_active',)) and "
     "getattr(r, 'import_openpyxl', lambda: None)(); import gkreport.addin.excel; "
     "import gkreport.core.engine, gkreport.readers.workbook_layout, gkreport.markers.marking, gkreport.markers.xlwings_marker; "
     "from gkreport.core.forms import load_form; load_form('2021')"

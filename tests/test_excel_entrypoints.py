@@ -421,3 +421,25 @@ def test_marker_satisfies_the_protocol(planted: tuple[Any, Any, str, str]) -> No
 
     marker: MarkTarget = XlwingsMarker(planted[0])
     assert marker.has_sheet(planted[2]) and not marker.has_sheet(RESULTS_SHEET)
+
+
+def test_check_on_the_ribbon_marks_without_loading_openpyxl(tmp_path: Path) -> None:
+    """校验 reads and marks the open workbook through xlwings: a fresh process (as a click
+    starts) never imports openpyxl or numpy for it, yet marks the planted error."""
+    import subprocess
+    import sys
+
+    wb, _form = filled("pingtan-2023", {"t2.new.person": 7 + (REAL_REPORTS["pingtan-2023"]()[2]["t2.new.person"] or 0)})
+    payload = tmp_path / "book.json"
+    payload.write_text(json.dumps(payload_from_workbook(wb), default=str), encoding="utf-8")
+    code = ("import json, sys, gkreport.addin.xlcall as m; xw = m.import_xlwings(); "
+            "from gkreport.addin import excel; "
+            f"book = xw.Book(json=json.loads(open({str(payload)!r}, encoding='utf-8').read())); "
+            "excel.check_active(book); "
+            "print(len(book.json()['actions']) > 0, 'openpyxl' in sys.modules, 'numpy' in sys.modules)")
+    env = {**os.environ, "HOME": str(tmp_path), "XLWINGS_LICENSE_KEY": "noncommercial"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    marked, with_openpyxl, with_numpy = out.stdout.split()
+    assert marked == "True" and with_openpyxl == "False"
+    assert with_numpy == "True"  # (the planted error is located: the solver's numpy, not openpyxl's)

@@ -98,11 +98,11 @@ def _relocate(findings: list[Finding], form: Form, where: Mapping[str, Location]
 def _template_look(form: Form, where: Mapping[str, Location]) -> Callable[[str, str], CellLook]:
     """The look the template gives each data cell, for engines that cannot read formats."""
     from gkreport.markers.xlwings_marker import CellLook
-    from gkreport.output.template import INPUT_FILL, TOTAL_FILL
+    from gkreport.output.palette import INPUT_RGB, TOTAL_RGB  # (not template_style: no openpyxl for a click)
 
-    looks = {where.get(cid, (c.sheet, c.ref)): CellLook(
-        fill=str((TOTAL_FILL if c.kind == "total" else INPUT_FILL).fgColor.rgb)[-6:], border="thin")
-        for cid, c in form.cells.items()}
+    looks = {where.get(cid, (c.sheet, c.ref)): CellLook(fill=TOTAL_RGB if c.kind == "total" else INPUT_RGB,
+                                                        border="thin")
+             for cid, c in form.cells.items()}
     return lambda sheet, ref: looks.get((sheet, ref), CellLook())
 
 

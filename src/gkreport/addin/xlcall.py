@@ -36,7 +36,8 @@ BUTTONS = ("new_form", "check_active", "clear_marks", "next_problem", "consolida
 LEGACY_BUTTON = re.compile(r"new_form_[0-9]{4}")
 EXIT_OK, EXIT_FAILED = Exit.OK, Exit.INTERNAL  # what the add-in's launcher tests
 _HIDDEN_WHILE_IMPORTING = ("pandas", "numpy")
-WORKBOOK_BUTTONS = ("new_form", "check_active", "consolidate_folder")  # use openpyxl (and legacy new_form_<v>)
+WORKBOOK_BUTTONS = ("new_form", "consolidate_folder")  # write workbooks with openpyxl (and legacy new_form_<v>);
+# 校验 (check_active) reads and marks the open workbook through xlwings alone
 
 
 def import_xlwings() -> Any:

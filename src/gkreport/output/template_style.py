@@ -10,6 +10,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from gkreport.core import addresses as addr
 
+from .palette import INPUT_RGB, TOTAL_RGB
+
 PASS_MARK = "✓"
 FAIL_MARK = "✗"
 WARN_MARK = "⚠"
@@ -20,8 +22,8 @@ FIXED_TIME = dt.datetime(2024, 1, 1)
 FONT = "宋体"
 THIN = Side(style="thin", color="000000")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-INPUT_FILL = PatternFill("solid", fgColor="FFF9E5")
-TOTAL_FILL = PatternFill("solid", fgColor="EAF1FB")
+INPUT_FILL = PatternFill("solid", fgColor=INPUT_RGB)
+TOTAL_FILL = PatternFill("solid", fgColor=TOTAL_RGB)
 HEAD_FILL = PatternFill("solid", fgColor="F2F2F2")
 BLOCK_FILL = PatternFill("solid", fgColor="C6D9F1")  # the light blue of the official page
 CHECK_FILL = PatternFill("solid", fgColor="F7F7F7")
