@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -402,3 +403,19 @@ def test_help_documents_the_exit_codes() -> None:
                            text=True, encoding="utf-8", timeout=60)
         assert r.returncode == 0
         assert "  3 = 程序内部错误" in r.stdout and "  2 = 有文件无法读取或写入" in r.stdout
+
+
+def test_an_error_python_can_only_ignore_at_exit_goes_to_the_log(tmp_path: Path) -> None:
+    """After the command has said its result, an exception raised where Python can only
+    ignore it (here a ``__del__`` at shutdown; in the wild a worker pool's wakeup pipe closed
+    by a CPython race) is logged, not printed as a traceback."""
+    log = tmp_path / "gkreport.log"
+    code = ("import sys\n"
+            "class Late:\n    def __del__(self):\n        raise OSError(9, 'Bad file descriptor')\n"
+            "late = Late()\n"
+            "import atexit\natexit.register(lambda: globals().pop('late'))\n"
+            "from gkreport.commands.cli import main\nsys.argv = ['gkreport', 'describe']\nsys.exit(main())\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8",
+                       env={**os.environ, "GKREPORT_LOG": str(log)}, timeout=120)
+    assert r.returncode == 0 and "Traceback" not in r.stderr and "Exception ignored" not in r.stderr, r.stderr
+    assert "OSError: [Errno 9] Bad file descriptor" in log.read_text(encoding="utf-8")

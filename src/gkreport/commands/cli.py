@@ -240,9 +240,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = run_guarded(_parse_and_run, argv)
     if argv is None:
         # The console script: the work is done and reported; a Ctrl+C during the interpreter's
-        # shutdown (joining worker threads) must not turn the result into a signal death.
+        # shutdown (joining worker threads) must not turn the result into a signal death, and
+        # an error Python can only ignore then goes to the log, not to the screen.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        sys.unraisablehook = _log_unraisable
     return code
+
+
+def _log_unraisable(u: Any) -> None:
+    """An exception Python could not raise (a ``__del__``, a worker pool's wakeup pipe already
+    closed at exit: a CPython race after a pool was interrupted): logged, never a traceback on
+    the screen after the command has given its result."""
+    import traceback
+
+    from .runtime import append_log, log_candidates
+
+    text = "".join(traceback.format_exception(u.exc_type, u.exc_value, u.exc_traceback))
+    header = f"gkreport {__version__} ignored at exit: {u.err_msg or 'Exception ignored'} {u.object!r}"
+    for path in log_candidates():
+        if append_log(header, text, path):
+            return
 
 
 def _parse_and_run(argv: Sequence[str] | None) -> int:
