@@ -69,6 +69,7 @@ from .template_style import (
     WARN_FILL,
     WARN_FONT,
     WARN_MARK,
+    StyleMemo,
     label,
     protect,
 )
@@ -163,21 +164,24 @@ def _write_table(ws: Worksheet, table: TableDef, form: Form) -> None:
         fill, font, align = styles[lab.style]
         label(ws, lab.range, lab.text, fill, font, align)
     groups: dict[str, list[CellDef]] = {}
+    memo = StyleMemo()
     for cell in form.table_cells(table.id):
         if ":" in cell.range:
             ws.merge_cells(cell.range)
+        total = cell.kind == "total"
         for col, row in addr.cells_in(cell.range):
             c = ws.cell(row=row, column=col)
-            c.border = BORDER
-            c.fill = TOTAL_FILL if cell.kind == "total" else INPUT_FILL
-            c.protection = UNLOCKED
-        anchor = ws[cell.ref]
-        anchor.alignment = Alignment(horizontal="right", vertical="center")
-        anchor.font = Font(name=FONT, size=10, bold=cell.kind == "total")
-        anchor.number_format = "General"
+            memo.apply(c, ("input", total), border=BORDER, fill=TOTAL_FILL if total else INPUT_FILL,
+                       protection=UNLOCKED)
+        memo.apply(ws[cell.ref], ("anchor", total), alignment=_RIGHT,
+                   font=_TOTAL_FONT if total else _INPUT_FONT, number_format="General")
         groups.setdefault(cell.type, []).append(cell)
     for ctype, cells in groups.items():
         ws.add_data_validation(_validation(ctype, cells))
+
+
+_RIGHT = Alignment(horizontal="right", vertical="center")
+_INPUT_FONT, _TOTAL_FONT = Font(name=FONT, size=10, bold=False), Font(name=FONT, size=10, bold=True)
 
 
 def _validation(ctype: str, cells: Iterable[CellDef]) -> DataValidation:
