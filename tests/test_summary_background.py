@@ -69,32 +69,38 @@ def _dump(path: Path) -> dict[str, Any]:
     return out
 
 
-def _write(result: Consolidation, out: Path, monkeypatch: pytest.MonkeyPatch, *, fork: bool, long: bool) -> list[Any]:
-    started: list[Any] = []
-    real_start = background_save.start_save
+def _write(result: Consolidation, out: Path, monkeypatch: pytest.MonkeyPatch, way: str, long: bool = False) -> None:
+    """Write the summary one way: "serial" (one process), "background" (a child saves the
+    workbook), "split" (a child generates and compresses the largest sheet); check it went so."""
+    from gkreport.output import xlsx_split
 
-    def start(wb: Any, path: Path) -> Any:
-        saver = real_start(wb, path) if fork else None
-        started.append(saver)
-        return saver
-
-    monkeypatch.setattr("gkreport.output.xlsx_rows.start_save", start)
-    write_summary(result, out, force=True, long=long)
-    monkeypatch.undo()
-    return started
+    used: list[str] = []
+    real_save, real_job = background_save.start_save, xlsx_split.start_job
+    with monkeypatch.context() as m:
+        if way == "serial":
+            m.setattr(background_save, "can_fork", lambda: False)
+        if way != "split":
+            m.setattr(xlsx_split, "child_sheet", lambda bulk: None)
+        m.setattr("gkreport.output.xlsx_rows.start_save",
+                  lambda wb, path: used.append("background") or real_save(wb, path))
+        m.setattr(xlsx_split, "start_job", lambda work: used.append("split") or real_job(work))
+        write_summary(result, out, force=True, long=long)
+    assert used == {"serial": ["background"], "background": ["background"], "split": ["split"]}[way]
 
 
 @pytest.mark.parametrize("long", [False, True])
-def test_the_background_save_writes_the_same_workbook(result: Consolidation, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch, long: bool) -> None:
-    serial, forked = tmp_path / "serial.xlsx", tmp_path / "forked.xlsx"
-    assert _write(result, serial, monkeypatch, fork=False, long=long) == [None]
-    started = _write(result, forked, monkeypatch, fork=True, long=long)
-    assert len(started) == 1 and isinstance(started[0], background_save.BackgroundSave)  # the child did save it
-    assert _parts(forked) == _parts(serial)
-    assert _dump(forked) == _dump(serial)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["forked.xlsx", "serial.xlsx"]  # no temporary left
-    names = openpyxl.load_workbook(forked, read_only=True).sheetnames
+def test_every_way_writes_the_same_workbook(result: Consolidation, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch, long: bool) -> None:
+    ways = ("serial", "background", "split")
+    for way in ways:
+        _write(result, tmp_path / f"{way}.xlsx", monkeypatch, way, long)
+    serial = _parts(tmp_path / "serial.xlsx")
+    dumped = _dump(tmp_path / "serial.xlsx")
+    for way in ways[1:]:
+        assert _parts(tmp_path / f"{way}.xlsx") == serial, way
+        assert _dump(tmp_path / f"{way}.xlsx") == dumped, way
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{w}.xlsx" for w in ways)  # no temporary left
+    names = openpyxl.load_workbook(tmp_path / "split.xlsx", read_only=True).sheetnames
     assert ("明细（长表）" in names) == long and "明细" in names and "问题清单" in names
 
 
@@ -127,12 +133,12 @@ def _garbage_then_exit(path: Path) -> None:
 def test_a_failing_child_costs_nothing(result: Consolidation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                        fault: Any, capfd: pytest.CaptureFixture[str]) -> None:
     serial = tmp_path / "serial.xlsx"
-    _write(result, serial, monkeypatch, fork=False, long=False)
+    _write(result, serial, monkeypatch, "serial")
     capfd.readouterr()
     monkeypatch.setattr(background_save, "save_plain", _child_only(fault))
     monkeypatch.setattr("gkreport.output.xlsx_rows.save_plain", background_save.save_plain)
     out = tmp_path / "out.xlsx"
-    write_summary(result, out, force=True)
+    _write(result, out, monkeypatch, "background")
     assert _parts(out) == _parts(serial)
     assert "Traceback" not in capfd.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.xlsx", "serial.xlsx"]
@@ -140,19 +146,61 @@ def test_a_failing_child_costs_nothing(result: Consolidation, tmp_path: Path, mo
         os.waitpid(-1, os.WNOHANG)  # the child was reaped
 
 
-def test_an_error_in_the_rows_stops_the_child_and_writes_nothing(tmp_path: Path) -> None:
+def _exit_without_result(b: Any, path: Path) -> None:
+    path.write_bytes(b"\x00half a segment")
+    os._exit(0)
+
+
+@pytest.mark.parametrize("fault", [_raise, _die, _exit_without_result])
+def test_a_failing_split_child_costs_nothing(result: Consolidation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             fault: Any, capfd: pytest.CaptureFixture[str]) -> None:
+    """The child generating the largest sheet raises, is killed, or leaves without saying it
+    finished: that sheet is generated by the parent, and the workbook is the same."""
+    from gkreport.output import xlsx_split
+
+    serial = tmp_path / "serial.xlsx"
+    _write(result, serial, monkeypatch, "serial", long=True)
+    capfd.readouterr()
+    parent = os.getpid()
+    real = xlsx_split._child
+
+    def child(b: Any, path: Path) -> None:
+        if os.getpid() != parent:
+            fault(b, path) if fault is _exit_without_result else fault(path)
+        real(b, path)
+
+    monkeypatch.setattr(xlsx_split, "_child", child)
+    out = tmp_path / "out.xlsx"
+    _write(result, out, monkeypatch, "split", long=True)
+    assert _parts(out) == _parts(serial)
+    assert "Traceback" not in capfd.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.xlsx", "serial.xlsx"]
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+@pytest.mark.parametrize("bad", ["大", "小", None])
+def test_an_error_in_the_rows_stops_the_child_and_writes_nothing(tmp_path: Path, bad: str | None) -> None:
+    """Rows that fail in the child's sheet (大, the largest), in the parent's (小), or in the
+    only sheet (None: the child saves the workbook): the error is the caller's, as in one
+    process; no summary, no temporary file, no child left."""
     wb = openpyxl.Workbook()
-    wb.active.title = "S"
+    wb.active.title = "大"
+    wb.create_sheet("小")
 
-    def rows() -> Any:
-        for i in range(3000):
-            yield [f"第{i}行", i]
-        raise RuntimeError("行数据出错")
+    def rows(n: int, fail: bool) -> Any:
+        for i in range(n):
+            yield [f"第{i}行", i, i * 0.5]
+        if fail:
+            raise RuntimeError("行数据出错")
 
+    bulk = {"大": BulkRows(2, rows(3000, bad in ("大", None)), 3000, 3)}
+    if bad is not None:
+        bulk["小"] = BulkRows(2, rows(10, bad == "小"), 10, 3)
     out = tmp_path / "x.xlsx"
     with pytest.raises(RuntimeError, match="行数据出错"):
-        save_with_rows(wb, out, {"S": BulkRows(2, rows(), 3000, 2)})
-    assert list(tmp_path.iterdir()) == []  # neither the summary nor a temporary file
+        save_with_rows(wb, out, bulk)
+    assert list(tmp_path.iterdir()) == []
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # no child left running or unreaped
 

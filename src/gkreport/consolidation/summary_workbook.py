@@ -114,7 +114,7 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
     # Re-check just before replacing: another run may have written it meanwhile.
     if out.exists() and not force:
         raise FileExistsError(f"输出文件 {out} 已存在；如需覆盖请加 --force")
-    return save_with_rows(wb, out, bulk)
+    return save_with_rows(wb, out, bulk, split=not progress)  # one bar, counted in one process
 
 
 def _with_progress(bulk: dict[str, BulkRows]) -> None:

@@ -26,6 +26,7 @@ import signal
 import sys
 import threading
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from openpyxl.workbook.workbook import Workbook
@@ -43,11 +44,11 @@ def save_plain(wb: Workbook, path: Path) -> None:
         ExcelWriter(wb, archive).save()
 
 
-class BackgroundSave:
-    """A child process saving a workbook at ``path`` (see :func:`start_save`)."""
+class ForkedJob:
+    """A function running in a forked child (see :func:`start_job`); its exit code says how it went."""
 
-    def __init__(self, pid: int, path: Path) -> None:
-        self.pid, self.path = pid, path
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
         self._status: int | None = None
 
     def done(self) -> bool:
@@ -55,26 +56,25 @@ class BackgroundSave:
         if self._status is None:
             try:
                 pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:  # reaped elsewhere: its file decides
+            except ChildProcessError:  # reaped elsewhere: its output decides
                 pid, status = self.pid, 0
             if pid == 0:
                 return False
-            self._status = status
-            gc.unfreeze()
+            self._finished(status)
         return True
 
     def wait(self) -> bool:
-        """Wait for the child; True if it saved a readable workbook at ``path``."""
+        """Wait for the child; True if it finished its work (exit code 0)."""
         if self._status is None:
             try:
-                _, self._status = os.waitpid(self.pid, 0)
+                _, status = os.waitpid(self.pid, 0)
             except ChildProcessError:
-                self._status = 0
+                status = 0
             except BaseException:  # Ctrl+C while waiting: no child is left behind
                 self.cancel()
                 raise
-            gc.unfreeze()
-        return self._status == 0 and _readable(self.path)
+            self._finished(status)
+        return self._status == 0
 
     def cancel(self) -> None:
         """Stop the child if it still runs, and reap it."""
@@ -82,10 +82,26 @@ class BackgroundSave:
             return
         try:
             os.kill(self.pid, signal.SIGKILL)
-            _, self._status = os.waitpid(self.pid, 0)
+            _, status = os.waitpid(self.pid, 0)
         except (ProcessLookupError, ChildProcessError):
-            self._status = -1
+            status = -1
+        self._finished(status)
+
+    def _finished(self, status: int) -> None:
+        self._status = status
         gc.unfreeze()
+
+
+class BackgroundSave(ForkedJob):
+    """A child process saving a workbook at ``path`` (see :func:`start_save`)."""
+
+    def __init__(self, pid: int, path: Path) -> None:
+        super().__init__(pid)
+        self.path = path
+
+    def wait(self) -> bool:
+        """Wait for the child; True if it saved a readable workbook at ``path``."""
+        return super().wait() and _readable(self.path)
 
 
 def can_fork() -> bool:
@@ -94,9 +110,10 @@ def can_fork() -> bool:
     return sys.platform == "linux" and hasattr(os, "fork") and threading.active_count() == 1
 
 
-def start_save(wb: Workbook, path: Path) -> BackgroundSave | None:
-    """Start saving ``wb`` at ``path`` (uncompressed, :func:`save_plain`) in a forked child;
-    None when that cannot be done here (the caller saves it itself)."""
+def start_job(work: Callable[[], object]) -> int | None:
+    """Run ``work()`` in a forked child; the child's pid, or None when that cannot be done
+    here (the caller does the work itself). The child leaves with exit code 0 once ``work``
+    has returned, 1 if it raised."""
     if not can_fork():
         return None
     # The cyclic garbage collector reads and writes a header in every object it visits: in
@@ -105,20 +122,27 @@ def start_save(wb: Workbook, path: Path) -> BackgroundSave | None:
     gc.freeze()
     try:
         pid = os.fork()
-    except OSError:  # no memory or process slots left: save in this process
+    except OSError:  # no memory or process slots left: the work is done in this process
         gc.unfreeze()
         return None
     if pid == 0:  # the child
         code = 1
         try:
             gc.disable()  # a short life: the little garbage it makes goes with it
-            save_plain(wb, path)
+            work()
             code = 0
-        except BaseException:  # the parent sees the exit code and saves the workbook itself
+        except BaseException:  # the parent sees the exit code and does the work itself
             pass
         finally:
             os._exit(code)
-    return BackgroundSave(pid, path)
+    return pid
+
+
+def start_save(wb: Workbook, path: Path) -> BackgroundSave | None:
+    """Start saving ``wb`` at ``path`` (uncompressed, :func:`save_plain`) in a forked child;
+    None when that cannot be done here (the caller saves it itself)."""
+    pid = start_job(lambda: save_plain(wb, path))
+    return None if pid is None else BackgroundSave(pid, path)
 
 
 def _readable(path: Path) -> bool:

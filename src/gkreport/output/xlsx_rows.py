@@ -64,17 +64,27 @@ class BulkRows:
     height: Callable[[Sequence[Any]], float | None] | None = None
 
 
-def save_with_rows(wb: Workbook, path: Path, bulk: Mapping[str, BulkRows], *, background: bool = True) -> Path:
+def save_with_rows(wb: Workbook, path: Path, bulk: Mapping[str, BulkRows], *, background: bool = True,
+                   split: bool = True) -> Path:
     """Save ``wb`` at ``path`` atomically with ``bulk`` rows appended to the named sheets.
 
-    ``background``: openpyxl saves the workbook in a forked child (:mod:`gkreport.output.background_save`)
-    while this process generates the first rows; where that cannot be done, or the child fails,
-    the workbook is saved here. Either way the file written is the same."""
+    ``background``: use a second process where it is safe (Linux, see
+    :mod:`gkreport.output.background_save`): with ``split``, a child generates and compresses
+    the largest sheet's rows while this process does the rest (:mod:`gkreport.output.xlsx_split`);
+    otherwise (or for a province-sized sheet) a child saves the workbook while this process
+    generates the first rows. ``split`` False keeps every row in this process (a progress bar
+    counting them). Whichever way, the file written is the same, and a child that fails
+    costs nothing but the time: its work is done here."""
     path = Path(path)
     for title in bulk:
         wb[title]  # KeyError now, before anything is written, for a sheet that does not exist
-    chunks = {title: _Chunks(b) for title, b in bulk.items()}
     with temp_dir(path) as tmp:
+        if background and split:
+            from .xlsx_split import save_split
+
+            if save_split(wb, path, bulk, tmp):
+                return path
+        chunks = {title: _Chunks(b) for title, b in bulk.items()}
         plain = tmp / "plain.xlsx"
         saver = start_save(wb, plain) if background and bulk else None
         if saver is not None:
@@ -112,7 +122,7 @@ class _Chunks:
     def __init__(self, b: BulkRows) -> None:
         self.b = b
         self._ahead: deque[bytes] = deque()
-        self._rest = _row_chunks(b)
+        self._rest = row_chunks(b)
 
     def step(self) -> int | None:
         """Generate one chunk ahead; its size, or None when all rows are generated."""
@@ -148,7 +158,15 @@ def _splice(src: Path, dst: Path, bulk: Mapping[str, _Chunks]) -> None:
 
 
 def _write_with_rows(fh: IO[bytes], xml: bytes, c: _Chunks) -> None:
-    b = c.b
+    head, tail = head_and_tail(xml, c.b)
+    fh.write(head)
+    for chunk in c.drain():
+        fh.write(chunk)
+    fh.write(tail)
+
+
+def head_and_tail(xml: bytes, b: BulkRows) -> tuple[bytes, bytes]:
+    """The saved sheet part ``xml`` cut where ``b``'s rows go, its <dimension> widened to them."""
     existing = [int(m) for m in _ROW_TAG.findall(xml)]
     if existing and max(existing) >= b.first_row:
         # Any cell object openpyxl holds (even an empty one, e.g. from ws.cell()) or row
@@ -169,13 +187,10 @@ def _write_with_rows(fh: IO[bytes], xml: bytes, c: _Chunks) -> None:
         with contextlib.suppress(ValueError):  # an odd ref openpyxl wrote: ours is used
             n_cols = max(n_cols, range_boundaries(m.group(1).decode())[2] or 0)
     dim = f'<dimension ref="A1:{get_column_letter(max(n_cols, 1))}{last_row}"/>'.encode()
-    fh.write(_DIMENSION.sub(dim, head, count=1))
-    for chunk in c.drain():
-        fh.write(chunk)
-    fh.write(tail)
+    return _DIMENSION.sub(dim, head, count=1), tail
 
 
-def _row_chunks(b: BulkRows) -> Iterator[bytes]:
+def row_chunks(b: BulkRows) -> Iterator[bytes]:
     """``b``'s rows as SpreadsheetML, 500 rows a chunk; checks their number at the end."""
     letters = [get_column_letter(i) for i in range(1, b.n_cols + 1)]
     openings = [f'<c r="{letter}' for letter in letters]
