@@ -219,3 +219,25 @@ def test_no_fork_while_another_thread_runs(monkeypatch: pytest.MonkeyPatch) -> N
         stop.set()
         t.join()
     assert background_save.can_fork()
+
+
+def test_one_progress_bar_when_a_child_writes_a_sheet(result: Consolidation, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capfd: pytest.CaptureFixture[str]) -> None:
+    """The child's rows are not drawn by the child (two bars would fight over the line): the
+    parent's bar only moves forward and ends full, once."""
+    import re
+
+    from gkreport.output import xlsx_split
+
+    used: list[int | None] = []
+    real = xlsx_split.start_job
+    monkeypatch.setattr(xlsx_split, "start_job", lambda work: used.append(real(work)) or used[-1])
+    capfd.readouterr()
+    write_summary(result, tmp_path / "s.xlsx", progress=True)
+    err = capfd.readouterr().err
+    assert used and used[0] is not None  # the split was used
+    counts = [(int(d), int(t)) for d, t in re.findall(r"写入汇总表 \[[#.]+\] (\d+)/(\d+) 行", err)]
+    assert counts and all(t == counts[0][1] for _, t in counts)
+    assert [d for d, _ in counts] == sorted(d for d, _ in counts) and counts[-1][0] == counts[-1][1]
+    assert err.count("\n") == 1 and err.endswith(" 行\n")

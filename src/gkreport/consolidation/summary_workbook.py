@@ -44,6 +44,7 @@ from .consolidate import (
 from .consolidate_model import CellValues
 from .rollup import add_manifest, summary_header
 from .roster import NORMALISED, roster_line
+from .summary_progress import with_progress
 from .summary_style import _BOLD as _BOLD
 from .summary_style import _HEAD_ALIGN as _HEAD_ALIGN
 from .summary_style import _HEAD_FILL as _HEAD_FILL
@@ -109,29 +110,14 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
 
         charts_sheet(wb, result, form, bar)
     add_manifest(wb, result, bulk)  # the agencies it contains, for the next level (rollup.py)
-    if progress:
-        _with_progress(bulk)
+    finish = with_progress(bulk) if progress else None
     # Re-check just before replacing: another run may have written it meanwhile.
     if out.exists() and not force:
         raise FileExistsError(f"输出文件 {out} 已存在；如需覆盖请加 --force")
-    return save_with_rows(wb, out, bulk, split=not progress)  # one bar, counted in one process
-
-
-def _with_progress(bulk: dict[str, BulkRows]) -> None:
-    """Count the rows as they are written (the bulk rows are most of the writing)."""
-    from dataclasses import replace
-
-    from .consolidate_read import Progress
-
-    bar = Progress(sum(b.n_rows for b in bulk.values()), True, label="写入汇总表", unit=" 行")
-
-    def counted(rows: Iterable[Sequence[Any]]) -> Iterable[Sequence[Any]]:
-        for row in rows:
-            yield row
-            bar.step()
-
-    for title, b in bulk.items():
-        bulk[title] = replace(b, rows=counted(b.rows))
+    written = save_with_rows(wb, out, bulk)
+    if finish is not None:
+        finish()
+    return written
 
 
 # ---------------------------------------------------------------------------- official tables

@@ -104,6 +104,15 @@ class BackgroundSave(ForkedJob):
         return super().wait() and _readable(self.path)
 
 
+_IN_CHILD = False
+
+
+def in_child() -> bool:
+    """Whether this process is a child started by :func:`start_job` (it shows no progress:
+    the parent's bar is the one on the screen)."""
+    return _IN_CHILD
+
+
 def can_fork() -> bool:
     """Forking is safe here: Linux (fork is the default start of workers there, see
     :mod:`gkreport.consolidation.pool`) and no other thread running."""
@@ -126,6 +135,8 @@ def start_job(work: Callable[[], object]) -> int | None:
         gc.unfreeze()
         return None
     if pid == 0:  # the child
+        global _IN_CHILD
+        _IN_CHILD = True
         code = 1
         try:
             gc.disable()  # a short life: the little garbage it makes goes with it

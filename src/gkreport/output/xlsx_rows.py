@@ -72,9 +72,9 @@ def save_with_rows(wb: Workbook, path: Path, bulk: Mapping[str, BulkRows], *, ba
     :mod:`gkreport.output.background_save`): with ``split``, a child generates and compresses
     the largest sheet's rows while this process does the rest (:mod:`gkreport.output.xlsx_split`);
     otherwise (or for a province-sized sheet) a child saves the workbook while this process
-    generates the first rows. ``split`` False keeps every row in this process (a progress bar
-    counting them). Whichever way, the file written is the same, and a child that fails
-    costs nothing but the time: its work is done here."""
+    generates the first rows. ``split`` False keeps every row in this process. Whichever way,
+    the file written is the same, and a child that fails costs nothing but the time: its work
+    is done here."""
     path = Path(path)
     for title in bulk:
         wb[title]  # KeyError now, before anything is written, for a sheet that does not exist
