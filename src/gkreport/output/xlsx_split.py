@@ -17,7 +17,7 @@ child that fails, dies or is killed means the parent generates that sheet itself
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from openpyxl.workbook.workbook import Workbook
@@ -53,19 +53,29 @@ def save_split(wb: Workbook, path: Path, bulk: Mapping[str, BulkRows], tmp: Path
     if pid is None:
         return False
     job = ForkedJob(pid)
+    child_body: list[DeflatedBody] = []
+
+    def body_of(t: str) -> DeflatedBody:
+        """A sheet's segment; the child's is waited for only when its turn comes in the archive
+        (the parts before it are written meanwhile)."""
+        if t != title:
+            return bodies[t]
+        if not child_body:
+            done = _result(mine) if job.wait() else None
+            # the child failed: its sheet is done here
+            child_body.append(done or deflate_to(row_chunks(bulk[title]), tmp / "again.deflate"))
+        return child_body[0]
+
     try:
         plain = tmp / "plain.xlsx"
         save_plain(wb, plain)
         bodies = {t: deflate_to(row_chunks(b), tmp / f"body-{i}.deflate")
                   for i, (t, b) in enumerate(bulk.items()) if t != title}
-        body = _result(mine) if job.wait() else None
-        if body is None:  # the child failed: its sheet is done here
-            body = deflate_to(row_chunks(bulk[title]), tmp / "again.deflate")
-        bodies[title] = body
+        atomic_write(path, lambda done: _assemble(plain, done, bulk, body_of))
     except BaseException:
         job.cancel()
         raise
-    atomic_write(path, lambda done: _assemble(plain, done, bulk, bodies))
+    job.wait()  # reaped already when its segment was waited for: a no-op
     return True
 
 
@@ -85,7 +95,7 @@ def _result(path: Path) -> DeflatedBody | None:
     return DeflatedBody(path, crc, size) if path.is_file() else None
 
 
-def _assemble(plain: Path, dst: Path, bulk: Mapping[str, BulkRows], bodies: Mapping[str, DeflatedBody]) -> None:
+def _assemble(plain: Path, dst: Path, bulk: Mapping[str, BulkRows], body_of: Callable[[str], DeflatedBody]) -> None:
     """The archive: ``plain``'s parts in their order, each bulk sheet's with its rows inside."""
     with zipfile.ZipFile(plain) as zin, open(dst, "wb") as fh:
         parts = sheet_parts(zin)
@@ -98,5 +108,5 @@ def _assemble(plain: Path, dst: Path, bulk: Mapping[str, BulkRows], bodies: Mapp
                 out.add(info.filename, info.date_time, info.external_attr, [data])
             else:
                 head, tail = head_and_tail(data, bulk[title])
-                out.add(info.filename, info.date_time, info.external_attr, [head, bodies[title], tail])
+                out.add(info.filename, info.date_time, info.external_attr, [head, body_of(title), tail])
         out.close()
