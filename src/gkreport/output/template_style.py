@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.styles.cell_style import StyleArray
+from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.worksheet.worksheet import Worksheet
 
 from gkreport.core import addresses as addr
@@ -83,6 +85,21 @@ class StyleMemo:
                 setattr(cell, name, value)
         if cell._style is not None:  # (None: nothing was applied to an unstyled cell)
             self._known[memo_key] = StyleArray(cell._style)
+
+
+def formula_rule(formula: str, *, fill: PatternFill | None = None, font: Font | None = None) -> Rule:
+    """``FormulaRule(formula=[formula], fill=fill, font=font)`` with its format (dxf) shared by
+    every rule of the same fill and font: saving looks each rule's format up in the workbook's
+    list, field by field (~25 ms for the template's 130 rules); a shared one is found at once,
+    by identity. The same file."""
+    key = (id(fill), id(font))
+    known = _DXF.get(key)
+    if known is None or known[0] is not fill or known[1] is not font:
+        known = _DXF[key] = (fill, font, DifferentialStyle(font=font, fill=fill))
+    return Rule(type="expression", formula=[formula], dxf=known[2])
+
+
+_DXF: dict[tuple[int, int], tuple[Any, Any, DifferentialStyle]] = {}
 
 
 def protect(ws: Worksheet) -> None:
