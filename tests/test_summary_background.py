@@ -12,6 +12,8 @@ from typing import Any
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.test_make_agencies import mk
 
 from gkreport.consolidation.consolidate import Consolidation, consolidate, write_summary
@@ -241,3 +243,19 @@ def test_one_progress_bar_when_a_child_writes_a_sheet(result: Consolidation, tmp
     assert counts and all(t == counts[0][1] for _, t in counts)
     assert [d for d, _ in counts] == sorted(d for d, _ in counts) and counts[-1][0] == counts[-1][1]
     assert err.count("\n") == 1 and err.endswith(" 行\n")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.sampled_from(IDS), st.one_of(st.integers(-10**9, 10**9), st.floats(-1e9, 1e9, allow_nan=False),
+                                                     st.floats(allow_nan=False)).filter(bool), max_size=30))
+def test_detail_numbers_are_the_packed_values_in_order(values: dict[str, float | int]) -> None:
+    """明细's row of numbers, converted in C when all are integral, is what in_order gives, type for type."""
+    from gkreport.consolidation.consolidate_model import CellValues, pack_values
+    from gkreport.consolidation.summary_workbook import _numbers
+
+    packed = pack_values(FORM, values)
+    assert isinstance(packed, CellValues)
+    data = packed.doubles(IDS)
+    assert data is not None
+    row, expected = _numbers(data), packed.in_order(IDS)
+    assert row == expected and [type(x) for x in row] == [type(x) for x in (expected or [])]
