@@ -339,7 +339,14 @@ def prepare_workbook(version: str) -> Any:
     """The summary's blank workbook for form ``version`` (openpyxl imported here), or None if it
     could not be built: :func:`write_summary` then builds it again and reports what went wrong."""
     try:
+        from gkreport.commands.runtime import import_openpyxl
+
+        import_openpyxl()  # without numpy (~0.1 s), as the command line has it already
+        # The writing's modules too (~20 ms): imported while the workers read, not after them.
+        from gkreport.output import xlsx_split  # noqa: F401
         from gkreport.output.template import build_template
+
+        from . import summary_charts, summary_workbook  # noqa: F401
 
         return build_template(load_form(version))
     except Exception:  # boundary: a failure here is met again, and reported, by write_summary

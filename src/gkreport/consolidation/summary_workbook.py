@@ -44,6 +44,7 @@ from .consolidate import (
 from .consolidate_model import CellValues
 from .rollup import add_manifest, summary_header
 from .roster import NORMALISED, roster_line
+from .summary_progress import with_progress
 from .summary_style import _BOLD as _BOLD
 from .summary_style import _HEAD_ALIGN as _HEAD_ALIGN
 from .summary_style import _HEAD_FILL as _HEAD_FILL
@@ -109,29 +110,14 @@ def write_summary(result: Consolidation, out: Path, force: bool = False, long: b
 
         charts_sheet(wb, result, form, bar)
     add_manifest(wb, result, bulk)  # the agencies it contains, for the next level (rollup.py)
-    if progress:
-        _with_progress(bulk)
+    finish = with_progress(bulk) if progress else None
     # Re-check just before replacing: another run may have written it meanwhile.
     if out.exists() and not force:
         raise FileExistsError(f"输出文件 {out} 已存在；如需覆盖请加 --force")
-    return save_with_rows(wb, out, bulk)
-
-
-def _with_progress(bulk: dict[str, BulkRows]) -> None:
-    """Count the rows as they are written (the bulk rows are most of the writing)."""
-    from dataclasses import replace
-
-    from .consolidate_read import Progress
-
-    bar = Progress(sum(b.n_rows for b in bulk.values()), True, label="写入汇总表", unit=" 行")
-
-    def counted(rows: Iterable[Sequence[Any]]) -> Iterable[Sequence[Any]]:
-        for row in rows:
-            yield row
-            bar.step()
-
-    for title, b in bulk.items():
-        bulk[title] = replace(b, rows=counted(b.rows))
+    written = save_with_rows(wb, out, bulk)
+    if finish is not None:
+        finish()
+    return written
 
 
 # ---------------------------------------------------------------------------- official tables
@@ -355,8 +341,8 @@ def _detail_sheet(wb: Workbook, result: Consolidation, form: Form, bulk: dict[st
     def wide_rows() -> Iterable[list[Any]]:
         for e in result.included:
             vals = e.summary.values
-            packed = vals.in_order(ids) if isinstance(vals, CellValues) else None
-            row: list[Any] = packed if packed is not None else [vals.get(cid, 0) for cid in ids]
+            packed = vals.doubles(ids) if isinstance(vals, CellValues) else None
+            row: list[Any] = [vals.get(cid, 0) for cid in ids] if packed is None else _numbers(packed)
             for cid in e.summary.blanks:
                 if cid in position:
                     row[position[cid]] = None
@@ -370,6 +356,14 @@ def _detail_sheet(wb: Workbook, result: Consolidation, form: Form, bulk: dict[st
     # holds ~200, so 200 columns of 10 take about ten pages wide — legible, and no more.
     total = 24 + 9 + DETAIL_WIDTH * n + 30
     _print_list(ws, "1:1", pages_wide=max(1, math.ceil(total / 200)), title_cols="A:A")
+
+
+def _numbers(packed: Sequence[float]) -> list[Any]:
+    """The packed doubles as :meth:`CellValues.in_order` gives them (an integral one as an int),
+    in C when all are integral (most reports: counts), 0.1 ms a row faster."""
+    if all(map(float.is_integer, packed)):
+        return list(map(int, packed))
+    return [int(x) if x.is_integer() else x for x in packed]
 
 
 def _long_sheet(wb: Workbook, result: Consolidation, form: Form, bulk: dict[str, BulkRows]) -> None:

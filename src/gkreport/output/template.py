@@ -31,7 +31,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -69,6 +68,8 @@ from .template_style import (
     WARN_FILL,
     WARN_FONT,
     WARN_MARK,
+    StyleMemo,
+    formula_rule,
     label,
     protect,
 )
@@ -113,13 +114,12 @@ def build_template(form: Form) -> Workbook:
         c.border = BORDER
         c.fill = CHECK_FILL
         failing = f'LEFT({addr.absolute(chk.cell)},1)="{FAIL_MARK}"'
-        ws.conditional_formatting.add(chk.cell, FormulaRule(formula=[failing], fill=FAIL_FILL, font=FAIL_FONT))
-        ws.conditional_formatting.add(chk.cell, FormulaRule(
-            formula=[f'LEFT({addr.absolute(chk.cell)},1)="{WARN_MARK}"'], fill=WARN_FILL, font=WARN_FONT))
+        ws.conditional_formatting.add(chk.cell, formula_rule(failing, fill=FAIL_FILL, font=FAIL_FONT))
+        ws.conditional_formatting.add(chk.cell, formula_rule(
+            f'LEFT({addr.absolute(chk.cell)},1)="{WARN_MARK}"', fill=WARN_FILL, font=WARN_FONT))
         if chk.instance.target:
             target = form.cells[chk.instance.target]
-            ws.conditional_formatting.add(target.range, FormulaRule(formula=[failing], fill=FAIL_FILL,
-                                                                    font=FAIL_FONT))
+            ws.conditional_formatting.add(target.range, formula_rule(failing, fill=FAIL_FILL, font=FAIL_FONT))
     for table in form.tables:
         _flag_text_cells(table_ws[table.sheet], table, lay)
     _write_calc_sheet(wb.create_sheet(livecalc.CALC_SHEET), form, lay)
@@ -140,7 +140,7 @@ def _flag_text_cells(ws: Worksheet, table: TableDef, lay: livecalc.CalcLayout) -
     grid = addr.make_range(table.first_col, table.first_row, table.last_col, table.last_row)
     top = addr.split_ref(lay.band_range(table, "state").split(":")[0])
     state = addr.quote_sheet(livecalc.CALC_SHEET) + "!" + addr.make_ref(*top)
-    ws.conditional_formatting.add(grid, FormulaRule(formula=[f"{state}>0"], font=TEXT_FONT))
+    ws.conditional_formatting.add(grid, formula_rule(f"{state}>0", font=TEXT_FONT))
 
 
 def _write_calc_sheet(ws: Worksheet, form: Form, lay: livecalc.CalcLayout) -> None:
@@ -163,21 +163,24 @@ def _write_table(ws: Worksheet, table: TableDef, form: Form) -> None:
         fill, font, align = styles[lab.style]
         label(ws, lab.range, lab.text, fill, font, align)
     groups: dict[str, list[CellDef]] = {}
+    memo = StyleMemo()
     for cell in form.table_cells(table.id):
         if ":" in cell.range:
             ws.merge_cells(cell.range)
+        total = cell.kind == "total"
         for col, row in addr.cells_in(cell.range):
             c = ws.cell(row=row, column=col)
-            c.border = BORDER
-            c.fill = TOTAL_FILL if cell.kind == "total" else INPUT_FILL
-            c.protection = UNLOCKED
-        anchor = ws[cell.ref]
-        anchor.alignment = Alignment(horizontal="right", vertical="center")
-        anchor.font = Font(name=FONT, size=10, bold=cell.kind == "total")
-        anchor.number_format = "General"
+            memo.apply(c, ("input", total), border=BORDER, fill=TOTAL_FILL if total else INPUT_FILL,
+                       protection=UNLOCKED)
+        memo.apply(ws[cell.ref], ("anchor", total), alignment=_RIGHT,
+                   font=_TOTAL_FONT if total else _INPUT_FONT, number_format="General")
         groups.setdefault(cell.type, []).append(cell)
     for ctype, cells in groups.items():
         ws.add_data_validation(_validation(ctype, cells))
+
+
+_RIGHT = Alignment(horizontal="right", vertical="center")
+_INPUT_FONT, _TOTAL_FONT = Font(name=FONT, size=10, bold=False), Font(name=FONT, size=10, bold=True)
 
 
 def _validation(ctype: str, cells: Iterable[CellDef]) -> DataValidation:
