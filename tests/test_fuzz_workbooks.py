@@ -14,6 +14,8 @@ import functools
 import io
 import tempfile
 import zipfile
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -145,6 +147,39 @@ def test_mutated_workbooks_never_raise_unexpectedly(data: bytes, command: str) -
                 read_for_import(path)
             except ReadError as e:
                 assert str(e)
+
+
+@pytest.mark.parametrize("base", [0, 3])
+def test_a_sheet_whose_stream_does_not_inflate_is_damaged_not_a_bug(base: int, tmp_path: Path) -> None:
+    """A flipped byte that breaks the deflate stream itself (zlib: "invalid distance too far
+    back"), not only its CRC: the fast reader declines, and the full reader's limit check met
+    zlib's own error; fuzzing found it as an internal error (exit 3)."""
+    data = templates()[base]
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        info = max((i for i in zf.infolist() if i.filename.startswith("xl/worksheets/")), key=lambda i: i.compress_size)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    body = data[start:start + info.compress_size]
+    flipped = next(f for f in _one_byte_flips(body) if not _inflates(f))
+    path = tmp_path / "报表.xlsx"
+    path.write_bytes(data[:start] + flipped + data[start + info.compress_size:])
+    summary = summarise_file(str(path))
+    assert summary.unreadable and not summary.internal and "损坏" in summary.error
+    result = check_file(path)
+    assert not result.internal and result.error and "损坏" in result.error
+
+
+def _one_byte_flips(body: bytes) -> Iterator[bytes]:
+    for mask in (0xFF, 0x80, 0x10, 0x01):
+        for at in range(len(body)):
+            yield body[:at] + bytes([body[at] ^ mask]) + body[at + 1:]
+
+
+def _inflates(stream: bytes) -> bool:
+    try:
+        zlib.decompressobj(-15).decompress(stream)
+    except zlib.error:
+        return False
+    return True
 
 
 def test_a_folder_of_mutants_consolidates_and_lists_every_file(tmp_path: Path) -> None:

@@ -341,8 +341,16 @@ def _sheet_cells(title: str, data: bytes) -> int:
 def check_cell_limits(zf: zipfile.ZipFile) -> None:
     """The limits :func:`sniff` checks only when verifying (cells, used ranges, digits of
     every worksheet): for a file the fast path sniffed without verifying and then left to
-    the full reader, whose python-calamine holds a sheet's used range densely."""
-    _check_workbook_limits(zf, True)
+    the full reader, whose python-calamine holds a sheet's used range densely. A member that
+    does not inflate is the damage :func:`sniff` would have reported, said the same way."""
+    try:
+        _check_workbook_limits(zf, True)
+    except NotImplementedError:
+        raise ReadError("文件使用了不支持的压缩方式，请在 Excel 中重新保存后再试") from None
+    except ReadError:
+        raise
+    except ZIP_ERRORS:
+        raise ReadError("文件已损坏或不完整（可能下载/复制中断），无法打开") from None
 
 
 def _check_workbook_limits(zf: zipfile.ZipFile, verify: bool) -> None:
@@ -386,7 +394,7 @@ def _check_workbook_limits(zf: zipfile.ZipFile, verify: bool) -> None:
                 while chunk := fh.read(1 << 20):
                     if scan is not None:
                         scan.feed(chunk)
-        except zipfile.BadZipFile:
+        except (zipfile.BadZipFile, zlib.error, EOFError):  # a bad CRC, a stream that does not inflate
             raise ReadError(f"文件已损坏（{name} 校验失败），请重新保存或重新获取") from None
         if scan is not None:
             scan.feed(b"", final=True)
