@@ -77,9 +77,11 @@ def test_a_second_run_reads_nothing_and_writes_the_same_summary(tmp_path: Path, 
     _rewrite(records[4], records[4]["values"])
     code1, first = _consolidate_json(d, tmp_path / "a.xlsx", capsys, "--jobs", jobs)
     assert code1 == 1 and len(_keys(tmp_path)) == 12
+    before = _used(tmp_path)
     monkeypatch.setattr(cons, "read_any", _no_reading)  # forked workers inherit the patch too
     code2, second = _consolidate_json(d, tmp_path / "b.xlsx", capsys, "--jobs", jobs)
     assert code2 == code1
+    assert all(_used(tmp_path)[k] > before[k] for k in before)  # each entry marked used again (kept by the pruning)
     assert all(f["reused"] for f in second["files"] if f["readable"]) and not any(f["reused"] for f in first["files"])
     for f in first["files"] + second["files"]:
         del f["reused"]

@@ -67,14 +67,15 @@ def summarise_file(path: str) -> FileSummary:
     return FileSummary(
         path=path, ok=True, agency=report.agency, region=_text(report.header.get("hdr.region")),
         year=report.year, form=report.form.version, date=iso_date(report.header.get("hdr.date")),
-        mtime=_mtime(path),
+        mtime=file_mtime(path),
         values=pack_values(report.form, values), blanks=blanks,
         findings=[_finding_dict(f) for f in findings], counts=count_by_severity(findings),
         fingerprint=data_fingerprint(report), rollup=child, internal=internal,
     )
 
 
-def _mtime(path: str) -> float:
+def file_mtime(path: str) -> float:
+    """The file's modification time (which of two copies is newer), 0 when it cannot be had."""
     try:
         return os.stat(path).st_mtime
     except OSError:

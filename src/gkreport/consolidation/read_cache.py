@@ -35,11 +35,11 @@ import hashlib
 import os
 import pickle
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from gkreport.core import user_cache
 from gkreport.core.form_schema import cache_dir
@@ -120,17 +120,12 @@ def open_store(command: str, options: bytes = b"") -> Store | None:
 
 @contextlib.contextmanager
 def active(store: Store | None) -> Any:
-    """Make ``store`` the one the workers use while the files are read (:func:`active_store`)."""
-    global _ACTIVE
-    _ACTIVE = store
+    """Make ``store`` the one the workers use while the files are read (:func:`through`)."""
+    activate(store)
     try:
         yield
     finally:
-        _ACTIVE = None
-
-
-def active_store() -> Store | None:
-    return _ACTIVE
+        activate(None)
 
 
 def activate(store: Store | None) -> None:
@@ -140,23 +135,51 @@ def activate(store: Store | None) -> None:
     _ACTIVE = store
 
 
-def summarise(path: str) -> FileSummary:
-    """:func:`summarise_file` of ``path``, or its stored result for the same bytes (runs in a
-    worker; never raises)."""
-    from .consolidate_model import FileSummary
-    from .consolidate_read import summarise_file
+R = TypeVar("R")
 
+
+@dataclass(frozen=True)
+class Reading(Generic[R]):
+    """One file's result, and ``key``, its key in the store when it came from there
+    (``reused``) or may be kept there; "" otherwise."""
+
+    value: R
+    key: str = ""
+    reused: bool = False
+
+
+def through(path: str, read: Callable[[], R], reuse: Callable[[object], R | None],
+            storable: Callable[[R], bool]) -> Reading[R]:
+    """``read()``'s result for ``path``, or ``reuse(stored)`` of the one stored for the same
+    bytes when that is not None (the caller checks what it finds and gives it this run's path);
+    runs in a worker. A new result gets its key only when ``storable`` and the file's bytes are
+    still those hashed before it was read (the bytes read are the bytes hashed)."""
     store = _ACTIVE
     key = file_key(store, path) if store is not None else None
     if store is None or key is None:
-        return summarise_file(path)
+        return Reading(read())
     hit = lookup(store, key)
-    if isinstance(hit, FileSummary) and _storable(hit):
-        return replace(hit, path=path, mtime=_mtime(path), cached=True)
-    summary = summarise_file(path)
-    if _storable(summary) and file_key(store, path) == key:  # the bytes read are the bytes hashed
-        summary.cache_key = key
-    return summary
+    again = reuse(hit) if hit is not None else None
+    if again is not None:
+        return Reading(again, key, reused=True)
+    value = read()
+    return Reading(value, key if storable(value) and file_key(store, path) == key else "")
+
+
+def summarise(path: str) -> FileSummary:
+    """:func:`summarise_file` of ``path``, or its stored result for the same bytes (runs in a
+    worker; never raises); the key travels in the summary's ``cache_key``."""
+    from .consolidate_model import FileSummary
+    from .consolidate_read import file_mtime, summarise_file
+
+    def reuse(hit: object) -> FileSummary | None:
+        if not (isinstance(hit, FileSummary) and _storable(hit)):
+            return None
+        return replace(hit, path=path, mtime=file_mtime(path), cached=True)
+
+    got = through(path, lambda: summarise_file(path), reuse, _storable)
+    got.value.cache_key = got.key
+    return got.value
 
 
 def keep_summaries(store: Store | None, summaries: Iterable[FileSummary]) -> None:
@@ -235,13 +258,6 @@ def file_key(store: Store, path: str) -> str | None:
         return None
     return user_cache.digest(store.scope, os.path.splitext(path)[1].lower().encode(),
                              hashlib.sha256(data).digest())
-
-
-def _mtime(path: str) -> float:
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return 0.0
 
 
 def _scope() -> bytes | None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gkreport.consolidation.pool import map_files
 from gkreport.core.forms import available_forms, load_form
@@ -32,6 +33,9 @@ from gkreport.core.report import Report
 from gkreport.readers.workbook import warm_layout
 
 from .checking import FileResult, MarkPlan, is_new_template, mark_result, read_and_check
+
+if TYPE_CHECKING:  # the reading cache is imported when a batch runs, not at a one-file check's start
+    from gkreport.consolidation import read_cache
 
 
 @dataclass(frozen=True)
@@ -58,14 +62,14 @@ class Job:
 _OPTIONS = BatchOptions()
 
 
-def _init(options: BatchOptions, store: object = None) -> None:
+def _init(options: BatchOptions, store: read_cache.Store | None = None) -> None:
     """Worker start (or the parent, when run serially): the run's options and reading cache
     (:func:`gkreport.consolidation.read_cache.activate`); forms warmed."""
     from gkreport.consolidation import read_cache
 
     global _OPTIONS
     _OPTIONS = options
-    read_cache.activate(store if isinstance(store, read_cache.Store) else None)
+    read_cache.activate(store)
     for v in available_forms():
         warm_layout(load_form(v))
 
@@ -97,16 +101,23 @@ class _Done:
 
 
 def check_job(job: Job) -> _Done:
-    """Read, check and (when due) mark one file; runs in a worker and never raises."""
+    """Read, check and (when due) mark one file, or take its kept result when that is all
+    this run needs of it; runs in a worker and never raises."""
     from gkreport.consolidation import read_cache
 
     o = _OPTIONS
-    store = read_cache.active_store()
-    key = read_cache.file_key(store, str(job.path)) if store is not None else None
-    if store is not None and key is not None:
-        hit = read_cache.lookup(store, key)
-        if isinstance(hit, FileResult) and _storable(hit) and _enough(hit, job, o):
-            return _Done(replace(hit, file=job.path, reused=True), key=key, reused=True)
+
+    def reuse(kept: object) -> _Done | None:
+        if not (isinstance(kept, FileResult) and _storable(kept) and _enough(kept, job, o)):
+            return None
+        return _Done(replace(kept, file=job.path, reused=True))
+
+    got = read_cache.through(str(job.path), lambda: _read_check_mark(job, o), reuse,
+                             lambda done: _storable(done.result))
+    return replace(got.value, key=got.key, reused=got.reused)
+
+
+def _read_check_mark(job: Job, o: BatchOptions) -> _Done:
     result = read_and_check(job.path, previous=o.previous, form=o.form, year=o.year, mode="fast")
     if result.report is not None and not result.internal and job.copy is not None \
             and (o.mark_all or result.needs_mark):
@@ -116,9 +127,7 @@ def check_job(job: Job) -> _Done:
         result = mark_result(result, out, refused=job.refused[1 if new else 0])
     keep = o.keep_reports and result.counts["error"] > 0 and result.report is not None
     shipped = _Shipped.of(result.report) if keep and result.report is not None else None
-    storable = store is not None and key is not None and _storable(result) \
-        and read_cache.file_key(store, str(job.path)) == key  # the bytes read are the bytes hashed
-    return _Done(replace(result, report=None), shipped, key if storable and key else "")
+    return _Done(replace(result, report=None), shipped)
 
 
 def _storable(r: FileResult) -> bool:
