@@ -79,7 +79,7 @@ def test_writing_shows_progress_through_the_rows(tmp_path: Path, capsys: pytest.
 
 
 def test_a_refused_part_is_refused_again_when_seen_again(tmp_path: Path) -> None:
-    """The sheet-limit verdict kept for a part (see readers/files.py) is the refusal too."""
+    """The sheet-limit verdict kept for a part (see readers/sheet_limits.py) is the refusal too."""
     from fast_agency_writer import FastAgencyWriter
 
     from gkreport.output.fill import fill_workbook

@@ -16,10 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gkreport.readers import files
-from gkreport.readers.files import ReadError, SheetScan, check_sheet_limits, sniff
+from gkreport.readers import sheet_limits
+from gkreport.readers.files import ReadError, sniff
 from gkreport.readers.ooxml import Unproven, scan_sheet
 from gkreport.readers.ooxml_formulas import check_formulas
+from gkreport.readers.sheet_limits import SheetScan, check_sheet_limits
 
 NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 
@@ -32,8 +33,8 @@ def _exact(sheets: list[tuple[str, bytes]]) -> str | None:
             scan = SheetScan(title)
             scan.feed(data, final=True)
             cells += scan.cells
-            if cells > files.MAX_CELLS:
-                raise ReadError(f"工作簿中的单元格过多（超过 {files.MAX_CELLS} 个），超出年度报告表格的正常范围，已拒绝读取")
+            if cells > sheet_limits.MAX_CELLS:
+                raise ReadError(f"工作簿中的单元格过多（超过 {sheet_limits.MAX_CELLS} 个），超出年度报告表格的正常范围，已拒绝读取")
     except ReadError as e:
         return str(e)
     return None
@@ -78,9 +79,9 @@ def test_limits_bound_refuses_exactly_what_the_exact_scan_refuses(parts: list[by
     sheets = [(f"表{i}", p) for i, p in enumerate(parts)]
     with pytest.MonkeyPatch.context() as mp:  # lower limits reach the bound's edges with small parts
         if max_cells is not None:
-            mp.setattr(files, "MAX_CELLS", max_cells)
+            mp.setattr(sheet_limits, "MAX_CELLS", max_cells)
         if max_area is not None:
-            mp.setattr(files, "MAX_AREA", max_area)
+            mp.setattr(sheet_limits, "MAX_AREA", max_area)
         assert _checked(sheets) == _exact(sheets)
 
 
@@ -99,7 +100,7 @@ def test_limits_past_the_bound_are_still_refused(part: bytes, why: str) -> None:
 
 
 def test_a_lower_area_limit_is_not_assumed_away(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(files, "MAX_AREA", 1000)  # below the bound's 999 x 702: the exact scan decides
+    monkeypatch.setattr(sheet_limits, "MAX_AREA", 1000)  # below the bound's 999 x 702: the exact scan decides
     with pytest.raises(ReadError, match="数据区域过大"):
         check_sheet_limits([("表一", b'<worksheet><sheetData><row r="50"><c r="Z50"/></row></sheetData></worksheet>')])
 

@@ -28,7 +28,7 @@ from gkreport.core.forms import Form
 from gkreport.core.forms_meta import table_prefixes
 from gkreport.core.report import Report
 from gkreport.core.values import MAX_ABS, Value
-from gkreport.readers.files import ReadError, Sniffed, check_cell_limits, check_sheet_limits, sniff
+from gkreport.readers.files import ReadError, Sniffed, sniff
 from gkreport.readers.numfmt import INVALID_TITLE_REGEX
 from gkreport.readers.numfmt import cast_number as _cast_number
 from gkreport.readers.ooxml import (
@@ -43,6 +43,7 @@ from gkreport.readers.ooxml import (
 )
 from gkreport.readers.ooxml_formulas import check_formulas
 from gkreport.readers.ooxml_rescan import scan_sheet
+from gkreport.readers.sheet_limits import check_cell_limits, check_sheet_limits
 from gkreport.readers.workbook_layout import MIN_LAYOUT_SCORE as MIN_LAYOUT_SCORE
 from gkreport.readers.workbook_layout import Grid as Grid
 from gkreport.readers.workbook_layout import _all_ids, _layout, _value
