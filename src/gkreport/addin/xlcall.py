@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         excel.use_app(_excel_app(xw, args.pid), args.addin_version, args.xlwings_version)
         excel.UNSHOWN.clear()
         getattr(excel, args.button)()  # entry points catch and report everything themselves
-    except BaseException:
+    except BaseException:  # the launcher's boundary: logged for the VBA's dialog, never a silent death
         import traceback
 
         _log(traceback.format_exc())

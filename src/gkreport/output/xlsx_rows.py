@@ -90,7 +90,7 @@ def save_with_rows(wb: Workbook, path: Path, bulk: Mapping[str, BulkRows], *, ba
         if saver is not None:
             try:
                 _generate_ahead([chunks[t] for t in wb.sheetnames if t in chunks], saver)
-            except BaseException:
+            except BaseException:  # no child left behind on any way out (Ctrl+C too); re-raised
                 saver.cancel()
                 raise
         if saver is None or not saver.wait():

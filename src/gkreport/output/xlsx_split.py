@@ -72,7 +72,7 @@ def save_split(wb: Workbook, path: Path, bulk: Mapping[str, BulkRows], tmp: Path
         bodies = {t: deflate_to(row_chunks(b), tmp / f"body-{i}.deflate")
                   for i, (t, b) in enumerate(bulk.items()) if t != title}
         atomic_write(path, lambda done: _assemble(plain, done, bulk, body_of))
-    except BaseException:
+    except BaseException:  # no child left behind on any way out (Ctrl+C too); re-raised
         job.cancel()
         raise
     job.wait()  # reaped already when its segment was waited for: a no-op
